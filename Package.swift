@@ -1,0 +1,54 @@
+// swift-tools-version:6.0
+// Single Window Gateway: a batch EDI / file-drop gateway for an international trade single window.
+import PackageDescription
+
+let package = Package(
+    name: "SingleWindowGateway",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "EDIFACT", targets: ["EDIFACT"]),
+        .executable(name: "gateway", targets: ["gateway"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // ISO 9735 engine: standard library only, no I/O, no C.
+        .target(name: "EDIFACT"),
+        // Scheduler, job ledger, retries, reruns: knows nothing of EDIFACT.
+        .target(name: "Jobs", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        // One tiny system-library target per C library; see each shim.h for why it exists.
+        .systemLibrary(name: "CLibSSH", pkgConfig: "libssh", providers: [.apt(["libssh-dev"])]),
+        .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+        .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CXMLSec", pkgConfig: "xmlsec1-openssl", providers: [.apt(["libxmlsec1-dev"])]),
+        // Pickup, signatures, normalization, storage, routing, receipts: composes the above.
+        .target(
+            name: "Gateway",
+            dependencies: [
+                "EDIFACT", "Jobs", "CLibSSH", "CArchive", "CLibXML2", "COpenSSL", "CXMLSec",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The operator's command: parses arguments and starts services, nothing more.
+        .executableTarget(
+            name: "gateway",
+            dependencies: [
+                "Gateway", "EDIFACT",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // libFuzzer target for the reader and validator. Build it with
+        // `swift build --product EDIFACTFuzz --sanitize=fuzzer --sanitize=address -Xswiftc -parse-as-library`
+        // (see scripts/fuzz.sh); a plain build makes a harmless stand-in binary.
+        .executableTarget(name: "EDIFACTFuzz", dependencies: ["EDIFACT"]),
+        // Throughput benchmark: `scripts/bench-edifact.sh` (release build, prints MB/s and peak RSS).
+        .executableTarget(name: "edifact-bench", dependencies: ["EDIFACT"]),
+        .testTarget(name: "EDIFACTTests", dependencies: ["EDIFACT"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "EDIFACT", "Jobs"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

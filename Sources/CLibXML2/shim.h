@@ -1,0 +1,29 @@
+/*
+ * CLibXML2: the one place the gateway imports libxml2 (XML payload parsing and XSD validation).
+ *
+ * Why this target exists: libxml2 ships no Clang module, so this system-library target gives Swift
+ * one `import CLibXML2`; pkg-config `libxml-2.0` supplies -I/usr/include/libxml2 and -lxml2.
+ * CXMLSec includes this header first so clang owns these declarations here (pitfall P3).
+ *
+ * Why each include is here:
+ *  - <libxml/parser.h>: xmlReadFile/xmlReadMemory and the XML_PARSE_* options (NONET, no NOENT).
+ *  - <libxml/tree.h>: the document/node types the validator and xmlsec walk.
+ *  - <libxml/xmlschemas.h>: XSD parsing and validation.
+ *  - <libxml/xmlerror.h>: structured error callbacks (the variadic generic ones cannot be written
+ *    in Swift, pitfall P6).
+ *  - <libxml/xmlversion.h>: LIBXML_DOTTED_VERSION, the compiled-against version.
+ */
+#ifndef SWG_CLIBXML2_SHIM_H
+#define SWG_CLIBXML2_SHIM_H
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xmlschemas.h>
+#include <libxml/xmlerror.h>
+#include <libxml/xmlversion.h>
+
+/* Runtime libxml2 version as digits ("20914"). `xmlParserVersion` is a macro over a per-thread
+   accessor when threads are enabled, so Swift cannot see it; this getter expands it in C. */
+static inline const char *swg_xmlParserVersion(void) { return xmlParserVersion; }
+
+#endif /* SWG_CLIBXML2_SHIM_H */

@@ -1,0 +1,2 @@
+import EDIFACT
+@main struct Bench { static func main() {} }

@@ -47,7 +47,7 @@ let package = Package(
         .executableTarget(name: "EDIFACTFuzz", dependencies: ["EDIFACT"]),
         // Throughput benchmark: `scripts/bench-edifact.sh` (release build, prints MB/s and peak RSS).
         .executableTarget(name: "edifact-bench", dependencies: ["EDIFACT"]),
-        .testTarget(name: "EDIFACTTests", dependencies: ["EDIFACT"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EDIFACTTests", dependencies: ["EDIFACT"], exclude: ["Fixtures"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "EDIFACT", "Jobs"]),
     ],
     swiftLanguageModes: [.v6]

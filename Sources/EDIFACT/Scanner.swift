@@ -49,15 +49,19 @@ enum ScanResult {
 /// needs byte offsets, borrowed values and flat memory (the whole file is never held).
 /// Holds only the bytes of the segment being read plus the last chunk fed; a segment longer than
 /// `maxSegmentLength` stops the scan (hostile or non-EDIFACT input).
+///
+/// A scanner belongs to one reader on one thread; its per-segment state is marked
+/// `@exclusivity(unchecked)` because the runtime's dynamic exclusivity checks were a third of the
+/// parse time under callgrind, and no access here can overlap.
 @usableFromInline
 final class SegmentScanner {
     // Buffer: bytes [start, end) are unconsumed; buf[0] is at stream offset `base`.
-    var buf: UnsafeMutablePointer<UInt8>
-    var cap: Int
-    var start = 0
-    var end = 0
-    var base = 0
-    var finished = false
+    @exclusivity(unchecked) var buf: UnsafeMutablePointer<UInt8>
+    @exclusivity(unchecked) var cap: Int
+    @exclusivity(unchecked) var start = 0
+    @exclusivity(unchecked) var end = 0
+    @exclusivity(unchecked) var base = 0
+    @exclusivity(unchecked) var finished = false
 
     let classes: UnsafeMutablePointer<UInt8>
     private(set) var delimiters = Delimiters.levelA()
@@ -70,29 +74,29 @@ final class SegmentScanner {
     private(set) var interchangeOffset = 0
 
     // Tokens of the segment being read, relative to `start`.
-    var tokens: UnsafeMutablePointer<ValueToken>
-    var tokCap: Int
-    var tokCount = 0
+    @exclusivity(unchecked) var tokens: UnsafeMutablePointer<ValueToken>
+    @exclusivity(unchecked) var tokCap: Int
+    @exclusivity(unchecked) var tokCount = 0
 
     // Resumable state of the segment being read, so a segment split across chunks is never rescanned.
-    var pos = 0
-    var inSegment = false
-    var elem: UInt16 = 0
-    var comp: UInt16 = 0
-    var rep: UInt16 = 0
-    var tokStart = 0
-    var tokEscaped = false
-    var sawHigh = false
+    @exclusivity(unchecked) var pos = 0
+    @exclusivity(unchecked) var inSegment = false
+    @exclusivity(unchecked) var elem: UInt16 = 0
+    @exclusivity(unchecked) var comp: UInt16 = 0
+    @exclusivity(unchecked) var rep: UInt16 = 0
+    @exclusivity(unchecked) var tokStart = 0
+    @exclusivity(unchecked) var tokEscaped = false
+    @exclusivity(unchecked) var sawHigh = false
     /// Lexical findings of the current segment (at most `maxIssuesPerSegment`).
-    var issues: [LexicalIssue] = []
+    @exclusivity(unchecked) var issues: [LexicalIssue] = []
     static let maxIssuesPerSegment = 8
 
     /// Segments completed so far, over the whole input.
-    private(set) var segmentNumber = 0
+    @exclusivity(unchecked) private(set) var segmentNumber = 0
     /// True between an interchange's UNA/UNB and its UNZ.
-    var inInterchange = false
+    @exclusivity(unchecked) var inInterchange = false
     /// Set when the input can not be read further.
-    private(set) var stopped = false
+    @exclusivity(unchecked) private(set) var stopped = false
     let maxSegmentLength: Int
     /// Report a release character before a character that is not a service character (code 22).
     let strictRelease: Bool
@@ -101,7 +105,8 @@ final class SegmentScanner {
         self.strictRelease = strictRelease
         self.maxSegmentLength = min(max(maxSegmentLength, 64), 60_000)
         cap = 64 * 1024
-        buf = .allocate(capacity: cap)
+        buf = .allocate(capacity: cap + 1)
+        buf[0] = UInt8(ascii: "'")
         classes = .allocate(capacity: 256)
         classes.initialize(repeating: ByteClass.plain, count: 256)
         tokCap = 64
@@ -133,7 +138,7 @@ final class SegmentScanner {
         if end + chunk.count > cap {
             var newCap = cap
             while end + chunk.count > newCap { newCap *= 2 }
-            let nb = UnsafeMutablePointer<UInt8>.allocate(capacity: newCap)
+            let nb = UnsafeMutablePointer<UInt8>.allocate(capacity: newCap + 1)
             nb.update(from: buf, count: end)
             buf.deallocate()
             buf = nb
@@ -141,6 +146,7 @@ final class SegmentScanner {
         }
         UnsafeMutableRawPointer(buf + end).copyMemory(from: chunk.baseAddress!, byteCount: chunk.count)
         end += chunk.count
+        buf[end] = delimiters.segment
     }
 
     /// Marks the end of input: a segment still open is then truncated.
@@ -180,7 +186,7 @@ final class SegmentScanner {
             tokStart = p
             tokEscaped = false
             sawHigh = false
-            issues.removeAll(keepingCapacity: true)
+            if !issues.isEmpty { issues.removeAll(keepingCapacity: true) }
         }
         return scanSegment()
     }
@@ -285,6 +291,7 @@ final class SegmentScanner {
     private func configure(delimiters d: Delimiters, syntax sid: SyntaxIdentifier?) {
         delimiters = d
         syntax = sid
+        buf[end] = d.segment
         if let sid {
             let allowed = sid.allowedBytes
             let isUTF8 = sid == .UNOW || sid == .UNOY || sid == .UNOX
@@ -302,45 +309,54 @@ final class SegmentScanner {
         if let r = d.repetition { classes[Int(r)] = ByteClass.repetition }
     }
 
-    @inline(__always)
-    private func appendToken(_ t: ValueToken, count: inout Int) {
-        if count == tokCap {
-            let nc = tokCap * 2
-            let nt = UnsafeMutablePointer<ValueToken>.allocate(capacity: nc)
-            nt.moveInitialize(from: tokens, count: count)
-            tokens.deallocate()
-            tokens = nt
-            tokCap = nc
-        }
-        (tokens + count).initialize(to: t)
-        count += 1
+    /// Doubles the token buffer; returns the new one (the hot loop keeps it in a local).
+    @inline(never)
+    private func growTokens(count: Int) -> UnsafeMutablePointer<ValueToken> {
+        let nc = tokCap * 2
+        let nt = UnsafeMutablePointer<ValueToken>.allocate(capacity: nc)
+        nt.moveInitialize(from: tokens, count: count)
+        tokens.deallocate()
+        tokens = nt
+        tokCap = nc
+        return nt
     }
 
+    @inline(never)
     private func addIssue(_ kind: LexicalIssue.Kind, at p: Int) {
         if issues.count < Self.maxIssuesPerSegment { issues.append(LexicalIssue(kind: kind, offset: p - start, byte: buf[p])) }
     }
 
-    /// The hot loop: one class lookup per byte, state kept in locals (no exclusivity checks).
+    /// The hot loop: one class lookup per byte, state kept in locals. `buf[end]` always holds the
+    /// segment terminator as a sentinel, so the inner loop over ordinary bytes needs no bounds test.
     private func scanSegment() -> ScanResult {
         let b = buf, cls = classes, e = end, s = start
         var p = pos
         var elem = self.elem, comp = self.comp, rep = self.rep
         var tokStart = self.tokStart, escaped = self.tokEscaped, count = self.tokCount
+        var toks = tokens, tcap = tokCap
         var result: ScanResult = .needInput
-        scan: while p < e {
-            let c = cls[Int(b[p])]
-            if c == ByteClass.plain { p &+= 1; continue }
+        @inline(__always) func append(_ t: ValueToken) {
+            if count == tcap { toks = growTokens(count: count); tcap = tokCap }
+            (toks + count).initialize(to: t)
+            count &+= 1
+        }
+        scan: while true {
+            var c = cls[Int(b[p])]
+            while c == ByteClass.plain {
+                p &+= 1
+                c = cls[Int(b[p])]
+            }
             switch c {
             case ByteClass.element:
-                appendToken(ValueToken(start: Int32(tokStart - s), end: Int32(p - s), element: elem, component: comp, repetition: rep, escaped: escaped), count: &count)
+                append(ValueToken(start: Int32(tokStart - s), end: Int32(p - s), element: elem, component: comp, repetition: rep, escaped: escaped))
                 elem &+= 1; comp = 0; rep = 0; escaped = false
                 p &+= 1; tokStart = p
             case ByteClass.component:
-                appendToken(ValueToken(start: Int32(tokStart - s), end: Int32(p - s), element: elem, component: comp, repetition: rep, escaped: escaped), count: &count)
+                append(ValueToken(start: Int32(tokStart - s), end: Int32(p - s), element: elem, component: comp, repetition: rep, escaped: escaped))
                 comp &+= 1; escaped = false
                 p &+= 1; tokStart = p
             case ByteClass.repetition:
-                appendToken(ValueToken(start: Int32(tokStart - s), end: Int32(p - s), element: elem, component: comp, repetition: rep, escaped: escaped), count: &count)
+                append(ValueToken(start: Int32(tokStart - s), end: Int32(p - s), element: elem, component: comp, repetition: rep, escaped: escaped))
                 rep &+= 1; comp = 0; escaped = false
                 p &+= 1; tokStart = p
             case ByteClass.release:
@@ -358,10 +374,11 @@ final class SegmentScanner {
                     break scan
                 }
             case ByteClass.terminator:
-                appendToken(ValueToken(start: Int32(tokStart - s), end: Int32(p - s), element: elem, component: comp, repetition: rep, escaped: escaped), count: &count)
+                if p == e { break scan }  // the sentinel: the buffered input ends inside this segment
+                append(ValueToken(start: Int32(tokStart - s), end: Int32(p - s), element: elem, component: comp, repetition: rep, escaped: escaped))
                 segmentNumber += 1
                 let tag: SegmentTag
-                let t0 = tokens[0]
+                let t0 = toks[0]
                 if t0.end - t0.start == 3 {
                     tag = SegmentTag(rawValue: UInt32(b[s]) << 16 | UInt32(b[s + 1]) << 8 | UInt32(b[s + 2]))
                 } else {
@@ -369,8 +386,8 @@ final class SegmentScanner {
                 }
                 if sawHigh { checkUTF8(from: s, to: p) }
                 let view = SegmentView(
-                    base: b + s, tokens: UnsafeBufferPointer(start: tokens, count: count), delimiters: delimiters, tag: tag,
-                    number: segmentNumber, byteOffset: base + s, length: p - s)
+                    base: b + s, tokens: UnsafeBufferPointer(start: toks, count: count), delimiters: delimiters, tag: tag,
+                    number: segmentNumber, byteOffset: base + s, length: p - s, multibyte: sawHigh)
                 p &+= 1
                 inSegment = false
                 result = .segment(view)
@@ -382,7 +399,6 @@ final class SegmentScanner {
                 addIssue(.invalidCharacter, at: p)
                 p &+= 1
             }
-            if p - s > maxSegmentLength { break scan }
         }
         pos = p
         self.tokCount = count
@@ -413,4 +429,9 @@ final class SegmentScanner {
             if issues.count < Self.maxIssuesPerSegment { issues.append(LexicalIssue(kind: .invalidUTF8, offset: bad, byte: buf[s + bad])) }
         }
     }
+}
+
+extension SegmentScanner {
+    /// True when the segment just scanned has lexical findings.
+    var hasIssues: Bool { !issues.isEmpty }
 }

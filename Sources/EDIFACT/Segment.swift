@@ -76,10 +76,12 @@ public struct SegmentView {
     public let byteOffset: Int
     /// Length in bytes, terminator excluded.
     public let length: Int
+    /// True when values hold multi-byte UTF-8 characters (UNOW/UNOY/UNOX), so lengths count characters, not bytes.
+    public let multibyte: Bool
 
     @usableFromInline
     init(base: UnsafePointer<UInt8>, tokens: UnsafeBufferPointer<ValueToken>, delimiters: Delimiters,
-         tag: SegmentTag, number: Int, byteOffset: Int, length: Int) {
+         tag: SegmentTag, number: Int, byteOffset: Int, length: Int, multibyte: Bool = false) {
         self.base = base
         self.tokens = tokens
         self.delimiters = delimiters
@@ -87,6 +89,7 @@ public struct SegmentView {
         self.number = number
         self.byteOffset = byteOffset
         self.length = length
+        self.multibyte = multibyte
     }
 
     /// Number of data elements after the tag (trailing empty ones included, as written).
@@ -117,14 +120,16 @@ public struct SegmentView {
     }
 
     /// Length of the value in characters as ISO 9735 counts it: release characters do not count.
+    /// In UTF-8 interchanges a character is counted once, whatever its number of bytes.
     @inlinable
     public func length(_ t: ValueToken) -> Int {
-        guard t.escaped, let rel = delimiters.release else { return t.rawLength }
+        guard t.escaped || multibyte else { return t.rawLength }
         let raw = rawBytes(t)
+        let rel = t.escaped ? delimiters.release : nil
         var n = 0, i = 0
         while i < raw.count {
             if raw[i] == rel { i += 1 }
-            n += 1
+            if !(multibyte && i < raw.count && raw[i] & 0xC0 == 0x80) { n += 1 }
             i += 1
         }
         return n
@@ -148,7 +153,12 @@ public struct SegmentView {
     /// only the basic repertoire); nil when absent, empty string when present but empty.
     public func value(element: Int, component: Int = 0, repetition: Int = 0) -> String? {
         guard let t = token(element: element, component: component, repetition: repetition) else { return nil }
-        return String(decoding: bytes(t), as: UTF8.self)
+        return text(t)
+    }
+
+    /// The unescaped value as ASCII/UTF-8 text (service segments), without an intermediate array when not escaped.
+    public func text(_ t: ValueToken) -> String {
+        t.escaped ? String(decoding: bytes(t), as: UTF8.self) : String(decoding: rawBytes(t), as: UTF8.self)
     }
 
     /// The unescaped value decoded by the interchange's syntax identifier.

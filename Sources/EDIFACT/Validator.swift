@@ -85,12 +85,17 @@ final class EnvelopeState {
     let options: ValidationOptions
     let scanner: SegmentScanner
 
-    var current: InterchangeReport?
+    var current: InterchangeReport? { didSet { inInterchange = current != nil } }
+    /// Mirrors `current != nil` without copying the report.
+    @exclusivity(unchecked) var inInterchange = false
     var group: GroupReport?
-    var message: MessageReport?
+    var message: MessageReport? { didSet { inMessage = message != nil } }
+    /// Mirrors `message != nil` without copying the optional report on every segment.
+    @exclusivity(unchecked) var inMessage = false
     var structure: MessageStructureValidator?
-    var messageSegments = 0
-    var lastBodyLocation: Location?
+    @exclusivity(unchecked) var messageSegments = 0
+    /// UNB's syntax version, kept apart from `current` so the per-segment path never copies the report.
+    @exclusivity(unchecked) var currentSyntaxVersion = 0
     var groupMessageCount = 0
     var interchangeMessageCount = 0
     var groupCount = 0
@@ -99,7 +104,7 @@ final class EnvelopeState {
     var messageRefs = Set<String>()
     var groupRefs = Set<String>()
     var diagnosticCount = 0
-    var scratch: [Diagnostic] = []
+    @exclusivity(unchecked) var scratch: [Diagnostic] = []
     /// Completed interchange reports not yet taken.
     var completed: [InterchangeReport] = []
     /// When set, every diagnostic is also appended here (the event reader emits them).
@@ -110,7 +115,7 @@ final class EnvelopeState {
         self.scanner = scanner
     }
 
-    var syntaxVersion: Int { current?.syntaxVersion ?? 0 }
+    var syntaxVersion: Int { currentSyntaxVersion }
 
     // MARK: Reporting
 
@@ -118,12 +123,13 @@ final class EnvelopeState {
         if emitted != nil { emitted!.append(d) }
         guard diagnosticCount < options.maxDiagnosticsPerInterchange else { return }
         diagnosticCount += 1
-        switch d.level {
-        case .message, .segment, .element where message != nil: message!.diagnostics.append(d)
-        case .group where group != nil: group!.diagnostics.append(d)
-        default:
+        if d.level != .interchange && d.level != .group && message != nil {
+            message!.diagnostics.append(d)
+        } else if d.level != .interchange && group != nil {
+            group!.diagnostics.append(d)
+        } else {
             if current == nil { openPlaceholderInterchange(at: d.location) }
-            if let _ = group, d.level != .interchange { group!.diagnostics.append(d) } else { current!.diagnostics.append(d) }
+            current!.diagnostics.append(d)
         }
     }
 
@@ -173,30 +179,29 @@ final class EnvelopeState {
         } else {
             body(seg)
         }
-        if !scanner.issues.isEmpty { lexical(seg) }
+        if scanner.hasIssues { lexical(seg) }
     }
 
     private func body(_ seg: SegmentView) {
-        if message != nil {
+        if inMessage {
             messageSegments += 1
             if structure != nil {
                 structure!.accept(seg, position: messageSegments, into: &scratch)
                 if !scratch.isEmpty { flushScratch() }
             }
-            if seg.tokens.count > 0 && seg.tokens[seg.tokens.count - 1].isEmpty && seg.tokens.count > 1 && syntaxVersion >= 4 {
+            if seg.tokens.count > 1 && seg.tokens[seg.tokens.count - 1].isEmpty && currentSyntaxVersion >= 4 {
                 trailingSeparator(seg, level: .element)
             }
-            lastBodyLocation = nil
             lastSegment = (messageSegments, seg.number, seg.byteOffset, seg.tag)
             return
         }
-        if current == nil { return }
+        if !inInterchange { return }
         let tagText = seg.tag.description.isEmpty ? "with an unreadable tag" : seg.tag.description
         report(.invalidOccurrenceOutside, group != nil ? .group : .interchange, seg,
                "segment \(tagText) is outside any message (UNH..UNT)")
     }
 
-    var lastSegment: (position: Int, number: Int, offset: Int, tag: SegmentTag) = (0, 0, 0, SegmentTag(rawValue: 0))
+    @exclusivity(unchecked) var lastSegment: (position: Int, number: Int, offset: Int, tag: SegmentTag) = (0, 0, 0, SegmentTag(rawValue: 0))
 
     private func flushScratch() {
         for d in scratch { report(d) }
@@ -220,8 +225,9 @@ final class EnvelopeState {
 
     private func components(_ seg: SegmentView, element: Int) -> [String] {
         var out: [String] = []
+        out.reserveCapacity(6)
         for t in seg.tokens where Int(t.element) == element && t.repetition == 0 {
-            out.append(String(decoding: seg.bytes(t), as: UTF8.self))
+            out.append(seg.text(t))
         }
         while let l = out.last, l.isEmpty { out.removeLast() }
         return out
@@ -244,6 +250,7 @@ final class EnvelopeState {
         r.byteOffset = seg.byteOffset
         r.segmentNumber = seg.number
         current = r
+        currentSyntaxVersion = r.syntaxVersion
         resetInterchangeCounters()
         if let sid = SyntaxIdentifier(rawValue: r.syntaxIdentifier) {
             if !sid.isInSyntaxVersion3 && r.syntaxVersion < 4 && r.syntaxVersion > 0 && !options.acceptVersion4IdentifiersInVersion3 {
@@ -263,7 +270,7 @@ final class EnvelopeState {
     }
 
     private func unz(_ seg: SegmentView) {
-        guard current != nil else { return }
+        guard inInterchange else { return }
         if message != nil { closeMessage(missingTrailerAt: seg) }
         if group != nil { closeGroup(missingTrailerAt: seg) }
         serviceElements(seg, level: .interchange, position: 0)
@@ -287,7 +294,7 @@ final class EnvelopeState {
     }
 
     private func ung(_ seg: SegmentView) {
-        guard current != nil else { return }
+        guard inInterchange else { return }
         if message != nil { closeMessage(missingTrailerAt: seg) }
         if group != nil { closeGroup(missingTrailerAt: seg) }
         if bareMessageCount > 0 && !mixedReported {
@@ -306,7 +313,7 @@ final class EnvelopeState {
     }
 
     private func une(_ seg: SegmentView) {
-        guard current != nil else { return }
+        guard inInterchange else { return }
         if message != nil { closeMessage(missingTrailerAt: seg) }
         guard group != nil else {
             report(.notSupportedInPosition, .interchange, seg, "UNE without a functional group header UNG")
@@ -327,7 +334,7 @@ final class EnvelopeState {
     }
 
     private func unh(_ seg: SegmentView) {
-        guard current != nil else { return }
+        guard inInterchange else { return }
         if message != nil { closeMessage(missingTrailerAt: seg) }
         if group == nil {
             bareMessageCount += 1
@@ -353,7 +360,7 @@ final class EnvelopeState {
     }
 
     private func unt(_ seg: SegmentView) {
-        guard current != nil else { return }
+        guard inInterchange else { return }
         guard message != nil else {
             report(.notSupportedInPosition, group != nil ? .group : .interchange, seg, "UNT without a message header UNH")
             return
@@ -423,13 +430,18 @@ final class EnvelopeState {
     private func lexical(_ seg: SegmentView) {
         let inMessage = message != nil && seg.tag != .UNH
         let envelopeLevel: DiagnosticLevel = message != nil ? .message : (group != nil ? .group : .interchange)
+        var lastValue = (-1, -1, -1)
         for issue in scanner.issues {
-            var element = 0, component = 0
+            var element = 0, component = 0, repetition = 0
             for t in seg.tokens where Int(t.start) <= issue.offset && issue.offset <= Int(t.end) {
                 element = Int(t.element) + 1
                 component = Int(t.component) + 1
+                repetition = Int(t.repetition)
                 break
             }
+            // One finding per value: a run of bad characters in one value is one error to the partner.
+            if (element, component, repetition) == lastValue { continue }
+            lastValue = (element, component, repetition)
             var loc = location(seg)
             loc.byteOffset = seg.byteOffset + issue.offset
             loc.elementPosition = element

@@ -1,0 +1,152 @@
+// APERAK D96A (application error and acknowledgement) for a message whose content was judged.
+// Structure (research notes §3, identical in D95B): UNH BGM DTM SG1(RFF DTM) SG2(NAD) SG3(ERC FTX SG4(RFF)) UNT.
+
+/// One business-rule finding about a received message, as the APERAK reports it.
+public struct ApplicationError: Sendable, Hashable {
+    /// The gateway's own error code (ERC C901/9321, an..8): D96A has no UN code list for it.
+    public var code: String
+    /// What is wrong, for a person; split over FTX 4440 components of 70 characters, at most 5.
+    public var text: String
+    /// The faulty item, e.g. ("BM", bill of lading number) or ("AAQ", container number), written as SG4 RFF.
+    public var reference: (qualifier: String, value: String)?
+
+    /// Creates a finding; `reference` points the partner at the item to fix.
+    public init(code: String, text: String, reference: (qualifier: String, value: String)? = nil) {
+        self.code = code
+        self.text = text
+        self.reference = reference
+    }
+
+    // Written by hand because a tuple property stops Equatable and Hashable from being synthesized.
+    public static func == (a: Self, b: Self) -> Bool {
+        a.code == b.code && a.text == b.text && a.reference?.qualifier == b.reference?.qualifier && a.reference?.value == b.reference?.value
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(code)
+        hasher.combine(text)
+        hasher.combine(reference?.qualifier)
+        hasher.combine(reference?.value)
+    }
+}
+
+/// How an APERAK is shaped beyond the message structure: partner conventions.
+public struct AperakOptions: Sendable, Hashable {
+    /// BGM C002/1001: 963 "Error response (Customs)" is valid in D96A; 312/313 for partners that want them.
+    public var documentCode: String
+    /// UNH S009/0054: "96A" or "95B" (same structure); later directories have another layout.
+    public var directoryRelease: String
+    /// UNB 0031: ask the partner for a CONTRL for this APERAK.
+    public var acknowledgementRequest: Bool
+    /// Delimiters of the reply; nil mirrors the subject's when usable, else the Level A defaults.
+    public var delimiters: Delimiters?
+    /// Whether to write UNA; nil writes it when the subject had one or the delimiters are not the defaults.
+    public var serviceStringAdvice: Bool?
+    /// Text after each segment terminator, e.g. "\n"; empty by default.
+    public var segmentSuffix: String
+
+    /// Creates options; the defaults give a strictly D96A-valid APERAK.
+    public init(documentCode: String = "963", directoryRelease: String = "96A", acknowledgementRequest: Bool = false,
+                delimiters: Delimiters? = nil, serviceStringAdvice: Bool? = nil, segmentSuffix: String = "") {
+        self.documentCode = documentCode
+        self.directoryRelease = directoryRelease
+        self.acknowledgementRequest = acknowledgementRequest
+        self.delimiters = delimiters
+        self.serviceStringAdvice = serviceStringAdvice
+        self.segmentSuffix = segmentSuffix
+    }
+}
+
+/// Builds the APERAK that tells a sender whether a message's content was accepted, and why not.
+public struct AperakBuilder: Sendable {
+    /// Message types never answered with an APERAK: receipts are not acknowledged, or partners would loop.
+    static let receiptTypes: Set<String> = ["APERAK", "CONTRL"]
+
+    /// An interchange holding one APERAK about `message` of `subject`: rejected (1225 = 27) when `errors`
+    /// is not empty, accepted (29) otherwise.
+    ///
+    /// nil when the message (or the whole subject) is an APERAK or CONTRL, or when the reply cannot be
+    /// written (e.g. an error code longer than 8 characters); `makeAperak` says why.
+    /// - Parameters:
+    ///   - reference: UNB 0020 of the new interchange.
+    ///   - messageReference: UNH 0062 of the APERAK.
+    ///   - documentNumber: BGM 1004, this APERAK's own number.
+    ///   - messageDate: when the answered message was prepared (DTM+171), if known.
+    public static func aperak(
+        for subject: InterchangeReport, message: MessageReport, errors: [ApplicationError], ourIdentity: [String],
+        reference: String, messageReference: String = "1", documentNumber: String, at date: EDIFACTDateTime,
+        messageDate: EDIFACTDateTime? = nil, options: AperakOptions = .init()
+    ) -> [UInt8]? {
+        try? makeAperak(for: subject, message: message, errors: errors, ourIdentity: ourIdentity, reference: reference,
+                        messageReference: messageReference, documentNumber: documentNumber, at: date,
+                        messageDate: messageDate, options: options)
+    }
+
+    /// Like `aperak`, but throws when the reply cannot be written, so the caller can log the reason.
+    public static func makeAperak(
+        for subject: InterchangeReport, message: MessageReport, errors: [ApplicationError], ourIdentity: [String],
+        reference: String, messageReference: String = "1", documentNumber: String, at date: EDIFACTDateTime,
+        messageDate: EDIFACTDateTime? = nil, options: AperakOptions = .init()
+    ) throws(WriterError) -> [UInt8]? {
+        if receiptTypes.contains(message.type) { return nil }
+        let all = subject.allMessages
+        if !all.isEmpty && all.allSatisfy({ receiptTypes.contains($0.type) }) { return nil }
+        for e in errors.prefix(999) where e.code.isEmpty || e.code.unicodeScalars.count > 8 {
+            throw WriterError(code: .invalidValue, segmentTag: "ERC", elementPosition: 2, componentPosition: 1,
+                              message: "ERC element 2:1: the application error code must be 1 to 8 characters")
+        }
+        if let messageDate, !messageDate.isValid {
+            throw WriterError(code: .invalidValue, segmentTag: "DTM", elementPosition: 2, componentPosition: 2,
+                              message: "DTM+171 element 2:2: \(messageDate) is not a valid date and time")
+        }
+
+        let plan = Reply.plan(for: subject, delimiters: options.delimiters)
+        return try Reply.write(plan: plan) { (syntax: SyntaxIdentifier) throws(WriterError) -> [UInt8] in
+            var w = Reply.writer(for: subject, plan: plan, syntax: syntax, serviceStringAdvice: options.serviceStringAdvice,
+                                 segmentSuffix: options.segmentSuffix)
+            try w.beginInterchange(sender: ourIdentity, recipient: subject.sender, at: date, reference: reference,
+                                   acknowledgementRequest: options.acknowledgementRequest, testIndicator: subject.testIndicator == "1")
+            try w.beginMessage(reference: messageReference, identifier: ["APERAK", "D", options.directoryRelease, "UN"])
+            try w.segment("BGM", [[options.documentCode], [documentNumber], [errors.isEmpty ? "29" : "27"]])
+            try w.segment("DTM", [["137", date.ccyymmddhhmm, "203"]])
+            // SG1: the message answered, by its UNH reference.
+            try w.segment("RFF", [["ACW", message.reference]])
+            if let messageDate { try w.segment("DTM", [["171", messageDate.ccyymmddhhmm, "203"]]) }
+            // SG2: issuer and recipient of this APERAK.
+            try w.segment("NAD", [["MS"], party(ourIdentity)])
+            try w.segment("NAD", [["MR"], party(subject.sender)])
+            // SG3: one ERC per finding (at most 999), its text, and the item it concerns.
+            for e in errors.prefix(999) {
+                try w.segment("ERC", [[e.code]])
+                let lines = textLines(e.text)
+                if !lines.isEmpty { try w.segment("FTX", [["AAO"], [], [], lines]) }
+                if let r = e.reference { try w.segment("RFF", [[r.qualifier, r.value]]) }
+            }
+            try w.endMessage()
+            try w.endInterchange()
+            return w.bytes
+        }
+    }
+
+    /// NAD C082 from a UNB party identification: 3039 id, 1131 empty, 3055 agency = the UNB qualifier (0007).
+    static func party(_ identity: [String]) -> [String] {
+        guard let id = identity.first else { return [] }
+        return identity.count > 1 ? [id, "", identity[1]] : [id]
+    }
+
+    /// FTX C108: the text cut every 70 characters into at most five 4440 components (the rest is dropped).
+    static func textLines(_ text: String) -> [String] {
+        var lines: [String] = []
+        var current = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            if current.count == 70 {
+                lines.append(String(current))
+                if lines.count == 5 { return lines }
+                current = String.UnicodeScalarView()
+            }
+            current.append(scalar)
+        }
+        if !current.isEmpty { lines.append(String(current)) }
+        return lines
+    }
+}

@@ -91,6 +91,10 @@ public struct InterchangeReport: Hashable, Sendable {
     public var groups: [GroupReport]
     /// Messages outside groups, in order.
     public var messages: [MessageReport]
+    /// Every message read, kept or not (clean messages beyond `ValidationOptions.maxAcceptedMessagesKept` are only counted).
+    public var messageCount: Int = 0
+    /// The distinct message types (UNH S009/0065) in order of first appearance, at most 16.
+    public var messageTypes: [String] = []
 
     public init(syntaxIdentifier: String = "", syntaxVersion: Int = 0, sender: [String] = [], recipient: [String] = [],
                 reference: String = "", applicationReference: String = "", acknowledgementRequest: String = "",
@@ -135,7 +139,9 @@ public struct InterchangeReport: Hashable, Sendable {
     public var syntax: SyntaxIdentifier? { SyntaxIdentifier(rawValue: syntaxIdentifier) }
 
     /// True when every message in the interchange is a CONTRL: such an interchange never gets a CONTRL back.
+    /// (Reports built by hand without `messageTypes` fall back to the kept messages.)
     public var isControlInterchange: Bool {
+        if !messageTypes.isEmpty { return messageTypes == ["CONTRL"] }
         let all = allMessages
         return !all.isEmpty && all.allSatisfy { $0.type == "CONTRL" }
     }

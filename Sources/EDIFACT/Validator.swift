@@ -12,8 +12,11 @@ public struct ValidationOptions: Sendable, Hashable {
     /// Report a release character before a character that is not a service character (`?,`) as code 22.
     /// Off by default: it is common in real traffic and the character is taken literally.
     public var strictReleaseCharacter = false
-    /// Keep a `MessageReport` for clean messages too (false keeps only rejected ones: flat memory on huge batches).
+    /// Keep a `MessageReport` for clean messages too (false keeps only rejected ones).
     public var keepAcceptedMessages = true
+    /// At most this many clean messages are kept per interchange; the rest are only counted, so a batch
+    /// of a million messages still validates in flat memory.
+    public var maxAcceptedMessagesKept = 10_000
 
     public init() {}
 }
@@ -155,7 +158,7 @@ final class EnvelopeState {
 
     private func resetInterchangeCounters() {
         group = nil; message = nil; structure = nil
-        groupMessageCount = 0; interchangeMessageCount = 0; groupCount = 0; bareMessageCount = 0
+        groupMessageCount = 0; interchangeMessageCount = 0; groupCount = 0; bareMessageCount = 0; acceptedKept = 0
         mixedReported = false
         messageRefs.removeAll(); groupRefs.removeAll()
         diagnosticCount = 0
@@ -394,10 +397,17 @@ final class EnvelopeState {
         message = nil
         groupMessageCount += 1
         interchangeMessageCount += 1
-        guard options.keepAcceptedMessages || !m.diagnostics.isEmpty else { return }
+        current!.messageCount = interchangeMessageCount
+        if current!.messageTypes.count < 16, !current!.messageTypes.contains(m.type) { current!.messageTypes.append(m.type) }
+        if m.diagnostics.isEmpty {
+            guard options.keepAcceptedMessages, acceptedKept < options.maxAcceptedMessagesKept else { return }
+            acceptedKept += 1
+        }
         if group != nil { group!.messages.append(m) } else { current!.messages.append(m) }
-        _ = m
     }
+
+    /// Clean messages kept so far in this interchange.
+    var acceptedKept = 0
 
     private func closeMessage(missingTrailerAt seg: SegmentView?) {
         finishStructure()

@@ -16,6 +16,15 @@
 #ifndef SWG_CLIBXML2_SHIM_H
 #define SWG_CLIBXML2_SHIM_H
 
+/* Debian's libxml2 is built with ICU, so <libxml/encoding.h> pulls in the system's <unicode/ucnv.h>.
+   Foundation on Linux carries its own ICU module (_FoundationICU) whose UErrorCode differs, and a
+   Swift module that imports both fails to build ("'UErrorCode' has different definitions in
+   different modules"), depending on which module clang loads first. The gateway never uses
+   libxml2's ICU converters: hiding them only drops the two trailing `uconv_t *` fields from
+   xmlCharEncodingHandler, a struct we only ever hold by pointer. */
+#include <libxml/xmlversion.h>
+#undef LIBXML_ICU_ENABLED
+
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/xmlschemas.h>

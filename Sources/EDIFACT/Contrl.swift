@@ -64,7 +64,8 @@ public struct ContrlBuilder: Sendable {
 
     /// The segments between UNH and UNT, in CONTRL order: UCI, SG1 (UCM-UCS-UCD), SG3 (UCF-UCM-UCS-UCD).
     static func body(for subject: InterchangeReport, version: Int, options: ContrlOptions) -> [(String, [[String]])] {
-        let head = [[subject.reference], subject.sender, subject.recipient]
+        let party = version >= 4 ? [35, 4, 35, 35] : [35, 4, 14]
+        let head = [fit([subject.reference], [14]), fit(subject.sender, party), fit(subject.recipient, party)]
         if options.receiptOnly { return [("UCI", head + [["8"]])] }
 
         var out: [(String, [[String]])] = []
@@ -85,7 +86,7 @@ public struct ContrlBuilder: Sendable {
         }
         // SG3: one UCF per group with findings (its own, or its messages').
         for g in subject.groups where !g.isAccepted || listAccepted {
-            let ucfHead = [[g.reference], g.sender, g.recipient]
+            let ucfHead = [fit([g.reference], [14]), fit(g.sender, [35, 4]), fit(g.recipient, [35, 4])]
             if let first = g.diagnostics.first {
                 out.append(("UCF", ucfHead + [["4"]] + report(first, version: version)))
             } else {
@@ -97,6 +98,13 @@ public struct ContrlBuilder: Sendable {
             }
         }
         return out
+    }
+
+    /// Copied subject values cut to the maximum length of the CONTRL element that carries them (and
+    /// extra components dropped): an over-long reference is the subject's error, reported as such;
+    /// the receipt itself must stay valid or a strict partner would reject it unread.
+    static func fit(_ components: [String], _ maxLengths: [Int]) -> [String] {
+        zip(components, maxLengths).map { value, max in value.count > max ? String(value.prefix(max)) : value }
     }
 
     /// 0085, 0013/0135 and S011 for a finding reported on UCI, UCF or UCM.
@@ -111,7 +119,7 @@ public struct ContrlBuilder: Sendable {
 
     /// UCM (with UCS/UCD) for one message: action 4 with its findings, or 7 when it has none.
     static func messageResponse(_ m: MessageReport, version: Int) -> [(String, [[String]])] {
-        let head = [[m.reference], m.identifier]
+        let head = [fit([m.reference], [14]), fit(m.identifier, [6, 3, 3, version >= 4 ? 3 : 2, 6])]
         guard !m.isAccepted else { return [("UCM", head + [["7"]])] }
 
         // The first message-level finding (UNH/UNT: counts, references) goes on UCM itself; everything else

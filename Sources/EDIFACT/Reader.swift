@@ -25,7 +25,8 @@ public enum EDIFACTEvent: Hashable, Sendable {
     /// The composite is done.
     case endComposite
     /// A finding about the segment just read (or about the envelope it closes).
-    case diagnostic(Diagnostic)
+    /// Indirect, so the common events stay small and free of reference counting.
+    indirect case diagnostic(Diagnostic)
     /// The bytes fed so far end inside a segment: feed more, or finish.
     case needInput
     /// All input has been read.
@@ -38,14 +39,27 @@ public enum EDIFACTEvent: Hashable, Sendable {
 /// valid until the next `feed`. Envelope and structure validation run as the cursor moves; findings
 /// come as `.diagnostic` events and accumulate in the interchange reports (`takeReports()`).
 public final class EDIFACTReader {
+    /// The queue holds small trivial values (token and diagnostic indices), not `EDIFACTEvent`s:
+    /// building the public enum, with its diagnostic payload, only when returned keeps the cursor
+    /// free of reference counting on the per-value path.
+    enum Step {
+        case startInterchange, endInterchange, startGroup, endGroup, startMessage, endMessage
+        case startSegment(SegmentTag), endSegment
+        case element(Int), startComposite(Int), component(Int), endComposite
+        case diagnostic(Int)
+        case endOfInput
+    }
+
     let scanner: SegmentScanner
     let state: EnvelopeState
-    private var queue: [EDIFACTEvent] = []
-    private var index = 0
+    @exclusivity(unchecked) private var queue: [Step] = []
+    @exclusivity(unchecked) private var index = 0
+    @exclusivity(unchecked) private var queueEnd = 0
     private var ended = false
+    @exclusivity(unchecked) private var diagnostics: [Diagnostic] = []
 
     /// The segment whose events are being returned; nil before the first segment.
-    public private(set) var segment: SegmentView?
+    @exclusivity(unchecked) public private(set) var segment: SegmentView?
 
     public init(options: ValidationOptions = .init()) {
         scanner = SegmentScanner(maxSegmentLength: options.maxSegmentLength, strictRelease: options.strictReleaseCharacter)
@@ -89,11 +103,28 @@ public final class EDIFACTReader {
 
     /// The next event.
     public func next() -> EDIFACTEvent {
-        if index < queue.count {
-            defer { index += 1 }
-            return queue[index]
+        if index < queueEnd {
+            let step = queue[index]
+            index += 1
+            switch step {
+            case .startInterchange: return .startInterchange
+            case .endInterchange: return .endInterchange
+            case .startGroup: return .startGroup
+            case .endGroup: return .endGroup
+            case .startMessage: return .startMessage
+            case .endMessage: return .endMessage
+            case .startSegment(let tag): return .startSegment(tag)
+            case .endSegment: return .endSegment
+            case .element(let i): return .element(segment!.tokens[i])
+            case .startComposite(let e): return .startComposite(element: e)
+            case .component(let i): return .component(segment!.tokens[i])
+            case .endComposite: return .endComposite
+            case .diagnostic(let i): return .diagnostic(diagnostics[i])
+            case .endOfInput: return .endOfInput
+            }
         }
-        queue.removeAll(keepingCapacity: true)
+        queueEnd = 0
+        if !diagnostics.isEmpty { diagnostics.removeAll(keepingCapacity: true) }
         index = 0
         if ended { return .endOfInput }
         switch scanner.next() {
@@ -103,10 +134,10 @@ public final class EDIFACTReader {
             state.endOfInput()
             finishInput()
         case .fatal(let offset, let code, let reason, _):
-            let wasOpen = state.current != nil
+            let wasOpen = state.inInterchange
             state.fatal(offset: offset, code: code, reason: reason)
             drainDiagnostics()
-            if wasOpen { queue.append(.endInterchange) }
+            if wasOpen { push(.endInterchange) }
             finishInput()
         case .segment(let view):
             segment = view
@@ -115,58 +146,71 @@ public final class EDIFACTReader {
         return next()
     }
 
+    /// Appends a step, reusing the queue's storage (no per-segment reallocation or clearing).
+    @inline(__always)
+    private func push(_ step: Step) {
+        if queueEnd < queue.count { queue[queueEnd] = step } else { queue.append(step) }
+        queueEnd += 1
+    }
+
     private func finishInput() {
         drainDiagnostics()
         ended = true
-        queue.append(.endOfInput)
+        push(.endOfInput)
     }
 
     private func drainDiagnostics() {
-        for d in state.emitted! { queue.append(.diagnostic(d)) }
+        guard !state.emitted!.isEmpty else { return }
+        for d in state.emitted! {
+            push(.diagnostic(diagnostics.count))
+            diagnostics.append(d)
+        }
         state.emitted!.removeAll(keepingCapacity: true)
     }
 
     private func events(for view: SegmentView) {
-        let hadInterchange = state.current != nil, hadGroup = state.group != nil, hadMessage = state.message != nil
+        let hadInterchange = state.inInterchange, hadGroup = state.inGroup, hadMessage = state.inMessage
         state.accept(view)
         let tag = view.tag
         // Envelopes closed implicitly (a missing trailer) end before the new one starts.
         if tag == .UNB || tag == .UNG || tag == .UNH {
-            if hadMessage { queue.append(.endMessage) }
-            if hadGroup && tag != .UNH { queue.append(.endGroup) }
-            if hadInterchange && tag == .UNB { queue.append(.endInterchange) }
+            if hadMessage { push(.endMessage) }
+            if hadGroup && tag != .UNH { push(.endGroup) }
+            if hadInterchange && tag == .UNB { push(.endInterchange) }
         }
         switch tag {
-        case .UNB: queue.append(.startInterchange)
-        case .UNG: queue.append(.startGroup)
-        case .UNH: queue.append(.startMessage)
+        case .UNB: push(.startInterchange)
+        case .UNG: push(.startGroup)
+        case .UNH: push(.startMessage)
         default: break
         }
-        queue.append(.startSegment(tag))
+        push(.startSegment(tag))
         let tokens = view.tokens
+        let n = tokens.count
         var i = 1
-        while i < tokens.count {
+        while i < n {
             let t = tokens[i]
             var j = i + 1
-            while j < tokens.count && tokens[j].element == t.element && tokens[j].repetition == t.repetition { j += 1 }
+            while j < n && tokens[j].element == t.element && tokens[j].repetition == t.repetition { j += 1 }
             if j - i == 1 {
-                queue.append(.element(t))
+                push(.element(i))
             } else {
-                queue.append(.startComposite(element: Int(t.element)))
-                for k in i..<j { queue.append(.component(tokens[k])) }
-                queue.append(.endComposite)
+                push(.startComposite(Int(t.element)))
+                var k = i
+                while k < j { push(.component(k)); k += 1 }
+                push(.endComposite)
             }
             i = j
         }
-        queue.append(.endSegment)
+        push(.endSegment)
         drainDiagnostics()
         switch tag {
-        case .UNT where hadMessage: queue.append(.endMessage)
-        case .UNE where hadGroup: queue.append(.endGroup)
+        case .UNT where hadMessage: push(.endMessage)
+        case .UNE where hadGroup: push(.endGroup)
         case .UNZ where hadInterchange:
-            if hadMessage { queue.append(.endMessage) }
-            if hadGroup { queue.append(.endGroup) }
-            queue.append(.endInterchange)
+            if hadMessage { push(.endMessage) }
+            if hadGroup { push(.endGroup) }
+            push(.endInterchange)
         default: break
         }
     }

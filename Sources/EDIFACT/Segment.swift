@@ -2,7 +2,7 @@
 public struct SegmentTag: Hashable, Sendable, CustomStringConvertible, ExpressibleByStringLiteral {
     public var rawValue: UInt32
 
-    public init(rawValue: UInt32) { self.rawValue = rawValue }
+    @inlinable public init(rawValue: UInt32) { self.rawValue = rawValue }
 
     /// Packs up to the first three bytes; a longer or shorter tag gets a value no real tag has.
     @inlinable
@@ -25,9 +25,14 @@ public struct SegmentTag: Hashable, Sendable, CustomStringConvertible, Expressib
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    public static let UNA: SegmentTag = "UNA", UNB: SegmentTag = "UNB", UNZ: SegmentTag = "UNZ"
-    public static let UNG: SegmentTag = "UNG", UNE: SegmentTag = "UNE"
-    public static let UNH: SegmentTag = "UNH", UNT: SegmentTag = "UNT"
+    // Service segment tags as constants (not `static let`, whose lazy initialization costs a check per use).
+    @inlinable public static var UNA: SegmentTag { SegmentTag(rawValue: 0x554E41) }
+    @inlinable public static var UNB: SegmentTag { SegmentTag(rawValue: 0x554E42) }
+    @inlinable public static var UNZ: SegmentTag { SegmentTag(rawValue: 0x554E5A) }
+    @inlinable public static var UNG: SegmentTag { SegmentTag(rawValue: 0x554E47) }
+    @inlinable public static var UNE: SegmentTag { SegmentTag(rawValue: 0x554E45) }
+    @inlinable public static var UNH: SegmentTag { SegmentTag(rawValue: 0x554E48) }
+    @inlinable public static var UNT: SegmentTag { SegmentTag(rawValue: 0x554E54) }
 }
 
 /// One value of a segment as the reader found it: a borrowed byte range plus its position.

@@ -91,7 +91,9 @@ final class EnvelopeState {
     var current: InterchangeReport? { didSet { inInterchange = current != nil } }
     /// Mirrors `current != nil` without copying the report.
     @exclusivity(unchecked) var inInterchange = false
-    var group: GroupReport?
+    var group: GroupReport? { didSet { inGroup = group != nil } }
+    /// Mirrors `group != nil` without copying the report.
+    @exclusivity(unchecked) var inGroup = false
     var message: MessageReport? { didSet { inMessage = message != nil } }
     /// Mirrors `message != nil` without copying the optional report on every segment.
     @exclusivity(unchecked) var inMessage = false
@@ -111,7 +113,7 @@ final class EnvelopeState {
     /// Completed interchange reports not yet taken.
     var completed: [InterchangeReport] = []
     /// When set, every diagnostic is also appended here (the event reader emits them).
-    var emitted: [Diagnostic]?
+    @exclusivity(unchecked) var emitted: [Diagnostic]?
 
     init(options: ValidationOptions, scanner: SegmentScanner) {
         self.options = options

@@ -48,7 +48,7 @@ let package = Package(
         // Throughput benchmark: `scripts/bench-edifact.sh` (release build, prints MB/s and peak RSS).
         .executableTarget(name: "edifact-bench", dependencies: ["EDIFACT"]),
         .testTarget(name: "EDIFACTTests", dependencies: ["EDIFACT"], exclude: ["Fixtures"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "EDIFACT", "Jobs"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "EDIFACT", "Jobs"], exclude: ["Golden"]),
     ],
     swiftLanguageModes: [.v6]
 )

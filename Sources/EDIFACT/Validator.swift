@@ -82,6 +82,11 @@ public final class EDIFACTValidator {
     }
 }
 
+/// A mutable home for the open message's structure validator (see `EnvelopeState.structureSlot`).
+final class StructureSlot {
+    @exclusivity(unchecked) var validator: MessageStructureValidator?
+}
+
 /// The envelope state machine: UNB/UNZ, UNG/UNE, UNH/UNT, counts and references, and routing of
 /// every finding to the interchange, group or message it concerns.
 final class EnvelopeState {
@@ -97,7 +102,14 @@ final class EnvelopeState {
     var message: MessageReport? { didSet { inMessage = message != nil } }
     /// Mirrors `message != nil` without copying the optional report on every segment.
     @exclusivity(unchecked) var inMessage = false
-    var structure: MessageStructureValidator?
+    /// The open message's structure validator. Held in a class slot so it is mutated in place: through an
+    /// optional stored property Swift copied the (large) validator out and back for every segment.
+    @exclusivity(unchecked) var structureSlot = StructureSlot()
+    var structure: MessageStructureValidator? {
+        get { structureSlot.validator }
+        set { structureSlot.validator = newValue; hasStructure = newValue != nil }
+    }
+    @exclusivity(unchecked) var hasStructure = false
     @exclusivity(unchecked) var messageSegments = 0
     /// UNB's syntax version, kept apart from `current` so the per-segment path never copies the report.
     @exclusivity(unchecked) var currentSyntaxVersion = 0
@@ -190,8 +202,8 @@ final class EnvelopeState {
     private func body(_ seg: SegmentView) {
         if inMessage {
             messageSegments += 1
-            if structure != nil {
-                structure!.accept(seg, position: messageSegments, into: &scratch)
+            if hasStructure {
+                structureSlot.validator!.accept(seg, position: messageSegments, into: &scratch)
                 if !scratch.isEmpty { flushScratch() }
             }
             if seg.tokens.count > 1 && seg.tokens[seg.tokens.count - 1].isEmpty && currentSyntaxVersion >= 4 {

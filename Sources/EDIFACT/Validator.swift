@@ -93,14 +93,14 @@ final class EnvelopeState {
     let options: ValidationOptions
     let scanner: SegmentScanner
 
-    var current: InterchangeReport? { didSet { inInterchange = current != nil } }
-    /// Mirrors `current != nil` without copying the report.
+    @exclusivity(unchecked) var current: InterchangeReport?
+    /// Mirrors `inInterchange` without copying the report.
     @exclusivity(unchecked) var inInterchange = false
-    var group: GroupReport? { didSet { inGroup = group != nil } }
-    /// Mirrors `group != nil` without copying the report.
+    @exclusivity(unchecked) var group: GroupReport?
+    /// Mirrors `inGroup` without copying the report.
     @exclusivity(unchecked) var inGroup = false
-    var message: MessageReport? { didSet { inMessage = message != nil } }
-    /// Mirrors `message != nil` without copying the optional report on every segment.
+    @exclusivity(unchecked) var message: MessageReport?
+    /// Mirrors `inMessage` without copying the optional report on every segment.
     @exclusivity(unchecked) var inMessage = false
     /// The open message's structure validator. Held in a class slot so it is mutated in place: through an
     /// optional stored property Swift copied the (large) validator out and back for every segment.
@@ -140,12 +140,12 @@ final class EnvelopeState {
         if emitted != nil { emitted!.append(d) }
         guard diagnosticCount < options.maxDiagnosticsPerInterchange else { return }
         diagnosticCount += 1
-        if d.level != .interchange && d.level != .group && message != nil {
+        if d.level != .interchange && d.level != .group && inMessage {
             message!.diagnostics.append(d)
-        } else if d.level != .interchange && group != nil {
+        } else if d.level != .interchange && inGroup {
             group!.diagnostics.append(d)
         } else {
-            if current == nil { openPlaceholderInterchange(at: d.location) }
+            if !inInterchange { openPlaceholderInterchange(at: d.location) }
             current!.diagnostics.append(d)
         }
     }
@@ -160,18 +160,20 @@ final class EnvelopeState {
     }
 
     func location(_ seg: SegmentView) -> Location {
-        Location(byteOffset: seg.byteOffset, segmentNumber: seg.number, segmentPositionInMessage: message != nil ? messageSegments : 0,
+        Location(byteOffset: seg.byteOffset, segmentNumber: seg.number, segmentPositionInMessage: inMessage ? messageSegments : 0,
                  segmentTag: seg.tag.description)
     }
 
     /// Input that cannot be read at all still gets a report (and so a receipt).
     private func openPlaceholderInterchange(at loc: Location) {
         current = InterchangeReport(byteOffset: loc.byteOffset, segmentNumber: loc.segmentNumber)
+        inInterchange = true
         resetInterchangeCounters()
     }
 
     private func resetInterchangeCounters() {
         group = nil; message = nil; structure = nil
+        inGroup = false; inMessage = false
         groupMessageCount = 0; interchangeMessageCount = 0; groupCount = 0; bareMessageCount = 0; acceptedKept = 0
         mixedReported = false
         messageRefs.removeAll(); groupRefs.removeAll()
@@ -184,13 +186,15 @@ final class EnvelopeState {
         let tag = seg.tag.rawValue
         // Service segments all start with "UN": one compare keeps body segments on the fast path.
         if tag & 0xFFFF00 == 0x554E00 {
+            // A trailer's character findings belong to the envelope it closes: report them before closing it.
+            // A header's belong to the envelope it opens: after.
             switch seg.tag {
             case .UNB: unb(seg)
-            case .UNZ: unz(seg)
+            case .UNZ: if scanner.hasIssues { lexical(seg) }; unz(seg); return
             case .UNG: ung(seg)
-            case .UNE: une(seg)
+            case .UNE: if scanner.hasIssues { lexical(seg) }; une(seg); return
             case .UNH: unh(seg)
-            case .UNT: unt(seg)
+            case .UNT: if scanner.hasIssues { lexical(seg) }; unt(seg); return
             default: body(seg)
             }
         } else {
@@ -214,7 +218,7 @@ final class EnvelopeState {
         }
         if !inInterchange { return }
         let tagText = seg.tag.description.isEmpty ? "with an unreadable tag" : seg.tag.description
-        report(.invalidOccurrenceOutside, group != nil ? .group : .interchange, seg,
+        report(.invalidOccurrenceOutside, inGroup ? .group : .interchange, seg,
                "segment \(tagText) is outside any message (UNH..UNT)")
     }
 
@@ -251,7 +255,7 @@ final class EnvelopeState {
     }
 
     private func unb(_ seg: SegmentView) {
-        if current != nil { closeInterchange(missingTrailerAt: seg) }
+        if inInterchange { closeInterchange(missingTrailerAt: seg) }
         var r = InterchangeReport()
         r.syntaxIdentifier = seg.value(element: 1) ?? ""
         let versionText = seg.value(element: 1, component: 1) ?? ""
@@ -267,6 +271,7 @@ final class EnvelopeState {
         r.byteOffset = seg.byteOffset
         r.segmentNumber = seg.number
         current = r
+        inInterchange = true
         currentSyntaxVersion = r.syntaxVersion
         resetInterchangeCounters()
         if let sid = SyntaxIdentifier(rawValue: r.syntaxIdentifier) {
@@ -288,8 +293,8 @@ final class EnvelopeState {
 
     private func unz(_ seg: SegmentView) {
         guard inInterchange else { return }
-        if message != nil { closeMessage(missingTrailerAt: seg) }
-        if group != nil { closeGroup(missingTrailerAt: seg) }
+        if inMessage { closeMessage(missingTrailerAt: seg) }
+        if inGroup { closeGroup(missingTrailerAt: seg) }
         serviceElements(seg, level: .interchange, position: 0)
         let expected = groupCount > 0 ? groupCount : interchangeMessageCount
         let what = groupCount > 0 ? "functional groups" : "messages"
@@ -307,13 +312,14 @@ final class EnvelopeState {
         }
         completed.append(current!)
         current = nil
+        inInterchange = false
         scanner.endInterchange()
     }
 
     private func ung(_ seg: SegmentView) {
         guard inInterchange else { return }
-        if message != nil { closeMessage(missingTrailerAt: seg) }
-        if group != nil { closeGroup(missingTrailerAt: seg) }
+        if inMessage { closeMessage(missingTrailerAt: seg) }
+        if inGroup { closeGroup(missingTrailerAt: seg) }
         if bareMessageCount > 0 && !mixedReported {
             mixedReported = true
             report(.groupsAndMessagesMixed, .interchange, seg, "functional group UNG after messages outside groups: groups and messages must not be mixed")
@@ -323,6 +329,7 @@ final class EnvelopeState {
         let ref = seg.value(element: 5) ?? ""
         group = GroupReport(reference: ref, groupIdentifier: seg.value(element: 1) ?? "", sender: components(seg, element: 2),
                             recipient: components(seg, element: 3), byteOffset: seg.byteOffset, segmentNumber: seg.number)
+        inGroup = true
         if !groupRefs.insert(ref).inserted {
             report(.duplicate, .group, seg, element: 6, "group reference '\(ref)' is used twice in this interchange")
         }
@@ -331,8 +338,8 @@ final class EnvelopeState {
 
     private func une(_ seg: SegmentView) {
         guard inInterchange else { return }
-        if message != nil { closeMessage(missingTrailerAt: seg) }
-        guard group != nil else {
+        if inMessage { closeMessage(missingTrailerAt: seg) }
+        guard inGroup else {
             report(.notSupportedInPosition, .interchange, seg, "UNE without a functional group header UNG")
             return
         }
@@ -348,11 +355,12 @@ final class EnvelopeState {
         if groupMessageCount == 0 { report(.lowerLevelEmpty, .group, seg, "functional group '\(group!.reference)' contains no message") }
         current!.groups.append(group!)
         group = nil
+        inGroup = false
     }
 
     private func unh(_ seg: SegmentView) {
         guard inInterchange else { return }
-        if message != nil { closeMessage(missingTrailerAt: seg) }
+        if inMessage { closeMessage(missingTrailerAt: seg) }
         if group == nil {
             bareMessageCount += 1
             if groupCount > 0 && !mixedReported {
@@ -364,6 +372,7 @@ final class EnvelopeState {
         let identifier = components(seg, element: 2)
         messageSegments = 1
         message = MessageReport(reference: ref, identifier: identifier, byteOffset: seg.byteOffset, segmentNumber: seg.number)
+        inMessage = true
         if !messageRefs.insert(ref).inserted {
             report(.duplicate, .message, seg, element: 2, "message reference '\(ref)' is used twice in this interchange")
         }
@@ -378,8 +387,8 @@ final class EnvelopeState {
 
     private func unt(_ seg: SegmentView) {
         guard inInterchange else { return }
-        guard message != nil else {
-            report(.notSupportedInPosition, group != nil ? .group : .interchange, seg, "UNT without a message header UNH")
+        guard inMessage else {
+            report(.notSupportedInPosition, inGroup ? .group : .interchange, seg, "UNT without a message header UNH")
             return
         }
         messageSegments += 1
@@ -406,9 +415,9 @@ final class EnvelopeState {
     }
 
     private func endMessage() {
-        var m = message!
+        var m = message.take()!
         m.segmentCount = messageSegments
-        message = nil
+        inMessage = false
         groupMessageCount += 1
         interchangeMessageCount += 1
         current!.messageCount = interchangeMessageCount
@@ -417,7 +426,7 @@ final class EnvelopeState {
             guard options.keepAcceptedMessages, acceptedKept < options.maxAcceptedMessagesKept else { return }
             acceptedKept += 1
         }
-        if group != nil { group!.messages.append(m) } else { current!.messages.append(m) }
+        if inGroup { group!.messages.append(m) } else { current!.messages.append(m) }
     }
 
     /// Clean messages kept so far in this interchange.
@@ -438,22 +447,24 @@ final class EnvelopeState {
                           reason: "functional group '\(group!.reference)' has no UNE trailer" + (seg.map { " before \($0.tag)" } ?? " (input truncated)")))
         current!.groups.append(group!)
         group = nil
+        inGroup = false
     }
 
     private func closeInterchange(missingTrailerAt seg: SegmentView?) {
-        if message != nil { closeMessage(missingTrailerAt: seg) }
-        if group != nil { closeGroup(missingTrailerAt: seg) }
+        if inMessage { closeMessage(missingTrailerAt: seg) }
+        if inGroup { closeGroup(missingTrailerAt: seg) }
         let loc = seg.map(location) ?? Location(byteOffset: lastSegment.offset, segmentNumber: lastSegment.number)
         report(Diagnostic(code: .missing, level: .interchange, location: loc,
                           reason: "interchange '\(current!.reference)' has no UNZ trailer" + (seg.map { " before the next \($0.tag)" } ?? " (input truncated)")))
         completed.append(current!)
         current = nil
+        inInterchange = false
     }
 
     /// Maps the scanner's lexical findings of the segment to located diagnostics.
     private func lexical(_ seg: SegmentView) {
-        let inMessage = message != nil && seg.tag != .UNH
-        let envelopeLevel: DiagnosticLevel = message != nil ? .message : (group != nil ? .group : .interchange)
+        let inBody = inMessage && seg.tag != .UNH
+        let envelopeLevel: DiagnosticLevel = inMessage ? .message : (inGroup ? .group : .interchange)
         var lastValue = (-1, -1, -1)
         for issue in scanner.issues {
             var element = 0, component = 0, repetition = 0
@@ -467,10 +478,11 @@ final class EnvelopeState {
             if (element, component, repetition) == lastValue { continue }
             lastValue = (element, component, repetition)
             var loc = location(seg)
+            if seg.tag == .UNT && inBody { loc.segmentPositionInMessage += 1 }  // reported before UNT is counted
             loc.byteOffset = seg.byteOffset + issue.offset
             loc.elementPosition = element
             loc.componentPosition = component
-            let level: DiagnosticLevel = inMessage && ![SegmentTag.UNT].contains(seg.tag) ? .element : envelopeLevel
+            let level: DiagnosticLevel = inBody && seg.tag != .UNT ? .element : envelopeLevel
             let byte = SegmentScanner.printable(issue.byte)
             let sid = current?.syntaxIdentifier ?? "?"
             switch issue.kind {
@@ -489,17 +501,18 @@ final class EnvelopeState {
     // MARK: End of input
 
     func fatal(offset: Int, code: SyntaxErrorCode, reason: String) {
-        let loc = Location(byteOffset: offset, segmentNumber: scanner.segmentNumber + 1, segmentPositionInMessage: message != nil ? messageSegments + 1 : 0)
-        let level: DiagnosticLevel = current == nil ? .interchange : (message != nil ? .message : (group != nil ? .group : .interchange))
-        if current == nil { openPlaceholderInterchange(at: loc) }
+        let loc = Location(byteOffset: offset, segmentNumber: scanner.segmentNumber + 1, segmentPositionInMessage: inMessage ? messageSegments + 1 : 0)
+        let level: DiagnosticLevel = !inInterchange ? .interchange : (inMessage ? .message : (inGroup ? .group : .interchange))
+        if !inInterchange { openPlaceholderInterchange(at: loc) }
         report(Diagnostic(code: code, level: level, location: loc, reason: reason))
-        if message != nil { finishStructure(); endMessage() }
-        if group != nil { current!.groups.append(group!); group = nil }
+        if inMessage { finishStructure(); endMessage() }
+        if inGroup { current!.groups.append(group!); group = nil; inGroup = false }
         completed.append(current!)
         current = nil
+        inInterchange = false
     }
 
     func endOfInput() {
-        if current != nil { closeInterchange(missingTrailerAt: nil) }
+        if inInterchange { closeInterchange(missingTrailerAt: nil) }
     }
 }

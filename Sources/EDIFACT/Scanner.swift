@@ -109,7 +109,9 @@ final class SegmentScanner {
         buf[0] = UInt8(ascii: "'")
         classes = .allocate(capacity: 256)
         classes.initialize(repeating: ByteClass.plain, count: 256)
-        tokCap = 64
+        // A segment has at most one token per byte, plus one: with room for the longest segment allowed,
+        // the hot loop appends tokens without a capacity check (under 1 MiB at the 60 000-byte cap).
+        tokCap = self.maxSegmentLength + 2
         tokens = .allocate(capacity: tokCap)
         issues.reserveCapacity(Self.maxIssuesPerSegment)
     }
@@ -309,17 +311,6 @@ final class SegmentScanner {
         if let r = d.repetition { classes[Int(r)] = ByteClass.repetition }
     }
 
-    /// Doubles the token buffer; returns the new one (the hot loop keeps it in a local).
-    @inline(never)
-    private func growTokens(count: Int) -> UnsafeMutablePointer<ValueToken> {
-        let nc = tokCap * 2
-        let nt = UnsafeMutablePointer<ValueToken>.allocate(capacity: nc)
-        nt.moveInitialize(from: tokens, count: count)
-        tokens.deallocate()
-        tokens = nt
-        tokCap = nc
-        return nt
-    }
 
     @inline(never)
     private func addIssue(_ kind: LexicalIssue.Kind, at p: Int) {
@@ -328,15 +319,17 @@ final class SegmentScanner {
 
     /// The hot loop: one class lookup per byte, state kept in locals. `buf[end]` always holds the
     /// segment terminator as a sentinel, so the inner loop over ordinary bytes needs no bounds test.
+    @inline(__always)
     private func scanSegment() -> ScanResult {
         let b = buf, cls = classes, e = end, s = start
         var p = pos
         var elem = self.elem, comp = self.comp, rep = self.rep
         var tokStart = self.tokStart, escaped = self.tokEscaped, count = self.tokCount
-        var toks = tokens, tcap = tokCap
+        let toks = tokens, tcap = tokCap
+        // Each separator checks that the token store is not full; it can only fill once the segment is
+        // longer than `maxSegmentLength` (a token per byte at most), which then stops the scan below.
         var result: ScanResult = .needInput
         @inline(__always) func append(_ t: ValueToken) {
-            if count == tcap { toks = growTokens(count: count); tcap = tokCap }
             (toks + count).initialize(to: t)
             count &+= 1
         }
@@ -348,14 +341,17 @@ final class SegmentScanner {
             }
             switch c {
             case ByteClass.element:
+                if count &+ 1 >= tcap { break scan }
                 append(ValueToken(start: Int32(tokStart - s), end: Int32(p - s), element: elem, component: comp, repetition: rep, escaped: escaped))
                 elem &+= 1; comp = 0; rep = 0; escaped = false
                 p &+= 1; tokStart = p
             case ByteClass.component:
+                if count &+ 1 >= tcap { break scan }
                 append(ValueToken(start: Int32(tokStart - s), end: Int32(p - s), element: elem, component: comp, repetition: rep, escaped: escaped))
                 comp &+= 1; escaped = false
                 p &+= 1; tokStart = p
             case ByteClass.repetition:
+                if count &+ 1 >= tcap { break scan }
                 append(ValueToken(start: Int32(tokStart - s), end: Int32(p - s), element: elem, component: comp, repetition: rep, escaped: escaped))
                 rep &+= 1; comp = 0; escaped = false
                 p &+= 1; tokStart = p
@@ -375,6 +371,7 @@ final class SegmentScanner {
                 }
             case ByteClass.terminator:
                 if p == e { break scan }  // the sentinel: the buffered input ends inside this segment
+                if p - s > maxSegmentLength { break scan }  // too long: the same verdict however the input was chunked
                 append(ValueToken(start: Int32(tokStart - s), end: Int32(p - s), element: elem, component: comp, repetition: rep, escaped: escaped))
                 segmentNumber += 1
                 let tag: SegmentTag

@@ -210,7 +210,7 @@ final class EnvelopeState {
                 structureSlot.validator!.accept(seg, position: messageSegments, into: &scratch)
                 if !scratch.isEmpty { flushScratch() }
             }
-            if seg.tokens.count > 1 && seg.tokens[seg.tokens.count - 1].isEmpty && currentSyntaxVersion >= 4 {
+            if currentSyntaxVersion >= 4 && seg.tokens.count > 1 && seg.tokens[seg.tokens.count - 1].isEmpty {
                 trailingSeparator(seg, level: .element)
             }
             lastSegment = (messageSegments, seg.number, seg.byteOffset, seg.tag)

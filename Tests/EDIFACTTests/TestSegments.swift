@@ -16,6 +16,7 @@ final class TestInterchange {
     let tokens: UnsafeMutableBufferPointer<ValueToken>
     let entries: [Entry]
     let delimiters: Delimiters
+    let utf8: Bool
 
     convenience init(_ text: String) { self.init(bytes: Array(text.utf8)) }
 
@@ -40,6 +41,12 @@ final class TestInterchange {
         if k + 9 < input.count && input[k..<k + 3].elementsEqual("UNB".utf8) { version = input[k + 9] }
         if version != UInt8(ascii: "4") { d.repetition = nil }
         delimiters = d
+        // UTF-8 repertoires count characters, not bytes, as the reader marks them (`SegmentView.multibyte`).
+        if k + 8 < input.count, let sid = SyntaxIdentifier(rawValue: String(decoding: input[k + 4..<k + 8], as: UTF8.self)) {
+            utf8 = sid == .UNOW || sid == .UNOY || sid == .UNOX
+        } else {
+            utf8 = false
+        }
 
         var toks: [ValueToken] = []
         var list: [Entry] = []
@@ -105,8 +112,9 @@ final class TestInterchange {
         let toks = UnsafeBufferPointer(rebasing: tokens[e.firstToken..<e.firstToken + e.tokenCount])
         let tagToken = toks[0]
         let tag = SegmentTag(bytes: UnsafeBufferPointer(start: bytes.baseAddress! + e.start + Int(tagToken.start), count: tagToken.rawLength))
+        let raw = UnsafeBufferPointer(start: bytes.baseAddress! + e.start, count: e.length)
         return SegmentView(base: UnsafePointer(bytes.baseAddress! + e.start), tokens: toks, delimiters: delimiters, tag: tag,
-                           number: i + 1, byteOffset: e.start, length: e.length)
+                           number: i + 1, byteOffset: e.start, length: e.length, multibyte: utf8 && raw.contains { $0 >= 0x80 })
     }
 }
 

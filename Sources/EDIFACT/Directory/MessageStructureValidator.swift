@@ -436,40 +436,12 @@ enum ElementChecker {
         return nil
     }
 
-    /// The length of a text value in characters. Bytes are characters in every ISO 8859 repertoire; a value
-    /// that is well-formed multi-byte UTF-8 (UNOW/UNOY) counts its characters instead. That count is never
-    /// larger than the byte count, so it is only worked out when the byte count alone could be wrong.
+    /// The length of a text value in characters.
     @inline(__always)
     static func textLength(_ t: ValueToken, _ f: CompiledFormat, _ seg: SegmentView) -> Int {
-        let bytes = t.escaped ? seg.length(t) : t.rawLength
-        guard bytes > Int(f.maxLength) || (f.isFixed && bytes == Int(f.maxLength)) else { return bytes }
-        return utf8Length(seg.rawBytes(t), releaseCharacters: t.rawLength - bytes) ?? bytes
-    }
-
-    /// The number of characters of well-formed UTF-8 with at least one multi-byte sequence, minus the release
-    /// characters; nil for plain ASCII or anything that is not UTF-8 (then bytes are characters).
-    @inline(never)
-    static func utf8Length(_ raw: UnsafeBufferPointer<UInt8>, releaseCharacters: Int) -> Int? {
-        var i = 0
-        var scalars = 0
-        var multiByte = false
-        while i < raw.count {
-            let b = raw[i]
-            let need: Int
-            switch b {
-            case 0x00...0x7F: need = 0
-            case 0xC2...0xDF: need = 1
-            case 0xE0...0xEF: need = 2
-            case 0xF0...0xF4: need = 3
-            default: return nil
-            }
-            guard i + need < raw.count || need == 0 else { return nil }
-            for k in stride(from: 1, through: need, by: 1) where raw[i + k] & 0xC0 != 0x80 { return nil }
-            if need > 0 { multiByte = true }
-            scalars += 1
-            i += need + 1
-        }
-        return multiByte ? scalars - releaseCharacters : nil
+        // `SegmentView.length` drops release characters and, in a UTF-8 interchange (UNOW/UNOY) whose
+        // segment holds multi-byte characters, counts characters; in ISO 8859 repertoires bytes are characters.
+        seg.length(t)
     }
 
     /// The number of digits of a numeric value, or nil when it has anything but digits, one leading minus
@@ -556,8 +528,7 @@ enum ElementChecker {
 
     static func valueLength(_ seg: SegmentView, _ t: ValueToken, format: ElementFormat, mark: UInt8) -> Int {
         if format.characterClass == .numeric { return numericLength(seg.rawBytes(t), mark: mark) ?? seg.length(t) }
-        let bytes = seg.length(t)
-        return utf8Length(seg.rawBytes(t), releaseCharacters: t.rawLength - bytes) ?? bytes
+        return seg.length(t)
     }
 
     /// Components written in the occurrence of `t`'s element.

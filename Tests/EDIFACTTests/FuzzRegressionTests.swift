@@ -8,15 +8,9 @@ import Testing
 @Suite struct FuzzRegressionTests {
     static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
+    /// Chunked validation, shared with the fixture tests.
     static func validate(_ bytes: [UInt8], options: ValidationOptions = .init(), chunk: Int) -> [InterchangeReport] {
-        let v = EDIFACTValidator(options: options)
-        var i = 0
-        while i < bytes.count {
-            v.feed(bytes[i..<min(i + chunk, bytes.count)])
-            i += chunk
-        }
-        v.finish()
-        return v.takeReports()
+        FixtureTests.validate(bytes, options: options, chunk: chunk)
     }
 
     /// Found by the fuzzer (seed fuzz/seeds/huge-segment.edi): a segment longer than `maxSegmentLength`

@@ -305,6 +305,32 @@ struct CLITests {
         for (line, name) in zip(lines, names) { #expect(line.hasPrefix("\(name): valid: "), "\(line)") }
     }
 
+    @Test("validate: every shared negative fixture is rejected (exit 1) with exactly its expected codes and positions")
+    func validateAllNegativeFixtures() throws {
+        let dir = CLI.fixtures.appendingPathComponent("invalid")
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".edi") }.sorted()
+        try #require(names.count >= 20)
+        for name in names {
+            let expectText = try String(contentsOf: dir.appendingPathComponent(name.replacingOccurrences(of: ".edi", with: ".expect")),
+                                        encoding: .utf8)
+            var arguments = ["edifact", "validate", "--json"]
+            if expectText.contains("# options: strict-release") { arguments.append("--strict-release") }
+            let run = try CLI.run(arguments + ["invalid/\(name)"], in: CLI.fixtures)
+            #expect(run.status == 1, "\(name): \(run)")
+            let report = try JSONDecoder().decode(ValidateOutput.self, from: Data(run.stdout.utf8))
+            let found = report.files.flatMap(\.findings).map { "\($0.code) \($0.segment) \($0.byteOffset) \($0.element) \($0.component)" }
+            let expected = expectText.split(separator: "\n").filter { !$0.hasPrefix("#") }.map(String.init)
+            #expect(found.sorted() == expected.sorted(), "\(name)")
+        }
+    }
+
+    /// The parts of `validate --json` the negative-fixture test reads.
+    struct ValidateOutput: Decodable {
+        struct File: Decodable { var findings: [Finding] }
+        struct Finding: Decodable { var code: Int; var segment: Int; var byteOffset: Int; var element: Int; var component: Int }
+        var files: [File]
+    }
+
     @Test("validate: memory stays flat on a 30 MB interchange of 40 000 messages")
     func validateLargeFileInFlatMemory() throws {
         let text = try Inputs.fixture(Inputs.validName)

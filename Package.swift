@@ -12,6 +12,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // ISO 9735 engine: standard library only, no I/O, no C.
@@ -30,6 +32,8 @@ let package = Package(
             dependencies: [
                 "EDIFACT", "Jobs", "CLibSSH", "CArchive", "CLibXML2", "COpenSSL", "CXMLSec",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
             ]
         ),
         // The operator's command: parses arguments and starts services, nothing more.

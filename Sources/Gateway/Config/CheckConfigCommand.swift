@@ -1,0 +1,180 @@
+import Foundation
+import Jobs
+
+/// `gateway check-config`: loads a configuration file and either lists every mistake with its line,
+/// or summarizes what the gateway would run, so operators check a change before the service sees it.
+public enum ConfigurationCheck {
+    /// The environment variable naming the configuration file when `--config` is not given.
+    public static let environmentVariable = "GATEWAY_CONFIG"
+    /// The configuration file used when neither `--config` nor `$GATEWAY_CONFIG` names one.
+    public static let defaultPath = "spool/gateway.toml"
+
+    /// The path to load: `--config`, else `$GATEWAY_CONFIG` (when set and not empty), else the default.
+    public static func path(option: String?, environment: [String: String]) -> String {
+        if let option { return option }
+        if let fromEnvironment = environment[environmentVariable], !fromEnvironment.isEmpty { return fromEnvironment }
+        return defaultPath
+    }
+
+    /// Checks the file at `path`: mistakes as `PATH:LINE: key: message` (exit 1), else a summary with
+    /// each schedule's next run after `now` (exit 0); an unreadable file is reported on `err` (exit 2).
+    public static func run(path: String, json: Bool, now: Date, out: OutputSink, err: OutputSink) -> CommandStatus {
+        defer { out.flush(); err.flush() }
+        let configuration: GatewayConfiguration
+        do {
+            configuration = try ConfigurationLoader.load(path: path)
+        } catch let error as InputFileError {
+            err.line(error.description)
+            return .failure
+        } catch let error as ConfigurationErrors {
+            if json {
+                out.write(render(Document(config: path, valid: false, errors: error.errors)))
+            } else {
+                for e in error.errors { out.line(e.formatted(path: path)) }
+                let n = error.errors.count
+                err.line("\(path): \(n) mistake\(n == 1 ? "" : "s")")
+            }
+            return .invalid
+        } catch {
+            err.line("\(path): \(error)")
+            return .failure
+        }
+        let summary = Summary(configuration, now: now)
+        if json {
+            var document = Document(config: path, valid: true, errors: [])
+            document.summary = summary
+            out.write(render(document))
+        } else {
+            out.write(summary.text(path: path))
+        }
+        return .success
+    }
+
+    /// What `--json` prints: the mistakes, or the summary when there are none.
+    public struct Document: Codable, Sendable, Equatable {
+        /// The file as named on the command line.
+        public var config: String
+        /// Whether it has no mistakes.
+        public var valid: Bool
+        /// Every mistake, in file order.
+        public var errors: [ConfigurationError]
+        /// What the gateway would run; absent when there are mistakes.
+        public var summary: Summary?
+    }
+
+    /// The configuration in brief, as an operator checks it after an edit.
+    public struct Summary: Codable, Sendable, Equatable {
+        /// One partner's line.
+        public struct Partner: Codable, Sendable, Equatable {
+            public var id: String
+            public var role: String
+            public var readiness: String
+            /// The schedule's name, or its expression when written in place.
+            public var schedule: String
+            /// The next poll, ISO 8601 UTC; nil when the schedule never fires.
+            public var next: String?
+            /// Directories, relative to the spool root when inside it.
+            public var drop: String
+            public var pickup: String
+        }
+        /// One named schedule's line.
+        public struct Schedule: Codable, Sendable, Equatable {
+            public var name: String
+            public var expression: String
+            public var next: String?
+        }
+        public var sender: String
+        public var spool: String
+        public var store: String
+        /// Partner counts by role (`carrier`, `agency`, `terminal`).
+        public var roles: [String: Int]
+        public var partners: [Partner]
+        public var schedules: [Schedule]
+
+        /// Summarizes `configuration`, with next runs computed after `now`.
+        public init(_ configuration: GatewayConfiguration, now: Date) {
+            let root = configuration.spoolRoot
+            sender = configuration.identity.description
+            spool = root
+            switch configuration.store {
+            case .sqlite(let path): store = "sqlite " + Paths.display(path, relativeTo: root)
+            }
+            roles = Dictionary(configuration.partners.map { ($0.role.rawValue, 1) }, uniquingKeysWith: +)
+            partners = configuration.partners.map { p in
+                Partner(id: p.id, role: p.role.rawValue, readiness: p.readiness.name,
+                        schedule: p.schedule.name ?? p.schedule.schedule.expression,
+                        next: p.schedule.schedule.next(after: now).map(ConfigurationCheck.timestamp),
+                        drop: Paths.display(p.dropDirectory, relativeTo: root),
+                        pickup: Paths.display(p.pickupDirectory, relativeTo: root))
+            }
+            schedules = configuration.schedules.map { s in
+                Schedule(name: s.name, expression: s.schedule.expression,
+                         next: s.schedule.next(after: now).map(ConfigurationCheck.timestamp))
+            }
+        }
+
+        /// The text `check-config` prints.
+        public func text(path: String) -> String {
+            let counts = PartnerRole.allCases.compactMap { role -> String? in
+                guard let n = roles[role.rawValue], n > 0 else { return nil }
+                let noun = n == 1 ? role.rawValue : (role == .agency ? "agencies" : role.rawValue + "s")
+                return "\(n) \(noun)"
+            }
+            var lines = ["\(path): OK: \(partners.count) partner\(partners.count == 1 ? "" : "s")"
+                         + (counts.isEmpty ? "" : " (\(counts.joined(separator: ", ")))")
+                         + ", \(schedules.count) schedule\(schedules.count == 1 ? "" : "s")"]
+            lines.append("gateway   \(sender), spool \(spool)")
+            lines.append("store     \(store)")
+            let idWidth = partners.map(\.id.count).max() ?? 0
+            let scheduleWidth = partners.map(\.schedule.count).max() ?? 0
+            for p in partners {
+                lines.append("partner   \(pad(p.id, idWidth))  \(pad(p.role, 8))  \(pad(p.readiness, 11))  "
+                             + "\(pad(p.schedule, scheduleWidth))  next \(p.next ?? "never")  drop \(p.drop)  pickup \(p.pickup)")
+            }
+            let nameWidth = schedules.map(\.name.count).max() ?? 0
+            let expressionWidth = schedules.map(\.expression.count).max() ?? 0
+            for s in schedules {
+                lines.append("schedule  \(pad(s.name, nameWidth))  \(pad(s.expression, expressionWidth))  next \(s.next ?? "never")")
+            }
+            return lines.joined(separator: "\n") + "\n"
+        }
+
+        private func pad(_ s: String, _ width: Int) -> String {
+            s.count >= width ? s : s + String(repeating: " ", count: width - s.count)
+        }
+    }
+
+    /// A time as ISO 8601 in UTC to the second (`2025-01-31T09:30:00Z`), as schedules are evaluated.
+    public static func timestamp(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        func two(_ n: Int?) -> String { let v = n ?? 0; return v < 10 ? "0\(v)" : "\(v)" }
+        return "\(c.year ?? 0)-\(two(c.month))-\(two(c.day))T\(two(c.hour)):\(two(c.minute)):\(two(c.second))Z"
+    }
+
+    /// Parses `--at`: ISO 8601 UTC (`2025-01-31T09:30:00Z`); nil when it is not one.
+    public static func parseTimestamp(_ text: String) -> Date? {
+        let b = Array(text.utf8)
+        guard b.count == 20, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"), b[10] == UInt8(ascii: "T"),
+              b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"), b[19] == UInt8(ascii: "Z") else { return nil }
+        func number(_ r: Range<Int>) -> Int? {
+            guard b[r].allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
+            return Int(String(decoding: b[r], as: UTF8.self))
+        }
+        guard let y = number(0..<4), let mo = number(5..<7), let d = number(8..<10), let h = number(11..<13),
+              let mi = number(14..<16), let s = number(17..<19) else { return nil }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let components = DateComponents(year: y, month: mo, day: d, hour: h, minute: mi, second: s)
+        guard components.isValidDate(in: calendar), let date = calendar.date(from: components) else { return nil }
+        return date
+    }
+
+    private static func render(_ document: Document) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = (try? encoder.encode(document)) ?? Data("{}".utf8)
+        return String(decoding: JSONText.prettyPrinted(data), as: UTF8.self) + "\n"
+    }
+}

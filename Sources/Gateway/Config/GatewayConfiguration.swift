@@ -1,0 +1,209 @@
+import EDIFACT
+import Jobs
+
+/// The whole gateway configuration, as loaded from one TOML file and checked (see `spool/gateway.toml`).
+///
+/// Every directory in it is absolute and lexically normalized, so comparisons (drop == pickup, shared
+/// drops) and the services that use them never depend on the working directory.
+public struct GatewayConfiguration: Sendable, Hashable {
+    /// Our own identity in the UNB of every receipt and routed message (`[gateway]`).
+    public var identity: EDIFACTIdentity
+    /// The root of the gateway's working tree: relative directories resolve against it (`gateway.spool`).
+    public var spoolRoot: String
+    /// Where the ledger and the stored batches live (`[store]`).
+    public var store: StoreConfiguration
+    /// Named cron schedules partners refer to by name (`[schedules]`), in file order.
+    public var schedules: [NamedSchedule]
+    /// Everyone with a drop and a pickup directory (`[[partner]]`), in file order.
+    public var partners: [PartnerConfiguration]
+
+    /// Creates a configuration from parts (tests and tools; files go through ``ConfigurationLoader``).
+    public init(identity: EDIFACTIdentity, spoolRoot: String, store: StoreConfiguration,
+                schedules: [NamedSchedule], partners: [PartnerConfiguration]) {
+        self.identity = identity
+        self.spoolRoot = spoolRoot
+        self.store = store
+        self.schedules = schedules
+        self.partners = partners
+    }
+
+    /// The partner with this id, for services that were handed an id from the ledger.
+    public func partner(id: String) -> PartnerConfiguration? { partners.first { $0.id == id } }
+
+    /// The partner a UNB sender belongs to: matched on id and qualifier, or on id alone for an
+    /// identity configured without a qualifier.
+    public func partner(sender: EDIFACTIdentity) -> PartnerConfiguration? {
+        partners.first { $0.identities.contains { $0.matches(sender) } }
+    }
+}
+
+/// A UNB party: identification (0004 / 0010) and optional code qualifier (0007), as in `ID:QUALIFIER`.
+public struct EDIFACTIdentity: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// The identification, at most 35 characters.
+    public var id: String
+    /// The partner identification code qualifier, at most 4 characters; nil when not used.
+    public var qualifier: String?
+
+    /// Creates an identity.
+    public init(id: String, qualifier: String? = nil) {
+        self.id = id
+        self.qualifier = qualifier
+    }
+
+    /// `ID` or `ID:QUALIFIER`, as written in the configuration and on the command line.
+    public var description: String { qualifier.map { "\(id):\($0)" } ?? id }
+
+    /// Whether a received UNB party is this identity; an identity without a qualifier takes any qualifier.
+    public func matches(_ other: EDIFACTIdentity) -> Bool {
+        id == other.id && (qualifier == nil || qualifier == other.qualifier)
+    }
+}
+
+/// Which store holds the ledger and the content-addressed batches.
+public enum StoreConfiguration: Sendable, Hashable {
+    /// The embedded SQLite store: one database file (absolute path); batches sit beside it.
+    case sqlite(path: String)
+}
+
+/// A schedule with the name partners use to refer to it.
+public struct NamedSchedule: Sendable, Hashable {
+    /// The key under `[schedules]`.
+    public var name: String
+    /// When it fires.
+    public var schedule: CronSchedule
+
+    /// Creates a named schedule.
+    public init(name: String, schedule: CronSchedule) {
+        self.name = name
+        self.schedule = schedule
+    }
+}
+
+/// What a partner is to the single window; decides what the gateway sends it.
+public enum PartnerRole: String, Sendable, Hashable, Codable, CaseIterable {
+    /// A shipping line, airline, railway, trucker or express firm: drops manifests, picks up receipts and verdicts.
+    case carrier
+    /// A border agency (customs, inspection and quarantine, border control, maritime): picks up routed copies, drops verdicts.
+    case agency
+    /// A terminal or port operator: picks up release files and joint-inspection notices.
+    case terminal
+}
+
+/// One partner's settings (`[[partner]]`): its identities, directories, conventions and schedule.
+public struct PartnerConfiguration: Sendable, Hashable {
+    /// Stable identifier: used in the ledger, logs, metrics and directory names.
+    public var id: String
+    /// What the partner is.
+    public var role: PartnerRole
+    /// A human name for summaries; the id when not given.
+    public var name: String
+    /// The UNB senders that are this partner (a file from any other sender in its drop is refused).
+    public var identities: [EDIFACTIdentity]
+    /// Where the partner drops files for us (absolute).
+    public var dropDirectory: String
+    /// Where we put receipts and outbound files for the partner (absolute).
+    public var pickupDirectory: String
+    /// Names of files to take from the drop directory; other files are left alone.
+    public var patterns: [FilePattern]
+    /// How the partner signals that an upload is complete.
+    public var readiness: ReadinessConvention
+    /// How long a file may stay incomplete by content (no UNZ, unclosed XML root) before it is quarantined.
+    public var incompleteDeadlineSeconds: Int
+    /// The character set assumed for the partner's files where they do not say (and for receipts we write).
+    public var characterSet: SyntaxIdentifier
+    /// Which receipts the partner gets.
+    public var acknowledgement: AcknowledgementPolicy
+    /// When its drop directory is polled.
+    public var schedule: PartnerSchedule
+
+    /// Creates a partner's settings (tests and tools; files go through ``ConfigurationLoader``).
+    public init(id: String, role: PartnerRole, name: String? = nil, identities: [EDIFACTIdentity],
+                dropDirectory: String, pickupDirectory: String, patterns: [FilePattern],
+                readiness: ReadinessConvention, incompleteDeadlineSeconds: Int, characterSet: SyntaxIdentifier,
+                acknowledgement: AcknowledgementPolicy, schedule: PartnerSchedule) {
+        self.id = id
+        self.role = role
+        self.name = name ?? id
+        self.identities = identities
+        self.dropDirectory = dropDirectory
+        self.pickupDirectory = pickupDirectory
+        self.patterns = patterns
+        self.readiness = readiness
+        self.incompleteDeadlineSeconds = incompleteDeadlineSeconds
+        self.characterSet = characterSet
+        self.acknowledgement = acknowledgement
+        self.schedule = schedule
+    }
+
+    /// Whether a file name in the drop directory is one to take (matches a pattern); readiness is separate.
+    public func takes(fileName: String) -> Bool { patterns.contains { $0.matches(fileName) } }
+}
+
+/// How a partner's upload tells us it is complete: partners keep their own convention.
+public enum ReadinessConvention: Sendable, Hashable {
+    /// Uploaded under a temporary name, then renamed: names matching `ignoring` (and dotfiles, when
+    /// `ignoreDotfiles`) are uploads in progress.
+    case rename(ignoring: [FilePattern], ignoreDotfiles: Bool)
+    /// The data file is complete once a marker `NAME + suffix` (such as `NAME.ok`) appears beside it.
+    case doneMarker(suffixes: [String])
+    /// Complete once size and modification time are unchanged over `polls` polls and it is at least
+    /// `minimumAgeSeconds` old: for partners that write in place with no signal.
+    case stable(minimumAgeSeconds: Int, polls: Int)
+
+    /// The convention's name as written in the file (`rename`, `done-marker`, `stable`).
+    public var name: String {
+        switch self {
+        case .rename: "rename"
+        case .doneMarker: "done-marker"
+        case .stable: "stable"
+        }
+    }
+}
+
+/// Which receipts a partner gets back for its files.
+public struct AcknowledgementPolicy: Sendable, Hashable {
+    /// When a CONTRL (syntax receipt) is sent.
+    public var contrl: ContrlPolicy
+    /// When an APERAK (application receipt) is sent.
+    public var aperak: AperakPolicy
+
+    /// Creates a policy; the default answers every file with both receipts, as the single window promises.
+    public init(contrl: ContrlPolicy = .always, aperak: AperakPolicy = .always) {
+        self.contrl = contrl
+        self.aperak = aperak
+    }
+}
+
+/// When a CONTRL goes back to the sender.
+public enum ContrlPolicy: String, Sendable, Hashable, Codable, CaseIterable {
+    /// For every interchange.
+    case always
+    /// Only when the UNB asks for one (0031 acknowledgement request = 1); rejections are always answered.
+    case onRequest = "on-request"
+    /// Never (partners whose systems choke on CONTRL); rejections are still in the ledger.
+    case never
+}
+
+/// When an APERAK goes back to the sender.
+public enum AperakPolicy: String, Sendable, Hashable, Codable, CaseIterable {
+    /// For every message whose content was judged.
+    case always
+    /// Only when the content was rejected.
+    case onRejection = "on-rejection"
+    /// Never.
+    case never
+}
+
+/// A partner's poll schedule: a named one from `[schedules]`, or an expression written in place.
+public struct PartnerSchedule: Sendable, Hashable {
+    /// The name under `[schedules]`, or nil for an expression written in the partner's table.
+    public var name: String?
+    /// When it fires.
+    public var schedule: CronSchedule
+
+    /// Creates a partner schedule.
+    public init(name: String?, schedule: CronSchedule) {
+        self.name = name
+        self.schedule = schedule
+    }
+}

@@ -1,0 +1,146 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// The convention itself is `ReadinessConvention` (Config/GatewayConfiguration.swift), the one type the
+// configuration loads and the scan obeys; names are matched with the configuration's `FilePattern`.
+
+/// A file in a drop directory that its partner's convention says is complete and may be claimed.
+public struct ReadyFile: Sendable, Hashable {
+    /// The file name inside the drop directory.
+    public var name: String
+    /// The full path (directory + "/" + name).
+    public var path: String
+    /// Size in bytes, as seen by the scan (lstat).
+    public var size: Int64
+    /// Modification time, as seen by the scan.
+    public var modified: FileTime
+    /// Full paths of the done-markers that announced this file; removed once the file is claimed.
+    public var markers: [String]
+
+    /// Creates a ready file; scans build these, tests and SFTP adapters may too.
+    public init(name: String, path: String, size: Int64, modified: FileTime, markers: [String] = []) {
+        self.name = name
+        self.path = path
+        self.size = size
+        self.modified = modified
+        self.markers = markers
+    }
+}
+
+/// What the `.stable` convention remembers between polls; the caller keeps it and passes it back,
+/// so scanning itself stays a pure function of the directory, the clock and this value.
+public struct StabilityMemory: Sendable, Hashable {
+    struct Observation: Sendable, Hashable {
+        var size: Int64
+        var modified: FileTime
+        var inode: UInt64
+        var sightings: Int
+    }
+
+    var observations: [String: Observation] = [:]
+
+    /// An empty memory: every file starts its count from the next scan.
+    public init() {}
+
+    /// How many consecutive scans have seen `name` unchanged (0 if never seen).
+    public func sightings(of name: String) -> Int { observations[name]?.sightings ?? 0 }
+}
+
+/// Lists a partner's drop directory and decides which files are ready under its convention.
+public enum DropDirectory {
+    /// Returns the ready files of `directory` whose names match one of `patterns` (globs; empty matches
+    /// everything), oldest first then by name, so a busy partner cannot starve older files and
+    /// reruns are deterministic.
+    ///
+    /// Symbolic links are never followed and anything but a regular file is skipped: a link could point
+    /// the gateway at a file outside the drop. Dotfiles (editors' and uploaders' temporaries) are skipped,
+    /// except under `.rename(ignoreDotfiles: false)`. `memory` is updated only for the `.stable` convention.
+    public static func scan(
+        directory: String, patterns: [FilePattern] = [], convention: ReadinessConvention,
+        memory: inout StabilityMemory, now: FileTime = .now()
+    ) throws(IntakeError) -> [ReadyFile] {
+        let entries = try listRegularFiles(directory)
+        let matches: (String) -> Bool = { name in
+            patterns.isEmpty || patterns.contains { $0.matches(name) }
+        }
+        var ready: [ReadyFile] = []
+        switch convention {
+        case .rename(let ignoring, let ignoreDotfiles):
+            for (name, e) in entries where !(ignoreDotfiles && name.hasPrefix(".")) && matches(name)
+                && !ignoring.contains(where: { $0.matches(name) }) {
+                ready.append(ReadyFile(name: name, path: join(directory, name), size: e.size, modified: e.modified))
+            }
+        case .doneMarker(let suffixes):
+            let suffixes = suffixes.filter { !$0.isEmpty }
+            for (name, e) in entries where !name.hasPrefix(".") && matches(name) {
+                // A marker is never data, even when the patterns would match it.
+                if suffixes.contains(where: { name.hasSuffix($0) && entries[String(name.dropLast($0.count))] != nil }) { continue }
+                let markers = suffixes.map { name + $0 }.filter { entries[$0] != nil }
+                if markers.isEmpty { continue }
+                ready.append(ReadyFile(name: name, path: join(directory, name), size: e.size, modified: e.modified,
+                                       markers: markers.map { join(directory, $0) }))
+            }
+        case .stable(let minAge, let polls):
+            let minAge = Double(minAge)
+            var next: [String: StabilityMemory.Observation] = [:]
+            for (name, e) in entries where !name.hasPrefix(".") && matches(name) {
+                var seen = StabilityMemory.Observation(size: e.size, modified: e.modified, inode: e.inode, sightings: 1)
+                if let before = memory.observations[name], before.size == e.size,
+                   before.modified == e.modified, before.inode == e.inode {
+                    seen.sightings = before.sightings + 1
+                }
+                next[name] = seen
+                if seen.sightings >= max(1, polls) && now.seconds(since: e.modified) >= minAge {
+                    ready.append(ReadyFile(name: name, path: join(directory, name), size: e.size, modified: e.modified))
+                }
+            }
+            // Forget files that left the directory, so memory stays as small as the directory.
+            memory.observations = next
+        }
+        return ready.sorted { ($0.modified, $0.name) < ($1.modified, $1.name) }
+    }
+
+    struct Entry {
+        var size: Int64
+        var modified: FileTime
+        var inode: UInt64
+    }
+
+    /// lstat of every entry relative to the open directory (fstatat, no follow), regular files only.
+    static func listRegularFiles(_ directory: String) throws(IntakeError) -> [String: Entry] {
+        guard let dir = opendir(directory) else {
+            throw IntakeError.system("intake.scan", path: directory, operation: "open the drop directory")
+        }
+        defer { closedir(dir) }
+        let fd = dirfd(dir)
+        var result: [String: Entry] = [:]
+        while true {
+            errno = 0
+            guard let ent = readdir(dir) else {
+                if errno != 0 { throw IntakeError.system("intake.scan", path: directory, operation: "read the drop directory") }
+                break
+            }
+            let name = withUnsafeBytes(of: ent.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name == "." || name == ".." { continue }
+            var st = stat()
+            if fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 {
+                if errno == ENOENT { continue }  // removed between readdir and stat: another poller or the partner
+                throw IntakeError.system("intake.scan", path: join(directory, name), operation: "stat")
+            }
+            guard (st.st_mode & S_IFMT) == S_IFREG else { continue }
+            result[name] = Entry(size: Int64(st.st_size), modified: FileTime(st.st_mtim), inode: UInt64(st.st_ino))
+        }
+        return result
+    }
+
+    static func join(_ directory: String, _ name: String) -> String {
+        directory.hasSuffix("/") ? directory + name : directory + "/" + name
+    }
+}

@@ -12,6 +12,9 @@ public enum JobState: String, Codable, Sendable, CaseIterable {
     case retrying
     /// Stopped by an operator or shutdown before finishing; terminal.
     case cancelled
+    /// Failed permanently on bad input (syntax, signature) and set aside with its reason until an
+    /// operator releases or discards it; terminal until then.
+    case quarantined
 }
 
 /// How often and how patiently a failed job is retried: exponential backoff with a ceiling.

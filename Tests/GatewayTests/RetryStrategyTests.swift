@@ -53,6 +53,6 @@ struct RetryStrategyTests {
 
     @Test("job state raw values are the stored ledger names")
     func jobStateNames() {
-        #expect(JobState.allCases.map(\.rawValue) == ["queued", "running", "succeeded", "failed", "retrying", "cancelled"])
+        #expect(JobState.allCases.map(\.rawValue) == ["queued", "running", "succeeded", "failed", "retrying", "cancelled", "quarantined"])
     }
 }

@@ -1,0 +1,502 @@
+import Foundation
+import GRDB
+import Jobs
+
+/// The gateway's ledger: batches, conflicts, receipts and jobs in one SQLite file (WAL).
+///
+/// Durability: WAL with `PRAGMA synchronous = FULL`, so every committed transaction is fsynced
+/// before `write` returns — a ledger row the pipeline saw commit survives kill -9 and power loss,
+/// which is what lets the drop file be removed right after. (`NORMAL` would be faster but may lose
+/// the last commits on power loss, breaking "remove from the drop only after commit".) Each unit
+/// of work is one IMMEDIATE write transaction, so the fsync cost is paid once per file, not per row.
+///
+/// Time is always injected (`now:`): the store never reads the clock, so tests and reruns agree.
+public final class GatewayStore: Sendable {
+    /// The database; exposed for tests and future modules that add their own migrations.
+    public let pool: DatabasePool
+    /// Where the database file lives.
+    public let path: String
+
+    /// Opens (creating if needed) the ledger at `path` and applies pending migrations.
+    ///
+    /// Several instances (threads or processes) may share one file: writers wait on each other for
+    /// up to `busyTimeoutSeconds` instead of failing.
+    public init(path: String, busyTimeoutSeconds: Double = 30) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(busyTimeoutSeconds)
+        configuration.foreignKeysEnabled = true
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        self.path = path
+        self.pool = try DatabasePool(path: path, configuration: configuration)
+        try StoreSchema.migrator.migrate(pool)
+    }
+
+    /// Names of the migrations applied to this database, in order (for `gateway check` and tests).
+    public func appliedMigrations() throws -> [String] {
+        try pool.read { db in try StoreSchema.migrator.appliedMigrations(db) }
+    }
+
+    // MARK: - Intake
+
+    /// Classifies an arrival and records it, with the job it triggers, in ONE write transaction.
+    ///
+    /// Order of checks: same partner + same bytes → identical replay; else same partner + sender +
+    /// interchange reference as a non-conflict batch → conflict; else new. The renamed path is never
+    /// part of the key. Only after this returns may the file be removed from the drop directory.
+    public func recordIntake(_ intake: IntakeRecord) throws -> IntakeOutcome {
+        try pool.write { db in try Self.recordIntake(intake, db) }
+    }
+
+    /// Records the members of an unpacked archive, and marks the archive `unpacked`, in one transaction
+    /// (all members or none). A member without `memberName` is named by its `originalName`.
+    public func recordMembers(_ members: [IntakeRecord], of archiveId: Int64, now: Date) throws -> [IntakeOutcome] {
+        try pool.write { db in
+            guard try Self.fetchBatch(db, archiveId) != nil else {
+                throw StoreError(.batchNotFound, "archive batch \(archiveId) not found")
+            }
+            var outcomes: [IntakeOutcome] = []
+            for var member in members {
+                member.parentBatchId = archiveId
+                member.memberName = member.memberName ?? member.originalName
+                outcomes.append(try Self.recordIntake(member, db))
+            }
+            try db.execute(
+                sql: "UPDATE batch SET state = 'unpacked', updated_at = ? WHERE id = ?", arguments: [now, archiveId])
+            return outcomes
+        }
+    }
+
+    private static func recordIntake(_ intake: IntakeRecord, _ db: Database) throws -> IntakeOutcome {
+        let hex = intake.digest.hex
+        if let existing = try Int64.fetchOne(
+            db, sql: "SELECT id FROM batch WHERE partner = ? AND sha256 = ? ORDER BY id LIMIT 1",
+            arguments: [intake.partner, hex])
+        {
+            try db.execute(
+                sql: """
+                    INSERT INTO replay (batch_id, original_name, size, mtime, received_at)
+                    VALUES (?, ?, ?, ?, ?)
+                    """,
+                arguments: [existing, intake.originalName, intake.size, intake.mtime, intake.receivedAt])
+            let job = try intake.jobOnReplay.map { request in
+                var request = request
+                request.batchId = request.batchId ?? existing
+                return try insertJob(request, now: intake.receivedAt, message: "identical replay of batch \(existing)", db)
+            }
+            return .identicalReplay(existingBatchId: existing, jobId: job)
+        }
+        if let reference = intake.interchangeRef,
+            let existing = try Int64.fetchOne(
+                db,
+                sql: """
+                    SELECT id FROM batch
+                    WHERE partner = ? AND ifnull(sender_id, '') = ifnull(?, '') AND interchange_ref = ?
+                      AND state <> 'conflict'
+                    ORDER BY id LIMIT 1
+                    """,
+                arguments: [intake.partner, intake.senderId, reference])
+        {
+            let reason =
+                "interchange reference '\(reference)' from sender '\(intake.senderId ?? "")' was already received "
+                + "in batch \(existing) with different content (ISO 9735 code 26, duplicate detected)"
+            let batchId = try insertBatch(intake, state: .conflict, reason: reason, db)
+            try db.execute(
+                sql: """
+                    INSERT INTO conflict (partner, sender_id, interchange_ref, existing_batch_id, batch_id, detected_at)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [intake.partner, intake.senderId, reference, existing, batchId, intake.receivedAt])
+            let conflictId = db.lastInsertedRowID
+            let job = try intake.jobOnConflict.map { request in
+                var request = request
+                request.batchId = batchId
+                return try insertJob(request, now: intake.receivedAt, message: "conflict with batch \(existing)", db)
+            }
+            return .conflict(existingBatchId: existing, batchId: batchId, conflictId: conflictId, jobId: job)
+        }
+        let batchId = try insertBatch(intake, state: .received, reason: nil, db)
+        let job = try intake.jobOnNew.map { request in
+            var request = request
+            request.batchId = batchId
+            return try insertJob(request, now: intake.receivedAt, message: "new batch \(batchId)", db)
+        }
+        return .new(batchId: batchId, jobId: job)
+    }
+
+    private static func insertBatch(_ intake: IntakeRecord, state: BatchState, reason: String?, _ db: Database) throws
+        -> Int64
+    {
+        try db.execute(
+            sql: """
+                INSERT INTO batch (partner, original_name, size, mtime, sha256, interchange_ref, sender_id,
+                                   received_at, parent_batch_id, member_name, state, reason, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                intake.partner, intake.originalName, intake.size, intake.mtime, intake.digest.hex,
+                intake.interchangeRef, intake.senderId, intake.receivedAt, intake.parentBatchId,
+                intake.memberName, state.rawValue, reason, intake.receivedAt,
+            ])
+        return db.lastInsertedRowID
+    }
+
+    /// Sets a batch's state (accepted, rejected, quarantined...) with the reason operators will read.
+    public func setBatchState(_ batchId: Int64, _ state: BatchState, reason: String? = nil, now: Date) throws {
+        try pool.write { db in
+            try db.execute(
+                sql: "UPDATE batch SET state = ?, reason = ?, updated_at = ? WHERE id = ?",
+                arguments: [state.rawValue, reason, now, batchId])
+            if db.changesCount == 0 { throw StoreError(.batchNotFound, "batch \(batchId) not found") }
+        }
+    }
+
+    /// Marks a conflict resolved with the operator's words.
+    public func resolveConflict(_ conflictId: Int64, resolution: String, now: Date) throws {
+        try pool.write { db in
+            try db.execute(
+                sql: "UPDATE conflict SET resolved_at = ?, resolution = ? WHERE id = ? AND resolved_at IS NULL",
+                arguments: [now, resolution, conflictId])
+        }
+    }
+
+    // MARK: - Receipts
+
+    /// Records a receipt written for a batch; if one of that kind exists, returns it unchanged
+    /// (`created == false`), so a rerun never records — or sends — a second one.
+    public func recordReceipt(
+        batchId: Int64, kind: ReceiptKind, fileName: String, digest: SHA256Digest, writtenAt: Date
+    ) throws -> (receipt: ReceiptRecord, created: Bool) {
+        try pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO receipt (batch_id, kind, file_name, sha256, written_at) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (batch_id, kind) DO NOTHING
+                    """,
+                arguments: [batchId, kind.rawValue, fileName, digest.hex, writtenAt])
+            let created = db.changesCount > 0
+            let receipt = try ReceiptRecord.fetchOne(
+                db, sql: "SELECT * FROM receipt WHERE batch_id = ? AND kind = ?", arguments: [batchId, kind.rawValue])!
+            return (receipt, created)
+        }
+    }
+
+    /// The receipt of `kind` already written for a batch, if any: check before writing a file.
+    public func receipt(batchId: Int64, kind: ReceiptKind) throws -> ReceiptRecord? {
+        try pool.read { db in
+            try ReceiptRecord.fetchOne(
+                db, sql: "SELECT * FROM receipt WHERE batch_id = ? AND kind = ?", arguments: [batchId, kind.rawValue])
+        }
+    }
+
+    // MARK: - Jobs
+
+    /// Creates a job (queued, due at `runAt` or `now`); with an idempotency key already used, returns that job's id.
+    @discardableResult
+    public func enqueue(_ request: JobRequest, now: Date) throws -> Int64 {
+        try pool.write { db in try Self.insertJob(request, now: now, message: "enqueued", db) }
+    }
+
+    private static func insertJob(_ request: JobRequest, now: Date, message: String, _ db: Database) throws -> Int64 {
+        if let key = request.idempotencyKey,
+            let existing = try Int64.fetchOne(db, sql: "SELECT id FROM job WHERE idempotency_key = ?", arguments: [key])
+        {
+            return existing
+        }
+        try db.execute(
+            sql: """
+                INSERT INTO job (kind, partner, batch_id, idempotency_key, state, attempts, max_attempts,
+                                 next_run_at, input, created_at, updated_at)
+                VALUES (?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                request.kind, request.partner, request.batchId, request.idempotencyKey, request.maxAttempts,
+                request.runAt ?? now, request.input, now, now,
+            ])
+        let id = db.lastInsertedRowID
+        try appendEvent(id, from: nil, to: .queued, at: now, message: message, db)
+        return id
+    }
+
+    private static func appendEvent(
+        _ jobId: Int64, from: JobState?, to: JobState, at: Date, message: String?, _ db: Database
+    ) throws {
+        try db.execute(
+            sql: "INSERT INTO job_event (job_id, at, from_state, to_state, message) VALUES (?, ?, ?, ?, ?)",
+            arguments: [jobId, at, from?.rawValue, to.rawValue, message])
+    }
+
+    /// Atomically takes the next due job (queued or retrying, `next_run_at <= now`) and leases it to
+    /// `leaseOwner`: two workers, in one process or two, never get the same job. Nil when none is due.
+    public func claimNextJob(kinds: [String]? = nil, now: Date, leaseOwner: String, leaseSeconds: Double)
+        throws -> JobRecord?
+    {
+        try pool.write { db in
+            var sql = "SELECT * FROM job WHERE state IN ('queued', 'retrying') AND next_run_at <= ?"
+            var arguments: StatementArguments = [now]
+            if let kinds {
+                if kinds.isEmpty { return nil }
+                sql += " AND kind IN (\(databaseQuestionMarks(count: kinds.count)))"
+                arguments += StatementArguments(kinds)
+            }
+            sql += " ORDER BY next_run_at, id LIMIT 1"
+            guard let job = try JobRecord.fetchOne(db, sql: sql, arguments: arguments) else { return nil }
+            let expires = now.addingTimeInterval(leaseSeconds)
+            try db.execute(
+                sql: """
+                    UPDATE job SET state = 'running', attempts = attempts + 1, lease_owner = ?,
+                                   lease_expires_at = ?, updated_at = ?
+                    WHERE id = ?
+                    """,
+                arguments: [leaseOwner, expires, now, job.id])
+            try Self.appendEvent(
+                job.id, from: job.state, to: .running, at: now,
+                message: "attempt \(job.attempts + 1) of \(job.maxAttempts) leased to \(leaseOwner)", db)
+            return try Self.fetchJob(db, job.id)
+        }
+    }
+
+    /// Extends a running job's lease (a long transfer), so crash recovery does not take it away.
+    public func renewLease(_ jobId: Int64, leaseOwner: String, now: Date, leaseSeconds: Double) throws {
+        try pool.write { db in
+            _ = try Self.requireLease(jobId, leaseOwner, db)
+            try db.execute(
+                sql: "UPDATE job SET lease_expires_at = ?, updated_at = ? WHERE id = ?",
+                arguments: [now.addingTimeInterval(leaseSeconds), now, jobId])
+        }
+    }
+
+    /// Marks a running job succeeded with its output (JSON); throws `leaseLost` if the lease is gone.
+    public func complete(_ jobId: Int64, leaseOwner: String, output: String? = nil, now: Date) throws {
+        try pool.write { db in
+            _ = try Self.requireLease(jobId, leaseOwner, db)
+            try db.execute(
+                sql: """
+                    UPDATE job SET state = 'succeeded', output = ?, lease_owner = NULL, lease_expires_at = NULL,
+                                   error_code = NULL, error_message = NULL, updated_at = ?
+                    WHERE id = ?
+                    """,
+                arguments: [output, now, jobId])
+            try Self.appendEvent(jobId, from: .running, to: .succeeded, at: now, message: nil, db)
+        }
+    }
+
+    /// Records a failed attempt and decides what follows; returns the job's new state.
+    ///
+    /// Transient: `retrying` with `next_run_at = now + retry.delay(afterAttempt:)` while attempts
+    /// remain (the job's `max_attempts`), else `failed`. Permanent: `failed`. Quarantine: `quarantined`.
+    @discardableResult
+    public func fail(
+        _ jobId: Int64, leaseOwner: String, code: String, message: String,
+        disposition: FailureDisposition = .transient, retry: RetryStrategy = RetryStrategy(), now: Date
+    ) throws -> JobState {
+        try pool.write { db in
+            let job = try Self.requireLease(jobId, leaseOwner, db)
+            let next: JobState
+            var nextRun = job.nextRunAt
+            var note = "\(code): \(message)"
+            switch disposition {
+            case .transient where job.attempts < job.maxAttempts:
+                next = .retrying
+                let delay = retry.delay(afterAttempt: job.attempts)
+                nextRun = now.addingTimeInterval(delay)
+                note += " (attempt \(job.attempts) of \(job.maxAttempts); retry in \(delay) s)"
+            case .transient:
+                next = .failed
+                note += " (attempt \(job.attempts) of \(job.maxAttempts); no attempts left)"
+            case .permanent:
+                next = .failed
+                note += " (permanent)"
+            case .quarantine:
+                next = .quarantined
+            }
+            try db.execute(
+                sql: """
+                    UPDATE job SET state = ?, next_run_at = ?, error_code = ?, error_message = ?,
+                                   lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
+                    WHERE id = ?
+                    """,
+                arguments: [next.rawValue, nextRun, code, message, now, jobId])
+            try Self.appendEvent(jobId, from: .running, to: next, at: now, message: note, db)
+            return next
+        }
+    }
+
+    /// Crash recovery, run at start and periodically: running jobs whose lease expired go back to
+    /// `queued` (due now), each with a history entry saying so. Returns the requeued job ids.
+    ///
+    /// The interrupted attempt still counts in `attempts`; it is not a failure, so it does not by
+    /// itself move a job to `failed`.
+    @discardableResult
+    public func requeueExpiredLeases(now: Date) throws -> [Int64] {
+        try pool.write { db in
+            let expired = try JobRecord.fetchAll(
+                db, sql: "SELECT * FROM job WHERE state = 'running' AND lease_expires_at <= ? ORDER BY id",
+                arguments: [now])
+            for job in expired {
+                try db.execute(
+                    sql: """
+                        UPDATE job SET state = 'queued', next_run_at = ?, lease_owner = NULL, lease_expires_at = NULL,
+                                       updated_at = ?
+                        WHERE id = ?
+                        """,
+                    arguments: [now, now, job.id])
+                let expiry = job.leaseExpiresAt.map { "\($0)" } ?? "?"
+                try Self.appendEvent(
+                    job.id, from: .running, to: .queued, at: now,
+                    message: "lease of \(job.leaseOwner ?? "?") expired at \(expiry); requeued (crash recovery)", db)
+            }
+            return expired.map(\.id)
+        }
+    }
+
+    /// Operator rerun (`gateway jobs rerun`, `quarantine release`): a failed, quarantined, cancelled or
+    /// succeeded job goes back to `queued` with a fresh attempt budget; its history is kept.
+    public func rerun(_ jobId: Int64, now: Date, message: String = "rerun by operator") throws {
+        try pool.write { db in
+            guard let job = try Self.fetchJob(db, jobId) else { throw StoreError(.jobNotFound, "job \(jobId) not found") }
+            guard [.failed, .quarantined, .cancelled, .succeeded].contains(job.state) else {
+                throw StoreError(.invalidTransition, "job \(jobId) is \(job.state.rawValue); only finished jobs are rerun")
+            }
+            try db.execute(
+                sql: "UPDATE job SET state = 'queued', attempts = 0, next_run_at = ?, updated_at = ? WHERE id = ?",
+                arguments: [now, now, jobId])
+            try Self.appendEvent(jobId, from: job.state, to: .queued, at: now, message: message, db)
+        }
+    }
+
+    /// Operator discard (`gateway quarantine discard`): a job that is not running becomes `cancelled`.
+    public func cancel(_ jobId: Int64, reason: String, now: Date) throws {
+        try pool.write { db in
+            guard let job = try Self.fetchJob(db, jobId) else { throw StoreError(.jobNotFound, "job \(jobId) not found") }
+            guard job.state != .running, job.state != .cancelled else {
+                throw StoreError(.invalidTransition, "job \(jobId) is \(job.state.rawValue); cannot cancel it")
+            }
+            try db.execute(sql: "UPDATE job SET state = 'cancelled', updated_at = ? WHERE id = ?", arguments: [now, jobId])
+            try Self.appendEvent(jobId, from: job.state, to: .cancelled, at: now, message: reason, db)
+        }
+    }
+
+    private static func requireLease(_ jobId: Int64, _ owner: String, _ db: Database) throws -> JobRecord {
+        guard let job = try fetchJob(db, jobId) else { throw StoreError(.jobNotFound, "job \(jobId) not found") }
+        guard job.state == .running, job.leaseOwner == owner else {
+            throw StoreError(
+                .leaseLost,
+                "job \(jobId) is \(job.state.rawValue)\(job.leaseOwner.map { " leased to \($0)" } ?? ""), not running under \(owner)")
+        }
+        return job
+    }
+
+    // MARK: - Queries for the operator's verbs
+
+    /// One job.
+    public func job(_ jobId: Int64) throws -> JobRecord? {
+        try pool.read { db in try Self.fetchJob(db, jobId) }
+    }
+
+    /// One batch.
+    public func batch(_ batchId: Int64) throws -> BatchRecord? {
+        try pool.read { db in try Self.fetchBatch(db, batchId) }
+    }
+
+    /// The members of an archive batch, in the order they were recorded.
+    public func members(of archiveId: Int64) throws -> [BatchRecord] {
+        try pool.read { db in
+            try BatchRecord.fetchAll(db, sql: "SELECT * FROM batch WHERE parent_batch_id = ? ORDER BY id", arguments: [archiveId])
+        }
+    }
+
+    /// `gateway jobs list [--state S] [--partner P]`: newest first, at most `limit`.
+    public func jobs(state: JobState? = nil, partner: String? = nil, kind: String? = nil, limit: Int = 1000) throws
+        -> [JobRecord]
+    {
+        try pool.read { db in
+            var clauses: [String] = []
+            var arguments = StatementArguments()
+            if let state { clauses.append("state = ?"); arguments += [state.rawValue] }
+            if let partner { clauses.append("partner = ?"); arguments += [partner] }
+            if let kind { clauses.append("kind = ?"); arguments += [kind] }
+            let filter = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
+            arguments += [limit]
+            return try JobRecord.fetchAll(db, sql: "SELECT * FROM job \(filter) ORDER BY id DESC LIMIT ?", arguments: arguments)
+        }
+    }
+
+    /// `gateway jobs show ID`: the whole story, read in one consistent snapshot.
+    public func jobStory(_ jobId: Int64) throws -> JobStory? {
+        try pool.read { db in
+            guard let job = try Self.fetchJob(db, jobId) else { return nil }
+            let batch = try job.batchId.flatMap { try Self.fetchBatch(db, $0) }
+            let parent = try batch?.parentBatchId.flatMap { try Self.fetchBatch(db, $0) }
+            let events = try JobEventRecord.fetchAll(
+                db, sql: "SELECT * FROM job_event WHERE job_id = ? ORDER BY id", arguments: [jobId])
+            var receipts: [ReceiptRecord] = []
+            var conflict: ConflictRecord?
+            var replays = 0
+            if let batchId = job.batchId {
+                receipts = try ReceiptRecord.fetchAll(
+                    db, sql: "SELECT * FROM receipt WHERE batch_id = ? ORDER BY id", arguments: [batchId])
+                conflict = try ConflictRecord.fetchOne(
+                    db, sql: "SELECT * FROM conflict WHERE batch_id = ?", arguments: [batchId])
+                replays = try Int.fetchOne(db, sql: "SELECT count(*) FROM replay WHERE batch_id = ?", arguments: [batchId]) ?? 0
+            }
+            return JobStory(
+                job: job, batch: batch, parentBatch: parent, conflict: conflict, events: events, receipts: receipts,
+                replayCount: replays)
+        }
+    }
+
+    /// `gateway quarantine list`: quarantined jobs with their batches, oldest first.
+    public func quarantine(partner: String? = nil) throws -> [QuarantineEntry] {
+        try pool.read { db in
+            var sql = "SELECT * FROM job WHERE state = 'quarantined'"
+            var arguments = StatementArguments()
+            if let partner { sql += " AND partner = ?"; arguments += [partner] }
+            let jobs = try JobRecord.fetchAll(db, sql: sql + " ORDER BY updated_at, id", arguments: arguments)
+            return try jobs.map { job in
+                QuarantineEntry(job: job, batch: try job.batchId.flatMap { try Self.fetchBatch(db, $0) })
+            }
+        }
+    }
+
+    /// Open (or all) interchange-reference conflicts, oldest first.
+    public func conflicts(includeResolved: Bool = false) throws -> [ConflictRecord] {
+        try pool.read { db in
+            try ConflictRecord.fetchAll(
+                db, sql: "SELECT * FROM conflict \(includeResolved ? "" : "WHERE resolved_at IS NULL") ORDER BY id")
+        }
+    }
+
+    /// `gateway status`: per partner, jobs waiting, processed since `startOfDay`, failed, quarantined,
+    /// and the oldest waiting. The caller picks the day boundary (site time zone), not the store.
+    public func status(startOfDay: Date) throws -> [PartnerStatus] {
+        try pool.read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT ifnull(partner, '') AS partner,
+                           sum(state IN ('queued', 'retrying', 'running')) AS waiting,
+                           sum(state = 'succeeded' AND updated_at >= ?) AS processed,
+                           sum(state = 'failed') AS failed,
+                           sum(state = 'quarantined') AS quarantined,
+                           min(CASE WHEN state IN ('queued', 'retrying', 'running') THEN created_at END) AS oldest
+                    FROM job GROUP BY ifnull(partner, '') ORDER BY 1
+                    """,
+                arguments: [startOfDay])
+            return rows.map { row in
+                PartnerStatus(
+                    partner: row["partner"], waiting: row["waiting"] ?? 0, processedToday: row["processed"] ?? 0,
+                    failed: row["failed"] ?? 0, quarantined: row["quarantined"] ?? 0, oldestWaiting: row["oldest"])
+            }
+        }
+    }
+
+    private static func fetchJob(_ db: Database, _ id: Int64) throws -> JobRecord? {
+        try JobRecord.fetchOne(db, sql: "SELECT * FROM job WHERE id = ?", arguments: [id])
+    }
+
+    private static func fetchBatch(_ db: Database, _ id: Int64) throws -> BatchRecord? {
+        try BatchRecord.fetchOne(db, sql: "SELECT * FROM batch WHERE id = ?", arguments: [id])
+    }
+}

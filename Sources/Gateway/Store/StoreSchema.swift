@@ -1,0 +1,161 @@
+import GRDB
+
+/// The ledger's schema as append-only, named migrations.
+///
+/// Rule: a migration is never edited once released; a change is a new migration appended here
+/// (`v2_...`). Invariants live in the schema (NOT NULL, CHECK, UNIQUE, foreign keys, triggers),
+/// so no code path, present or future, can write a ledger that breaks them.
+enum StoreSchema {
+    /// The migrator with every migration in order.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1_intake", migrate: v1Intake)
+        migrator.registerMigration("v1_jobs", migrate: v1Jobs)
+        return migrator
+    }
+
+    // State lists are spelled out literally, not taken from the Swift enums: a released migration
+    // must produce the same schema forever. A new state means a new migration rebuilding the table.
+    private static let v1BatchStates = "'received', 'unpacked', 'accepted', 'rejected', 'quarantined', 'conflict'"
+    private static let v1JobStates =
+        "'queued', 'running', 'succeeded', 'failed', 'retrying', 'cancelled', 'quarantined'"
+
+    /// Batches (one per dropped file or archive member), conflicts, replays and receipts.
+    private static func v1Intake(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE batch (
+                id INTEGER PRIMARY KEY,
+                partner TEXT NOT NULL CHECK (partner <> ''),
+                original_name TEXT NOT NULL CHECK (original_name <> ''),
+                size INTEGER NOT NULL CHECK (size >= 0),
+                mtime TEXT,
+                sha256 TEXT NOT NULL CHECK (length(sha256) = 64 AND sha256 NOT GLOB '*[^0-9a-f]*'),
+                interchange_ref TEXT CHECK (interchange_ref IS NULL OR interchange_ref <> ''),
+                sender_id TEXT,
+                received_at TEXT NOT NULL,
+                parent_batch_id INTEGER REFERENCES batch(id) ON DELETE RESTRICT,
+                member_name TEXT,
+                state TEXT NOT NULL DEFAULT 'received' CHECK (state IN (\(v1BatchStates))),
+                reason TEXT,
+                updated_at TEXT NOT NULL,
+                -- An archive member has both a parent and a name; a dropped file has neither.
+                CHECK ((parent_batch_id IS NULL) = (member_name IS NULL)),
+                -- A batch that did not make it has a reason an operator can read.
+                CHECK (state NOT IN ('rejected', 'quarantined', 'conflict') OR reason IS NOT NULL)
+            );
+            -- Identity of a batch: partner + exact bytes (+ place in its archive). NULLs are folded so
+            -- that two top-level drops of the same bytes collide; the renamed path is never part of it.
+            CREATE UNIQUE INDEX batch_identity
+                ON batch(partner, sha256, ifnull(parent_batch_id, 0), ifnull(member_name, ''));
+            -- One accepted interchange per (partner, sender, reference): ISO 9735 duplicate detection.
+            -- Rows in state 'conflict' are the rejected duplicates, kept for the operator.
+            CREATE UNIQUE INDEX batch_interchange
+                ON batch(partner, ifnull(sender_id, ''), interchange_ref)
+                WHERE interchange_ref IS NOT NULL AND state <> 'conflict';
+            CREATE INDEX batch_parent ON batch(parent_batch_id) WHERE parent_batch_id IS NOT NULL;
+            CREATE INDEX batch_partner_received ON batch(partner, received_at);
+
+            -- An archive member belongs to an archive of the same partner.
+            CREATE TRIGGER batch_member_same_partner BEFORE INSERT ON batch
+            WHEN NEW.parent_batch_id IS NOT NULL
+                 AND (SELECT partner FROM batch WHERE id = NEW.parent_batch_id) IS NOT NEW.partner
+            BEGIN SELECT RAISE(ABORT, 'archive member partner differs from its archive'); END;
+            -- A batch's identity never changes after it is written.
+            CREATE TRIGGER batch_identity_immutable BEFORE UPDATE OF
+                partner, original_name, size, sha256, interchange_ref, sender_id, received_at,
+                parent_batch_id, member_name ON batch
+            BEGIN SELECT RAISE(ABORT, 'batch identity is immutable'); END;
+
+            -- Same interchange reference, different bytes: rejected (CONTRL 0085 code 26) and shown to operators.
+            CREATE TABLE conflict (
+                id INTEGER PRIMARY KEY,
+                partner TEXT NOT NULL,
+                sender_id TEXT,
+                interchange_ref TEXT NOT NULL,
+                existing_batch_id INTEGER NOT NULL REFERENCES batch(id),
+                batch_id INTEGER NOT NULL UNIQUE REFERENCES batch(id),
+                detected_at TEXT NOT NULL,
+                resolved_at TEXT,
+                resolution TEXT,
+                CHECK (existing_batch_id <> batch_id),
+                CHECK ((resolved_at IS NULL) = (resolution IS NULL))
+            );
+            CREATE INDEX conflict_open ON conflict(partner) WHERE resolved_at IS NULL;
+
+            -- Every arrival of bytes already in the ledger: acknowledged again, never reprocessed.
+            CREATE TABLE replay (
+                id INTEGER PRIMARY KEY,
+                batch_id INTEGER NOT NULL REFERENCES batch(id),
+                original_name TEXT NOT NULL,
+                size INTEGER NOT NULL CHECK (size >= 0),
+                mtime TEXT,
+                received_at TEXT NOT NULL
+            );
+            CREATE INDEX replay_batch ON replay(batch_id);
+
+            -- Receipts written for a batch: at most one of each kind, so a rerun never sends a second.
+            CREATE TABLE receipt (
+                id INTEGER PRIMARY KEY,
+                batch_id INTEGER NOT NULL REFERENCES batch(id),
+                kind TEXT NOT NULL CHECK (kind IN ('CONTRL', 'APERAK')),
+                file_name TEXT NOT NULL CHECK (file_name <> ''),
+                sha256 TEXT NOT NULL CHECK (length(sha256) = 64 AND sha256 NOT GLOB '*[^0-9a-f]*'),
+                written_at TEXT NOT NULL,
+                UNIQUE (batch_id, kind)
+            );
+            CREATE TRIGGER receipt_immutable BEFORE UPDATE ON receipt
+            BEGIN SELECT RAISE(ABORT, 'receipts are append-only'); END;
+            CREATE TRIGGER receipt_no_delete BEFORE DELETE ON receipt
+            BEGIN SELECT RAISE(ABORT, 'receipts are append-only'); END;
+            """)
+    }
+
+    /// The job ledger and its append-only history.
+    private static func v1Jobs(_ db: Database) throws {
+        let states = v1JobStates
+        try db.execute(sql: """
+            CREATE TABLE job (
+                id INTEGER PRIMARY KEY,
+                kind TEXT NOT NULL CHECK (kind <> ''),
+                partner TEXT,
+                batch_id INTEGER REFERENCES batch(id),
+                idempotency_key TEXT UNIQUE,
+                state TEXT NOT NULL CHECK (state IN (\(states))),
+                attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+                max_attempts INTEGER NOT NULL CHECK (max_attempts >= 1),
+                next_run_at TEXT NOT NULL,
+                lease_owner TEXT,
+                lease_expires_at TEXT,
+                error_code TEXT,
+                error_message TEXT,
+                input TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(input)),
+                output TEXT CHECK (output IS NULL OR json_valid(output)),
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                -- Exactly the running jobs hold a lease.
+                CHECK ((state = 'running') = (lease_owner IS NOT NULL AND lease_expires_at IS NOT NULL)),
+                -- A job that gave up says why, with a stable code.
+                CHECK (state NOT IN ('failed', 'quarantined', 'retrying') OR error_code IS NOT NULL)
+            );
+            CREATE INDEX job_due ON job(next_run_at) WHERE state IN ('queued', 'retrying');
+            CREATE INDEX job_running ON job(lease_expires_at) WHERE state = 'running';
+            CREATE INDEX job_partner_state ON job(partner, state);
+            CREATE INDEX job_state_updated ON job(state, updated_at);
+            CREATE INDEX job_batch ON job(batch_id) WHERE batch_id IS NOT NULL;
+
+            CREATE TABLE job_event (
+                id INTEGER PRIMARY KEY,
+                job_id INTEGER NOT NULL REFERENCES job(id),
+                at TEXT NOT NULL,
+                from_state TEXT CHECK (from_state IS NULL OR from_state IN (\(states))),
+                to_state TEXT NOT NULL CHECK (to_state IN (\(states))),
+                message TEXT
+            );
+            CREATE INDEX job_event_job ON job_event(job_id, id);
+            CREATE TRIGGER job_event_immutable BEFORE UPDATE ON job_event
+            BEGIN SELECT RAISE(ABORT, 'job history is append-only'); END;
+            CREATE TRIGGER job_event_no_delete BEFORE DELETE ON job_event
+            BEGIN SELECT RAISE(ABORT, 'job history is append-only'); END;
+            """)
+    }
+}

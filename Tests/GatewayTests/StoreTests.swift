@@ -1,0 +1,360 @@
+import Foundation
+import GRDB
+import Jobs
+import Testing
+
+@testable import Gateway
+
+// The store against real SQLite files and real directories in fresh temporary folders.
+
+/// A fresh temporary directory per test, removed when the value goes away.
+final class StoreTempDir {
+    let path: String
+
+    init() throws {
+        path = FileManager.default.temporaryDirectory
+            .appendingPathComponent("store-tests-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    var databasePath: String { path + "/ledger.sqlite" }
+}
+
+/// Fixed instants, so no test depends on the clock.
+private let t0 = Date(timeIntervalSince1970: 1_750_000_000)
+private func at(_ seconds: Double) -> Date { t0.addingTimeInterval(seconds) }
+
+private func digest(_ text: String) throws -> SHA256Digest { try SHA256Digest.hash(Array(text.utf8)) }
+
+private func intake(
+    _ content: String, partner: String = "carrier-a", name: String = "manifest.edi", ref: String? = nil,
+    sender: String? = "CARRIERA", job: Bool = true
+) throws -> IntakeRecord {
+    IntakeRecord(
+        partner: partner, originalName: name, size: Int64(content.utf8.count), mtime: at(-5),
+        digest: try digest(content), interchangeRef: ref, senderId: sender, receivedAt: t0,
+        jobOnNew: job ? JobRequest(kind: "process", partner: partner) : nil,
+        jobOnConflict: job ? JobRequest(kind: "reject-conflict", partner: partner) : nil)
+}
+
+@Suite("Store: SHA-256 and the raw store")
+struct RawStoreTests {
+    @Test("SHA-256 of \"abc\" is the FIPS 180-2 vector")
+    func knownVector() throws {
+        #expect(try digest("abc").hex == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(try digest("").hex == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(SHA256Digest(hex: "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD") == (try digest("abc")))
+        #expect(SHA256Digest(hex: "../etc/passwd") == nil)
+    }
+
+    @Test("put and open round-trip; a multi-chunk file hashes like the same bytes in memory")
+    func roundTrip() throws {
+        let dir = try StoreTempDir()
+        let store = try RawStore(root: dir.path + "/raw")
+        let bytes = (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }  // > 3 chunks
+        let source = dir.path + "/drop.edi"
+        _ = FileManager.default.createFile(atPath: source, contents: Data(bytes))
+        let object = try store.put(fileAt: source)
+        #expect(object.created)
+        #expect(object.size == 200_000)
+        #expect(object.digest == (try SHA256Digest.hash(bytes)))
+        #expect(object.path.hasSuffix("/sha256/\(object.digest.hex.prefix(2))/\(object.digest.hex.dropFirst(2).prefix(2))/\(object.digest.hex)"))
+        #expect(try store.open(object.digest).readAll() == bytes)
+        #expect(store.contains(object.digest))
+    }
+
+    @Test("putting the same bytes twice is idempotent and leaves no temporaries")
+    func idempotent() throws {
+        let dir = try StoreTempDir()
+        let store = try RawStore(root: dir.path + "/raw")
+        let first = try store.put(bytes: Array("UNB+UNOA:2+A+B+250101:1200+1'".utf8))
+        let second = try store.put(bytes: Array("UNB+UNOA:2+A+B+250101:1200+1'".utf8))
+        #expect(first.created && !second.created)
+        #expect(first.digest == second.digest && first.path == second.path)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path + "/raw/tmp").isEmpty)
+    }
+
+    @Test("a crash between temporary write and rename leaves no visible object; a later put succeeds")
+    func crashBeforeRename() throws {
+        let dir = try StoreTempDir()
+        let store = try RawStore(root: dir.path + "/raw")
+        let content = Array("half of what a crashed put wrote".utf8)
+        let hash = try SHA256Digest.hash(content)
+        // What a put killed before rename leaves behind: the full bytes under a temporary name.
+        let leftover = dir.path + "/raw/tmp/4242-1-dead.part"
+        _ = FileManager.default.createFile(atPath: leftover, contents: Data(content))
+        #expect(!store.contains(hash))
+        #expect(throws: RawStoreError.self) { try store.open(hash) }
+        do { _ = try store.open(hash) } catch { #expect(error.code == .notFound) }
+        let object = try store.put(bytes: content)
+        #expect(object.created && object.digest == hash)
+        #expect(try store.open(hash).readAll() == content)
+        // Start-up sweep removes the stale temporary but spares young ones.
+        let now = Date().timeIntervalSince1970
+        #expect(try store.removeStaleTemporaries(olderThanSeconds: 3600, now: now) == 0)
+        #expect(try store.removeStaleTemporaries(olderThanSeconds: 0, now: now + 1) == 1)
+        #expect(!FileManager.default.fileExists(atPath: leftover))
+    }
+
+    @Test("errors carry a stable code, the path and errno text")
+    func errors() throws {
+        let dir = try StoreTempDir()
+        let store = try RawStore(root: dir.path + "/raw")
+        do {
+            _ = try store.put(fileAt: dir.path + "/missing.edi")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.code == .io)
+            #expect(error.path == dir.path + "/missing.edi")
+            #expect(error.errnoText == "No such file or directory")
+            #expect(error.description.contains("cannot open"))
+        }
+    }
+}
+
+/// Inserts `count` due jobs in one transaction (synchronous, so it can be called from async tests).
+private func seedJobs(_ store: GatewayStore, count: Int) throws {
+    try store.pool.write { db in
+        for i in 0..<count {
+            try db.execute(
+                sql: """
+                    INSERT INTO job (kind, state, max_attempts, next_run_at, created_at, updated_at, partner)
+                    VALUES ('process', 'queued', 3, ?, ?, ?, ?)
+                    """, arguments: [t0, t0, t0, "p\(i % 3)"])
+        }
+    }
+}
+
+@Suite("Store: the ledger")
+struct GatewayStoreTests {
+    @Test("migrations apply, are named, and reopening is idempotent")
+    func migrations() throws {
+        let dir = try StoreTempDir()
+        let first = try GatewayStore(path: dir.databasePath)
+        #expect(try first.appliedMigrations() == ["v1_intake", "v1_jobs"])
+        let second = try GatewayStore(path: dir.databasePath)
+        #expect(try second.appliedMigrations() == ["v1_intake", "v1_jobs"])
+        let (journal, synchronous) = try second.pool.read { db in
+            (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA synchronous"))
+        }
+        #expect(journal == "wal")
+        #expect(synchronous == 2)  // FULL
+    }
+
+    @Test("new, identical replay and conflict are told apart; the name is never the key")
+    func classification() throws {
+        let dir = try StoreTempDir()
+        let store = try GatewayStore(path: dir.databasePath)
+        let first = try store.recordIntake(intake("interchange 1", ref: "REF1"))
+        guard case .new(let batchId, let jobId?) = first else { Issue.record("\(first)"); return }
+        #expect(try store.job(jobId)?.batchId == batchId)
+        #expect(try store.job(jobId)?.state == .queued)
+
+        // Same bytes under another name: replay, nothing new but the replay row.
+        let replay = try store.recordIntake(intake("interchange 1", name: "renamed.edi", ref: "REF1"))
+        #expect(replay == .identicalReplay(existingBatchId: batchId, jobId: nil))
+
+        // Same reference, different bytes: a conflict batch and an operator-visible conflict.
+        let conflict = try store.recordIntake(intake("interchange 1 (edited)", ref: "REF1"))
+        guard case .conflict(let existing, let conflictBatch, let conflictId, let conflictJob?) = conflict else {
+            Issue.record("\(conflict)"); return
+        }
+        #expect(existing == batchId)
+        let conflicted = try #require(try store.batch(conflictBatch))
+        #expect(conflicted.state == .conflict)
+        #expect(conflicted.reason?.contains("code 26") == true)
+        #expect(try store.conflicts().map(\.id) == [conflictId])
+        #expect(try store.job(conflictJob)?.kind == "reject-conflict")
+        // The conflicting bytes replayed again are an identical replay of the conflict batch.
+        #expect(try store.recordIntake(intake("interchange 1 (edited)", ref: "REF1")).batchId == conflictBatch)
+
+        // Same reference from another sender, or another partner: new.
+        guard case .new = try store.recordIntake(intake("other sender", ref: "REF1", sender: "OTHER")) else {
+            Issue.record("expected new"); return
+        }
+        guard case .new = try store.recordIntake(intake("interchange 1", partner: "carrier-b", ref: "REF1")) else {
+            Issue.record("expected new for another partner"); return
+        }
+        let story = try #require(try store.jobStory(jobId))
+        #expect(story.replayCount == 1)
+        #expect(story.batch?.sha256 == (try digest("interchange 1")).hex)
+        #expect(try store.jobs().count == 4)
+    }
+
+    @Test("the schema itself refuses a second accepted interchange with the same reference")
+    func schemaInvariants() throws {
+        let dir = try StoreTempDir()
+        let store = try GatewayStore(path: dir.databasePath)
+        _ = try store.recordIntake(intake("a", ref: "R"))
+        #expect(throws: DatabaseError.self) {
+            try store.pool.write { db in
+                try db.execute(sql: """
+                    INSERT INTO batch (partner, original_name, size, sha256, interchange_ref, sender_id, received_at,
+                                       state, updated_at)
+                    VALUES ('carrier-a', 'x', 1, ?, 'R', 'CARRIERA', '2025-01-01', 'received', '2025-01-01')
+                    """, arguments: [String(repeating: "0", count: 64)])
+            }
+        }
+        #expect(throws: DatabaseError.self) {
+            try store.pool.write { db in try db.execute(sql: "DELETE FROM job_event") }
+        }
+        #expect(throws: DatabaseError.self) {
+            try store.pool.write { db in try db.execute(sql: "UPDATE batch SET sha256 = ?", arguments: [String(repeating: "1", count: 64)]) }
+        }
+    }
+
+    @Test("archive members are their own batches linked to the archive, in one transaction")
+    func archiveMembers() throws {
+        let dir = try StoreTempDir()
+        let store = try GatewayStore(path: dir.databasePath)
+        let archive = try store.recordIntake(intake("zip bytes", name: "batch.zip", sender: nil))
+        var m1 = try intake("member one", name: "batch.zip", ref: "M1")
+        m1.memberName = "one.edi"
+        var m2 = try intake("member two", name: "batch.zip", ref: "M2")
+        m2.memberName = "two.edi"
+        let outcomes = try store.recordMembers([m1, m2], of: archive.batchId, now: at(1))
+        #expect(outcomes.count == 2)
+        let members = try store.members(of: archive.batchId)
+        #expect(members.map(\.memberName) == ["one.edi", "two.edi"])
+        #expect(members.allSatisfy { $0.parentBatchId == archive.batchId })
+        #expect(try store.batch(archive.batchId)?.state == .unpacked)
+        let memberJob = try #require(outcomes[0].jobId)
+        let story = try #require(try store.jobStory(memberJob))
+        #expect(story.parentBatch?.id == archive.batchId)
+        // A member of another partner's archive is refused by the schema.
+        var foreign = try intake("member three", partner: "carrier-b", ref: "M3")
+        foreign.memberName = "three.edi"
+        #expect(throws: DatabaseError.self) { try store.recordMembers([foreign], of: archive.batchId, now: at(2)) }
+        #expect(try store.members(of: archive.batchId).count == 2)  // the whole unit rolled back
+    }
+
+    @Test("two store instances claiming from several tasks never get the same job")
+    func exclusiveClaim() async throws {
+        let dir = try StoreTempDir()
+        let a = try GatewayStore(path: dir.databasePath)
+        let b = try GatewayStore(path: dir.databasePath)
+        let total = 300
+        try seedJobs(a, count: total)
+        let claimed = try await withThrowingTaskGroup(of: [Int64].self) { group in
+            for worker in 0..<6 {
+                let store = worker.isMultiple(of: 2) ? a : b
+                group.addTask {
+                    var mine: [Int64] = []
+                    while let job = try store.claimNextJob(now: at(1), leaseOwner: "w\(worker)", leaseSeconds: 60) {
+                        mine.append(job.id)
+                        try store.complete(job.id, leaseOwner: "w\(worker)", output: #"{"ok":true}"#, now: at(2))
+                        await Task.yield()
+                    }
+                    return mine
+                }
+            }
+            var all: [[Int64]] = []
+            for try await ids in group { all.append(ids) }
+            return all
+        }
+        let flat = claimed.flatMap { $0 }
+        #expect(flat.count == total)
+        #expect(Set(flat).count == total)
+        #expect(claimed.filter { !$0.isEmpty }.count > 1)  // work really was shared
+        #expect(try a.jobs(state: .succeeded, limit: 10_000).count == total)
+        #expect(try a.jobs(state: .succeeded, limit: 10_000).allSatisfy { $0.attempts == 1 })
+    }
+
+    @Test("transient failures retry with backoff until attempts run out; permanent and quarantine are immediate")
+    func retries() throws {
+        let dir = try StoreTempDir()
+        let store = try GatewayStore(path: dir.databasePath)
+        let retry = RetryStrategy(maxAttempts: 3, initialDelaySeconds: 10, multiplier: 2, maxDelaySeconds: 300)
+        let id = try store.enqueue(JobRequest(kind: "deliver", partner: "customs", retry: retry), now: t0)
+
+        var job = try #require(try store.claimNextJob(now: at(0), leaseOwner: "w", leaseSeconds: 30))
+        #expect(try store.fail(id, leaseOwner: "w", code: "io.enospc", message: "disk full", retry: retry, now: at(1)) == .retrying)
+        #expect(try store.job(id)?.nextRunAt == at(11))
+        #expect(try store.claimNextJob(now: at(10), leaseOwner: "w", leaseSeconds: 30) == nil)  // not due yet
+        job = try #require(try store.claimNextJob(now: at(11), leaseOwner: "w", leaseSeconds: 30))
+        #expect(job.attempts == 2)
+        #expect(try store.fail(id, leaseOwner: "w", code: "io.enospc", message: "disk full", retry: retry, now: at(12)) == .retrying)
+        #expect(try store.job(id)?.nextRunAt == at(32))
+        _ = try #require(try store.claimNextJob(now: at(32), leaseOwner: "w", leaseSeconds: 30))
+        #expect(try store.fail(id, leaseOwner: "w", code: "io.enospc", message: "disk full", retry: retry, now: at(33)) == .failed)
+        let failed = try #require(try store.job(id))
+        #expect(failed.errorCode == "io.enospc" && failed.attempts == 3)
+        #expect(try store.claimNextJob(now: at(1000), leaseOwner: "w", leaseSeconds: 30) == nil)
+        #expect(try store.jobs(state: .failed, partner: "customs").map(\.id) == [id])
+
+        // Operator rerun: back to queued with a fresh budget, history kept.
+        try store.rerun(id, now: at(2000))
+        #expect(try store.job(id)?.state == .queued)
+        let story = try #require(try store.jobStory(id))
+        #expect(story.events.map(\.toState) == ["queued", "running", "retrying", "running", "retrying", "running", "failed", "queued"])
+
+        // Permanent and quarantine skip the retries.
+        let bad = try store.enqueue(JobRequest(kind: "process", partner: "carrier-a"), now: t0)
+        let bad2 = try store.enqueue(JobRequest(kind: "process", partner: "carrier-a"), now: t0)
+        _ = try store.claimNextJob(kinds: ["process"], now: at(2001), leaseOwner: "w", leaseSeconds: 30)
+        #expect(try store.fail(bad, leaseOwner: "w", code: "edifact.syntax", message: "UNZ missing", disposition: .quarantine, now: at(2002)) == .quarantined)
+        _ = try store.claimNextJob(kinds: ["process"], now: at(2003), leaseOwner: "w", leaseSeconds: 30)
+        #expect(try store.fail(bad2, leaseOwner: "w", code: "config.partner", message: "unknown partner", disposition: .permanent, now: at(2004)) == .failed)
+        #expect(try store.quarantine().map(\.job.id) == [bad])
+        // A worker that lost its lease cannot overwrite the outcome.
+        #expect(throws: StoreError.self) { try store.complete(bad, leaseOwner: "w", now: at(2005)) }
+
+        let status = try store.status(startOfDay: t0)
+        let carrier = try #require(status.first { $0.partner == "carrier-a" })
+        #expect(carrier.quarantined == 1 && carrier.failed == 1 && carrier.waiting == 0)
+        let customs = try #require(status.first { $0.partner == "customs" })
+        #expect(customs.waiting == 1 && customs.oldestWaiting == t0)
+    }
+
+    @Test("a job left running by a crash is requeued once its lease expires, with a history entry")
+    func leaseExpiry() throws {
+        let dir = try StoreTempDir()
+        let store = try GatewayStore(path: dir.databasePath)
+        let id = try store.enqueue(JobRequest(kind: "process", partner: "carrier-a"), now: t0)
+        _ = try #require(try store.claimNextJob(now: at(0), leaseOwner: "crashed-worker", leaseSeconds: 60))
+        // The process "dies"; a fresh instance starts on the same file.
+        let restarted = try GatewayStore(path: dir.databasePath)
+        #expect(try restarted.requeueExpiredLeases(now: at(59)) == [])
+        #expect(try restarted.requeueExpiredLeases(now: at(60)) == [id])
+        let job = try #require(try restarted.job(id))
+        #expect(job.state == .queued && job.leaseOwner == nil && job.attempts == 1)
+        let last = try #require(try restarted.jobStory(id)?.events.last)
+        #expect(last.fromState == "running" && last.toState == "queued")
+        #expect(last.message?.contains("crash recovery") == true)
+        // The old worker, if it comes back, has lost the job.
+        #expect(throws: StoreError.self) { try restarted.complete(id, leaseOwner: "crashed-worker", now: at(61)) }
+        let again = try #require(try restarted.claimNextJob(now: at(61), leaseOwner: "new", leaseSeconds: 60))
+        #expect(again.id == id && again.attempts == 2)
+    }
+
+    @Test("a receipt of each kind is recorded once per batch; a rerun gets the existing one")
+    func receiptUniqueness() throws {
+        let dir = try StoreTempDir()
+        let store = try GatewayStore(path: dir.databasePath)
+        let batch = try store.recordIntake(intake("x", ref: "R9")).batchId
+        let hash = try digest("CONTRL bytes")
+        let first = try store.recordReceipt(batchId: batch, kind: .contrl, fileName: "CONTRL_1.edi", digest: hash, writtenAt: at(1))
+        let second = try store.recordReceipt(batchId: batch, kind: .contrl, fileName: "CONTRL_2.edi", digest: hash, writtenAt: at(2))
+        #expect(first.created && !second.created)
+        #expect(second.receipt == first.receipt)
+        #expect(second.receipt.fileName == "CONTRL_1.edi")
+        let aperak = try store.recordReceipt(batchId: batch, kind: .aperak, fileName: "APERAK_1.edi", digest: hash, writtenAt: at(3))
+        #expect(aperak.created)
+        #expect(try store.receipt(batchId: batch, kind: .contrl)?.id == first.receipt.id)
+        #expect(throws: DatabaseError.self) {
+            try store.pool.write { db in try db.execute(sql: "DELETE FROM receipt") }
+        }
+    }
+
+    @Test("idempotency keys make enqueue safe to repeat")
+    func idempotentEnqueue() throws {
+        let dir = try StoreTempDir()
+        let store = try GatewayStore(path: dir.databasePath)
+        let one = try store.enqueue(JobRequest(kind: "pickup", partner: "carrier-a", idempotencyKey: "pickup:carrier-a:0900"), now: t0)
+        let two = try store.enqueue(JobRequest(kind: "pickup", partner: "carrier-a", idempotencyKey: "pickup:carrier-a:0900"), now: t0)
+        #expect(one == two)
+        #expect(try store.jobs().count == 1)
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+
+/// `gateway run --once`: load the configuration, run one intake cycle, print one line per file and a summary.
+public enum RunOnce {
+    /// Runs one cycle with the configuration at `path`. Exit status: 0 when the run completed (rejections
+    /// included), 1 when any file could not be handled, 2 when the configuration is unreadable or has mistakes.
+    public static func run(path: String, json: Bool, out: OutputSink, err: OutputSink) -> Int32 {
+        defer { out.flush(); err.flush() }
+        let configuration: GatewayConfiguration
+        do {
+            configuration = try ConfigurationLoader.load(path: path)
+        } catch let error as ConfigurationErrors {
+            for e in error.errors { err.line(e.formatted(path: path)) }
+            let n = error.errors.count
+            err.line("\(path): \(n) mistake\(n == 1 ? "" : "s"); nothing was run")
+            return 2
+        } catch {
+            err.line("\(error)")
+            return 2
+        }
+        let report: IntakeRunReport
+        do {
+            report = try IntakeRun(configuration: configuration).runOnce()
+        } catch {
+            err.line("cannot open the store: \(error)")
+            return 1
+        }
+        if json {
+            out.write(render(report))
+        } else {
+            for f in report.files {
+                var line = "\(f.partner) \(f.file): \(f.outcome.rawValue)"
+                if let receipt = f.receipt { line += " — receipt \(receipt)" }
+                if let reason = f.reason { line += " (\(reason))" }
+                (f.outcome == .failed ? err : out).line(line)
+            }
+            out.line(summaryLine(report))
+        }
+        return report.hadFailures ? 1 : 0
+    }
+
+    /// "N files: a accepted, r rejected, ..." (outcomes with a zero count left out).
+    static func summaryLine(_ report: IntakeRunReport) -> String {
+        let counts = report.counts
+        let parts = IntakeFileOutcome.allCases.compactMap { o in counts[o.rawValue].flatMap { $0 > 0 ? "\($0) \(o.rawValue)" : nil } }
+        let n = report.files.count
+        return "\(n) file\(n == 1 ? "" : "s")" + (parts.isEmpty ? "" : ": " + parts.joined(separator: ", "))
+    }
+
+    struct Document: Encodable {
+        var files: [IntakeFileResult]
+        var summary: [String: Int]
+    }
+
+    static func render(_ report: IntakeRunReport) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = (try? encoder.encode(Document(files: report.files, summary: report.counts))) ?? Data("{}".utf8)
+        return String(decoding: JSONText.prettyPrinted(data), as: UTF8.self) + "\n"
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import GRDB
+import Testing
+
+@testable import Gateway
+
+// `gateway run --once` end to end: the real executable on a temporary spool with one carrier.
+
+private let config = """
+    [gateway]
+    sender_id = "SWGATEWAY"
+    sender_qualifier = "ZZZ"
+    spool = "."
+
+    [store]
+    kind = "sqlite"
+    path = "state/gateway.sqlite"
+
+    [[partner]]
+    id = "CARRIERX"
+    role = "carrier"
+    identities = ["CARRIERX:ZZZ"]
+    drop = "partners/CARRIERX/drop"
+    pickup = "partners/CARRIERX/pickup"
+    patterns = ["*.edi"]
+    readiness = { convention = "rename" }
+    """
+
+private func fixture(_ path: String) throws -> String {
+    try String(contentsOf: CLI.fixtures.appendingPathComponent(path), encoding: .utf8)
+}
+
+private func files(_ dir: URL) -> [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).sorted()
+}
+
+private func batchStates(_ scratch: Scratch) throws -> [String] {
+    let store = try GatewayStore(path: scratch.url.appendingPathComponent("state/gateway.sqlite").path)
+    return try store.pool.read { try String.fetchAll($0, sql: "SELECT state FROM batch ORDER BY id") }
+}
+
+@Suite("gateway run --once")
+struct RunOnceTests {
+    @Test("good, bad, replay, conflict, half-written and idle runs")
+    func cycle() throws {
+        let scratch = try Scratch()
+        _ = try scratch.write("gateway.toml", config)
+        let drop = scratch.url.appendingPathComponent("partners/CARRIERX/drop")
+        let pickup = scratch.url.appendingPathComponent("partners/CARRIERX/pickup")
+        try FileManager.default.createDirectory(at: drop, withIntermediateDirectories: true)
+        let good = try fixture("valid/cuscar-d95b-notes.edi")
+        let bad = try fixture("invalid/29-unt-count.edi").replacingOccurrences(of: "CUS000123", with: "CUS000999")
+
+        // 1. A good CUSCAR: accepted, CONTRL with UCI action 7, drop empty, one batch.
+        _ = try scratch.write("partners/CARRIERX/drop/manifest.edi", good)
+        var run = try scratch.gateway("run", "--once", "--config", "gateway.toml")
+        #expect(run.status == 0, "\(run)")
+        #expect(run.stdout.hasPrefix("CARRIERX manifest.edi: accepted — receipt partners/CARRIERX/pickup/CONTRL-1-CUS000123-"),
+                "\(run)")
+        #expect(run.stdout.hasSuffix("1 file: 1 accepted\n"), "\(run)")
+        #expect(files(drop).isEmpty)
+        #expect(files(scratch.url.appendingPathComponent("work/CARRIERX")).isEmpty)
+        var receipts = files(pickup)
+        try #require(receipts.count == 1)
+        let first = try String(contentsOf: pickup.appendingPathComponent(receipts[0]), encoding: .utf8)
+        #expect(first.contains("UCI+CUS000123+CARRIERX:ZZZ+SWGATEWAY:ZZZ+7'"), "\(first)")
+        #expect(first.contains("UNB+UNOC:3+SWGATEWAY:ZZZ+CARRIERX:ZZZ+"), "\(first)")
+        #expect(try batchStates(scratch) == ["accepted"])
+
+        // 2. A bad one (UNT count wrong): rejected, UCM action 4 code 29.
+        _ = try scratch.write("partners/CARRIERX/drop/bad.edi", bad)
+        run = try scratch.gateway("run", "--once", "--config", "gateway.toml")
+        #expect(run.status == 0, "\(run)")
+        #expect(run.stdout.contains("CARRIERX bad.edi: rejected — receipt partners/CARRIERX/pickup/CONTRL-2-CUS000999-"), "\(run)")
+        receipts = files(pickup)
+        let badReceipt = try #require(receipts.first { $0.hasPrefix("CONTRL-2-") })
+        let rejected = try String(contentsOf: pickup.appendingPathComponent(badReceipt), encoding: .utf8)
+        #expect(rejected.contains("UCM+M0001+CUSCAR:D:95B:UN+4+29+"), "\(rejected)")
+        #expect(try batchStates(scratch) == ["accepted", "rejected"])
+
+        // 3. The same good file again: replay, a second CONTRL for batch 1, no new batch.
+        _ = try scratch.write("partners/CARRIERX/drop/manifest-again.edi", good)
+        run = try scratch.gateway("run", "--once", "--config", "gateway.toml")
+        #expect(run.status == 0, "\(run)")
+        #expect(run.stdout.contains("CARRIERX manifest-again.edi: replay — receipt partners/CARRIERX/pickup/CONTRL-1-CUS000123-"),
+                "\(run)")
+        receipts = files(pickup)
+        #expect(receipts.filter { $0.hasPrefix("CONTRL-1-") }.count == 2)
+        #expect(try batchStates(scratch) == ["accepted", "rejected"])
+
+        // 4. Same interchange reference, different content: conflict, code 26 at UCI.
+        _ = try scratch.write("partners/CARRIERX/drop/changed.edi",
+                              good.replacingOccurrences(of: "MACHINE PARTS", with: "MACHINE TOOLS"))
+        // 5. A half-uploaded file under the rename convention is left alone.
+        _ = try scratch.write("partners/CARRIERX/drop/next.edi.part", String(good.prefix(100)))
+        run = try scratch.gateway("run", "--once", "--config", "gateway.toml", "--json")
+        #expect(run.status == 0, "\(run)")
+        #expect(run.stdout.contains("\"outcome\": \"conflict\""), "\(run)")
+        let conflictName = try #require(files(pickup).first { $0.hasPrefix("CONTRL-3-") })
+        let conflict = try String(contentsOf: pickup.appendingPathComponent(conflictName), encoding: .utf8)
+        #expect(conflict.contains("UCI+CUS000123+CARRIERX:ZZZ+SWGATEWAY:ZZZ+4+26"), "\(conflict)")
+        #expect(files(drop) == ["next.edi.part"])
+        #expect(try batchStates(scratch) == ["accepted", "rejected", "conflict"])
+
+        // 6. Nothing new: nothing done.
+        let before = files(pickup)
+        run = try scratch.gateway("run", "--once", "--config", "gateway.toml")
+        #expect(run.status == 0, "\(run)")
+        #expect(run.stdout == "0 files\n", "\(run)")
+        #expect(files(pickup) == before)
+        #expect(files(drop) == ["next.edi.part"])
+        #expect(try batchStates(scratch).count == 3)
+        #expect(files(scratch.url.appendingPathComponent("work/CARRIERX")).isEmpty)
+    }
+
+    @Test("a file left in the work area by a crash is finished on the next run, once")
+    func recovery() throws {
+        let scratch = try Scratch()
+        _ = try scratch.write("gateway.toml", config)
+        let work = scratch.url.appendingPathComponent("work/CARRIERX")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        _ = try scratch.write("work/CARRIERX/CARRIERX.1700000000000000000.abc.manifest.edi",
+                              try fixture("valid/cuscar-d95b-notes.edi"))
+        let run = try scratch.gateway("run", "--once", "--config", "gateway.toml")
+        #expect(run.status == 0, "\(run)")
+        #expect(run.stdout.contains("CARRIERX manifest.edi: accepted — receipt partners/CARRIERX/pickup/CONTRL-1-CUS000123-1700000000000000000.abc.edi (recovered after a crash)"), "\(run)")
+        #expect(files(work).isEmpty)
+        #expect(try batchStates(scratch) == ["accepted"])
+    }
+
+    @Test("configuration mistakes exit 2 and are printed; --once is required")
+    func usage() throws {
+        let scratch = try Scratch()
+        _ = try scratch.write("bad.toml", "[gateway]\nspol = \".\"\n")
+        var run = try scratch.gateway("run", "--once", "--config", "bad.toml")
+        #expect(run.status == 2, "\(run)")
+        #expect(run.stderr.contains("bad.toml:2: gateway.spol: unknown key"), "\(run)")
+        run = try scratch.gateway("run", "--config", "bad.toml")
+        #expect(run.status == 2, "\(run)")
+    }
+}

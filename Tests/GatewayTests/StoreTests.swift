@@ -133,14 +133,43 @@ struct GatewayStoreTests {
     func migrations() throws {
         let dir = try StoreTempDir()
         let first = try GatewayStore(path: dir.databasePath)
-        #expect(try first.appliedMigrations() == ["v1_intake", "v1_jobs"])
+        #expect(try first.appliedMigrations() == ["v1_intake", "v1_jobs", "v2_claims"])
         let second = try GatewayStore(path: dir.databasePath)
-        #expect(try second.appliedMigrations() == ["v1_intake", "v1_jobs"])
+        #expect(try second.appliedMigrations() == ["v1_intake", "v1_jobs", "v2_claims"])
         let (journal, synchronous) = try second.pool.read { db in
             (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA synchronous"))
         }
         #expect(journal == "wal")
         #expect(synchronous == 2)  // FULL
+    }
+
+    @Test("the same claim recorded again (crash recovery) returns its first outcome and records nothing new")
+    func sameClaimIsRecordedOnce() throws {
+        let dir = try StoreTempDir()
+        let store = try GatewayStore(path: dir.databasePath)
+        func claimed(_ text: String, ref: String, claim: String) throws -> IntakeRecord {
+            var record = try intake(text, ref: ref)
+            record.claim = claim
+            return record
+        }
+        let first = try store.recordIntake(try claimed("interchange 1", ref: "REF1", claim: "c1"))
+        guard case .new(let batchId, _) = first else { Issue.record("\(first)"); return }
+        #expect(try store.recordIntake(try claimed("interchange 1", ref: "REF1", claim: "c1")) == .new(batchId: batchId, jobId: nil))
+
+        let replay = try store.recordIntake(try claimed("interchange 1", ref: "REF1", claim: "c2"))
+        #expect(replay == .identicalReplay(existingBatchId: batchId, jobId: nil))
+        #expect(try store.recordIntake(try claimed("interchange 1", ref: "REF1", claim: "c2")) == replay)
+
+        let conflict = try store.recordIntake(try claimed("interchange 1 (edited)", ref: "REF1", claim: "c3"))
+        guard case .conflict(_, let conflictBatch, let conflictId, _) = conflict else { Issue.record("\(conflict)"); return }
+        #expect(try store.recordIntake(try claimed("interchange 1 (edited)", ref: "REF1", claim: "c3"))
+                == .conflict(existingBatchId: batchId, batchId: conflictBatch, conflictId: conflictId, jobId: nil))
+
+        let (batches, replays, conflicts) = try store.pool.read { db in
+            (try Int.fetchOne(db, sql: "SELECT count(*) FROM batch")!, try Int.fetchOne(db, sql: "SELECT count(*) FROM replay")!,
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM conflict")!)
+        }
+        #expect((batches, replays, conflicts) == (2, 1, 1))
     }
 
     @Test("new, identical replay and conflict are told apart; the name is never the key")

@@ -70,16 +70,34 @@ public final class GatewayStore: Sendable {
 
     private static func recordIntake(_ intake: IntakeRecord, _ db: Database) throws -> IntakeOutcome {
         let hex = intake.digest.hex
+        // The same arrival again (a crash after this transaction, before the work file was removed):
+        // the outcome it had, nothing new recorded.
+        if let claim = intake.claim {
+            if let row = try Row.fetchOne(db, sql: "SELECT id, state FROM batch WHERE claim = ?", arguments: [claim]) {
+                let id: Int64 = row["id"]
+                if (row["state"] as String) == "conflict",
+                    let existing = try Row.fetchOne(
+                        db, sql: "SELECT id, existing_batch_id FROM conflict WHERE batch_id = ?", arguments: [id])
+                {
+                    return .conflict(existingBatchId: existing["existing_batch_id"], batchId: id,
+                                     conflictId: existing["id"], jobId: nil)
+                }
+                return .new(batchId: id, jobId: nil)
+            }
+            if let existing = try Int64.fetchOne(db, sql: "SELECT batch_id FROM replay WHERE claim = ?", arguments: [claim]) {
+                return .identicalReplay(existingBatchId: existing, jobId: nil)
+            }
+        }
         if let existing = try Int64.fetchOne(
             db, sql: "SELECT id FROM batch WHERE partner = ? AND sha256 = ? ORDER BY id LIMIT 1",
             arguments: [intake.partner, hex])
         {
             try db.execute(
                 sql: """
-                    INSERT INTO replay (batch_id, original_name, size, mtime, received_at)
-                    VALUES (?, ?, ?, ?, ?)
+                    INSERT INTO replay (batch_id, original_name, size, mtime, received_at, claim)
+                    VALUES (?, ?, ?, ?, ?, ?)
                     """,
-                arguments: [existing, intake.originalName, intake.size, intake.mtime, intake.receivedAt])
+                arguments: [existing, intake.originalName, intake.size, intake.mtime, intake.receivedAt, intake.claim])
             let job = try intake.jobOnReplay.map { request in
                 var request = request
                 request.batchId = request.batchId ?? existing
@@ -131,13 +149,13 @@ public final class GatewayStore: Sendable {
         try db.execute(
             sql: """
                 INSERT INTO batch (partner, original_name, size, mtime, sha256, interchange_ref, sender_id,
-                                   received_at, parent_batch_id, member_name, state, reason, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                   received_at, parent_batch_id, member_name, state, reason, updated_at, claim)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
                 intake.partner, intake.originalName, intake.size, intake.mtime, intake.digest.hex,
                 intake.interchangeRef, intake.senderId, intake.receivedAt, intake.parentBatchId,
-                intake.memberName, state.rawValue, reason, intake.receivedAt,
+                intake.memberName, state.rawValue, reason, intake.receivedAt, intake.claim,
             ])
         return db.lastInsertedRowID
     }

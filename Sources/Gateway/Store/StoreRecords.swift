@@ -118,6 +118,9 @@ public struct IntakeRecord: Sendable, Hashable {
     public var parentBatchId: Int64?
     /// Name inside the archive; set exactly when `parentBatchId` is.
     public var memberName: String?
+    /// The arrival's claim (its unique work-area name); recording the same claim again returns the outcome
+    /// it had the first time, so crash recovery never records an arrival twice. nil for callers without one.
+    public var claim: String?
     /// Job created with a new batch, in the same transaction (typically "process").
     public var jobOnNew: JobRequest?
     /// Job created with a conflict, in the same transaction (typically the rejecting receipt).
@@ -129,9 +132,10 @@ public struct IntakeRecord: Sendable, Hashable {
     public init(
         partner: String, originalName: String, size: Int64, mtime: Date? = nil, digest: SHA256Digest,
         interchangeRef: String? = nil, senderId: String? = nil, receivedAt: Date,
-        parentBatchId: Int64? = nil, memberName: String? = nil,
+        parentBatchId: Int64? = nil, memberName: String? = nil, claim: String? = nil,
         jobOnNew: JobRequest? = nil, jobOnConflict: JobRequest? = nil, jobOnReplay: JobRequest? = nil
     ) {
+        self.claim = claim
         self.partner = partner
         self.originalName = originalName
         self.size = size

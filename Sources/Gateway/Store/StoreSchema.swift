@@ -11,6 +11,7 @@ enum StoreSchema {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1_intake", migrate: v1Intake)
         migrator.registerMigration("v1_jobs", migrate: v1Jobs)
+        migrator.registerMigration("v2_claims", migrate: v2Claims)
         return migrator
     }
 
@@ -156,6 +157,18 @@ enum StoreSchema {
             BEGIN SELECT RAISE(ABORT, 'job history is append-only'); END;
             CREATE TRIGGER job_event_no_delete BEFORE DELETE ON job_event
             BEGIN SELECT RAISE(ABORT, 'job history is append-only'); END;
+            """)
+    }
+
+    /// Each arrival's claim (the work-area name the claim gave it) on the row it produced, unique, so a
+    /// run that recovers a claimed file after a crash finds the row it already wrote instead of recording
+    /// the same arrival again as a replay.
+    static func v2Claims(_ db: Database) throws {
+        try db.execute(sql: """
+            ALTER TABLE batch ADD COLUMN claim TEXT;
+            ALTER TABLE replay ADD COLUMN claim TEXT;
+            CREATE UNIQUE INDEX batch_claim ON batch(claim) WHERE claim IS NOT NULL;
+            CREATE UNIQUE INDEX replay_claim ON replay(claim) WHERE claim IS NOT NULL;
             """)
     }
 }

@@ -60,9 +60,25 @@ struct RawStoreTests {
         #expect(object.created)
         #expect(object.size == 200_000)
         #expect(object.digest == (try SHA256Digest.hash(bytes)))
-        #expect(object.path.hasSuffix("/sha256/\(object.digest.hex.prefix(2))/\(object.digest.hex.dropFirst(2).prefix(2))/\(object.digest.hex)"))
+        #expect(object.path.hasSuffix("/sha256/\(object.digest.hex.prefix(2))/\(object.digest.hex)"))
+        #expect(object.path == store.path(for: object.digest))
         #expect(try store.open(object.digest).readAll() == bytes)
         #expect(store.contains(object.digest))
+    }
+
+    @Test("opening a store creates its 256 fan-out directories once; reopening keeps its objects")
+    func fanOut() throws {
+        let dir = try StoreTempDir()
+        let store = try RawStore(root: dir.path + "/raw")
+        let shards = try FileManager.default.contentsOfDirectory(atPath: dir.path + "/raw/sha256").sorted()
+        #expect(shards.count == 256)
+        #expect(shards.first == "00" && shards.last == "ff")
+        let object = try store.put(bytes: Array("UNB+UNOA:2+A+B+250101:1200+7'".utf8))
+        // A put creates no directory: the object lands in its existing fan-out directory.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path + "/raw/sha256").count == 256)
+        let reopened = try RawStore(root: dir.path + "/raw")
+        #expect(reopened.contains(object.digest))
+        #expect(try reopened.open(object.digest).readAll() == Array("UNB+UNOA:2+A+B+250101:1200+7'".utf8))
     }
 
     @Test("putting the same bytes twice is idempotent and leaves no temporaries")
@@ -141,6 +157,9 @@ struct GatewayStoreTests {
         }
         #expect(journal == "wal")
         #expect(synchronous == 2)  // FULL
+        // The writer is the connection that commits: GRDB sets it to NORMAL when it enables WAL; the store resets it.
+        let writerSynchronous = try second.pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+        #expect(writerSynchronous == 2)  // FULL: every commit fsyncs the WAL
     }
 
     @Test("the same claim recorded again (crash recovery) returns its first outcome and records nothing new")

@@ -63,8 +63,9 @@ public struct IntakeRunReport: Sendable, Codable, Equatable {
 ///
 /// Per partner, in configuration order: files left in the work area by a crash are finished first (from the
 /// raw-store step, which is idempotent); then each ready file of the drop is checked for completeness by
-/// content, claimed atomically into `<spool>/work/<partner>/`, stored by hash, validated in 64 KiB chunks,
-/// ledgered, answered with a CONTRL in the pickup directory, and only then removed from the work area.
+/// content, claimed atomically into `<spool>/work/<partner>/` (in chunks of `claimChunk`, each chunk's claims made
+/// durable by one fsync of each directory), stored by hash, validated in 64 KiB chunks, ledgered, answered with a
+/// CONTRL in the pickup directory, and only then removed from the work area (at the end of its chunk).
 public struct IntakeRun {
     /// The loaded configuration.
     public let configuration: GatewayConfiguration
@@ -128,7 +129,9 @@ public struct IntakeRun {
                         size: Int64(st.st_size), modified: FileTime(seconds: Int64(st.st_mtim.tv_sec),
                                                                      nanoseconds: Int64(st.st_mtim.tv_nsec)),
                         removedMarkers: [])
-                    var result = try process(claimed, partner: partner)
+                    var finished: [String] = []
+                    var result = try process(claimed, partner: partner, finished: &finished)
+                    try Self.remove(finished, directory: work)
                     result.reason = result.reason.map { "recovered after a crash; " + $0 } ?? "recovered after a crash"
                     results.append(result)
                 } catch {
@@ -148,36 +151,92 @@ public struct IntakeRun {
             results.append(IntakeFileResult(partner: partner.id, file: "-", outcome: .failed, reason: "\(error)"))
             return results
         }
-        for file in ready {
-            do {
-                if let result = try pickUp(file, partner: partner) { results.append(result) }
-            } catch {
-                results.append(IntakeFileResult(partner: partner.id, file: file.name, outcome: .failed, reason: "\(error)"))
-            }
+        var start = 0
+        while start < ready.count {
+            let chunk = ready[start..<min(start + Self.claimChunk, ready.count)]
+            start = chunk.endIndex
+            results += pickUp(chunk, partner: partner)
         }
         return results
     }
 
-    /// Completeness, claim, then processing; nil when another poller took the file first.
-    func pickUp(_ file: ReadyFile, partner: PartnerConfiguration) throws -> IntakeFileResult? {
-        switch try ContentCompleteness.check(path: file.path, deadlineSeconds: Double(partner.incompleteDeadlineSeconds)) {
-        case .incomplete(let reason):
-            return IntakeFileResult(partner: partner.id, file: file.name, outcome: .waiting, reason: reason)
-        case .expired(let reason):
-            // Quarantined before any claim: the rename into quarantine is the claim; no ledger row (no bytes stored).
-            try quarantine(path: file.path, name: file.name, partner: partner, reason: reason, stamp: nil)
-            return IntakeFileResult(partner: partner.id, file: file.name, outcome: .quarantined, reason: reason)
-        case .complete, .notRecognized:
-            break
+    /// How many ready files are claimed before their claims are made durable together (one fsync of the drop
+    /// and one of the work directory per chunk instead of per file), and how many finished work files are
+    /// removed before the work directory is fsynced once.
+    static let claimChunk = 256
+
+    /// Completeness and claim for every file of `chunk`, the claims made durable with one fsync of each
+    /// directory, then each claimed file processed; the finished work files are removed at the end of the chunk.
+    ///
+    /// Why this keeps every promise: a claim that a crash undoes puts the file back in the drop (nothing was
+    /// stored or answered for it yet, since processing starts after the fsyncs); a work file whose removal a
+    /// crash undoes is finished again by the recovery step, which finds its ledger row and its receipt (same
+    /// claim stamp, same receipt name) and redoes nothing.
+    func pickUp(_ chunk: ArraySlice<ReadyFile>, partner: PartnerConfiguration) -> [IntakeFileResult] {
+        var results: [IntakeFileResult] = []
+        var claimed: [ClaimedFile] = []
+        for file in chunk {
+            do {
+                switch try ContentCompleteness.check(path: file.path,
+                                                     deadlineSeconds: Double(partner.incompleteDeadlineSeconds)) {
+                case .incomplete(let reason):
+                    results.append(IntakeFileResult(partner: partner.id, file: file.name, outcome: .waiting, reason: reason))
+                    continue
+                case .expired(let reason):
+                    // Quarantined before any claim: the rename into quarantine is the claim; no ledger row.
+                    try quarantine(path: file.path, name: file.name, partner: partner, reason: reason, stamp: nil)
+                    results.append(IntakeFileResult(partner: partner.id, file: file.name, outcome: .quarantined, reason: reason))
+                    continue
+                case .complete, .notRecognized:
+                    break
+                }
+                if case .claimed(let taken) = try Claim.take(file: file, partner: partner.id,
+                                                              workDirectory: workDirectory(partner),
+                                                              syncDirectories: false) {
+                    claimed.append(taken)
+                }
+            } catch {
+                results.append(IntakeFileResult(partner: partner.id, file: file.name, outcome: .failed, reason: "\(error)"))
+            }
         }
-        guard case .claimed(let claimed) = try Claim.take(file: file, partner: partner.id, workDirectory: workDirectory(partner))
-        else { return nil }
-        return try process(claimed, partner: partner)
+        guard !claimed.isEmpty else { return results }
+        do {
+            try Claim.syncDirectory(workDirectory(partner))
+            try Claim.syncDirectory(partner.dropDirectory)
+        } catch {
+            // Not durably claimed: leave the files in the work area for the next run's recovery step.
+            for file in claimed {
+                results.append(IntakeFileResult(partner: partner.id, file: file.originalName, outcome: .failed,
+                                                reason: "\(error)"))
+            }
+            return results
+        }
+        var finished: [String] = []
+        for file in claimed {
+            do {
+                results.append(try process(file, partner: partner, finished: &finished))
+            } catch {
+                results.append(IntakeFileResult(partner: partner.id, file: file.originalName, outcome: .failed,
+                                                reason: "\(error)"))
+            }
+        }
+        do {
+            try Self.remove(finished, directory: workDirectory(partner))
+        } catch {
+            // The ledger and the receipts are durable; the leftovers are finished (no-op) by the next run's recovery.
+            results.append(IntakeFileResult(partner: partner.id, file: "-", outcome: .failed, reason: "\(error)"))
+        }
+        return results
     }
 
     // MARK: - From the raw store on (also crash recovery)
 
-    func process(_ claimed: ClaimedFile, partner: PartnerConfiguration) throws -> IntakeFileResult {
+    /// Stores, validates, ledgers and answers one claimed file. When it is done with the work file (ledgered and
+    /// answered), its path is appended to `finished` for the caller to remove (and fsync the work directory);
+    /// a file set aside is moved into quarantine here instead.
+    func process(_ claimed: ClaimedFile, partner: PartnerConfiguration, finished: inout [String]) throws
+        -> IntakeFileResult
+    {
         let receivedAt = now()
         let stamp = Self.stamp(workPath: claimed.workPath, partner: partner.id)
         let object = try raw.put(fileAt: claimed.workPath)
@@ -224,8 +283,8 @@ public struct IntakeRun {
         switch outcome {
         case .new(let batchId, _):
             result.outcome = subject.isAccepted ? .accepted : .rejected
-            result.receipt = try answer(subject, batchId: batchId, stamp: stamp, partner: partner, record: true)
-            try store.setBatchState(batchId, state, reason: subject.isAccepted ? nil : Self.summary(subject), now: receivedAt)
+            result.receipt = try answer(subject, batchId: batchId, stamp: stamp, partner: partner, record: true,
+                                        then: (state, subject.isAccepted ? nil : Self.summary(subject), receivedAt))
         case .identicalReplay(let batchId, _):
             let name = Self.receiptName(batchId: batchId, reference: subject.reference, stamp: stamp)
             if let existing = try store.receipt(batchId: batchId, kind: .contrl) {
@@ -244,8 +303,8 @@ public struct IntakeRun {
             } else {
                 // The batch was ledgered but never answered (crash before the receipt): this is recovery.
                 result.outcome = subject.isAccepted ? .accepted : .rejected
-                result.receipt = try answer(subject, batchId: batchId, stamp: stamp, partner: partner, record: true)
-                try store.setBatchState(batchId, state, reason: subject.isAccepted ? nil : Self.summary(subject), now: receivedAt)
+                result.receipt = try answer(subject, batchId: batchId, stamp: stamp, partner: partner, record: true,
+                                            then: (state, subject.isAccepted ? nil : Self.summary(subject), receivedAt))
             }
         case .conflict(let existingBatchId, let batchId, _, _):
             subject.diagnostics.insert(
@@ -262,14 +321,16 @@ public struct IntakeRun {
         if result.receipt == nil && subject.isControlInterchange {
             result.reason = "a CONTRL: never a receipt for a receipt"
         }
-        try Self.remove(claimed.workPath)
+        finished.append(claimed.workPath)
         return result
     }
 
     /// Writes the CONTRL for `subject` into the pickup directory (unless it is already there) and, when
     /// `record`, records it in the ledger; nil (no receipt) for a CONTRL subject. Returns the displayed path.
+    /// With `then`, the batch's state is set in the same transaction as the receipt's record (one commit, one
+    /// fsync); also when no receipt is written (a CONTRL subject), in its own transaction.
     func answer(_ subject: InterchangeReport, batchId: Int64, stamp: String, partner: PartnerConfiguration,
-                record: Bool) throws -> String? {
+                record: Bool, then state: (BatchState, String?, Date)? = nil) throws -> String? {
         let name = Self.receiptName(batchId: batchId, reference: subject.reference, stamp: stamp)
         let path = partner.pickupDirectory + "/" + name
         let bytes: [UInt8]
@@ -280,13 +341,19 @@ public struct IntakeRun {
             guard let built = try ContrlBuilder.makeContrl(
                 for: subject, ourIdentity: us, reference: Self.contrlReference(stamp: stamp),
                 at: Self.edifactDate(now()), options: ContrlOptions(segmentSuffix: "\n"))
-            else { return nil }
+            else {
+                if let state { try store.setBatchState(batchId, state.0, reason: state.1, now: state.2) }
+                return nil
+            }
             bytes = built
             try Self.writeDurably(bytes, directory: partner.pickupDirectory, name: name)
         }
         if record {
             _ = try store.recordReceipt(batchId: batchId, kind: .contrl, fileName: name,
-                                        digest: try SHA256Digest.hash(bytes), writtenAt: now())
+                                        digest: try SHA256Digest.hash(bytes), writtenAt: now(),
+                                        settingBatchState: state)
+        } else if let state {
+            try store.setBatchState(batchId, state.0, reason: state.1, now: state.2)
         }
         return display(path)
     }
@@ -397,11 +464,13 @@ public struct IntakeRun {
         try Claim.syncDirectory(directory)
     }
 
-    static func remove(_ path: String) throws {
-        if unlink(path) != 0 && errno != ENOENT {
+    /// Removes finished work files of `directory`, then fsyncs it once; nothing to do for an empty list.
+    static func remove(_ paths: [String], directory: String) throws {
+        guard !paths.isEmpty else { return }
+        for path in paths where unlink(path) != 0 && errno != ENOENT {
             throw IntakeError.system("run.remove", path: path, operation: "remove the work file")
         }
-        try Claim.syncDirectory(Paths.parent(of: path))
+        try Claim.syncDirectory(directory)
     }
 
     static func makeDirectories(_ path: String) throws {

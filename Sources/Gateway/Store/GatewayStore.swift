@@ -30,6 +30,14 @@ public final class GatewayStore: Sendable {
         }
         self.path = path
         self.pool = try DatabasePool(path: path, configuration: configuration)
+        // GRDB's DatabasePool sets `synchronous = NORMAL` on its writer when it switches to WAL, after
+        // `prepareDatabase` ran, which silently undid the FULL above (strace showed no WAL fsync per commit).
+        // Set it again on the writer connection (the only one that commits), and check it took.
+        try pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            let level = try Int.fetchOne(db, sql: "PRAGMA synchronous")
+            if level != 2 { throw StoreError(.corrupt, "PRAGMA synchronous is \(level.map(String.init) ?? "?"), not FULL (2)") }
+        }
         try StoreSchema.migrator.migrate(pool)
     }
 
@@ -183,10 +191,20 @@ public final class GatewayStore: Sendable {
 
     /// Records a receipt written for a batch; if one of that kind exists, returns it unchanged
     /// (`created == false`), so a rerun never records — or sends — a second one.
+    ///
+    /// With `settingBatchState` (state, reason, time), the batch's state is set in the same transaction, so
+    /// recording an answer and closing its batch cost one commit.
     public func recordReceipt(
-        batchId: Int64, kind: ReceiptKind, fileName: String, digest: SHA256Digest, writtenAt: Date
+        batchId: Int64, kind: ReceiptKind, fileName: String, digest: SHA256Digest, writtenAt: Date,
+        settingBatchState: (BatchState, String?, Date)? = nil
     ) throws -> (receipt: ReceiptRecord, created: Bool) {
         try pool.write { db in
+            if let (state, reason, now) = settingBatchState {
+                try db.execute(
+                    sql: "UPDATE batch SET state = ?, reason = ?, updated_at = ? WHERE id = ?",
+                    arguments: [state.rawValue, reason, now, batchId])
+                if db.changesCount == 0 { throw StoreError(.batchNotFound, "batch \(batchId) not found") }
+            }
             try db.execute(
                 sql: """
                     INSERT INTO receipt (batch_id, kind, file_name, sha256, written_at) VALUES (?, ?, ?, ?, ?)

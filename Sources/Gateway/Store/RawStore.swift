@@ -71,9 +71,13 @@ public struct RawObject: Sendable, Hashable {
 
 /// Content-addressed, crash-safe storage of raw bytes exactly as received ("the complete trade document library").
 ///
-/// Objects live at `root/sha256/ab/cd/<hex>`. A put streams into `root/tmp/` (same file system),
-/// fsyncs the file, renames it into place and fsyncs the directory, so after a crash an object is
+/// Objects live at `root/sha256/ab/<hex>` (one fan-out level: 256 directories, `ab` being the first two hex
+/// digits). Opening the store creates all 256 fan-out directories once (and fsyncs `sha256/` once when it
+/// created any), so a put never creates a directory: it streams into `root/tmp/` (same file system), fsyncs
+/// the file, renames it into its fan-out directory and fsyncs that one directory. After a crash an object is
 /// either absent or complete, never partial; a left-over temporary is invisible to `open`.
+///
+/// Stores written by the earlier two-level layout (`sha256/ab/cd/<hex>`) are not read by this one.
 public struct RawStore: Sendable {
     /// The store's root directory.
     public let root: String
@@ -81,11 +85,33 @@ public struct RawStore: Sendable {
     public static let chunkSize = 65_536
 
     /// Opens (creating if needed) a store rooted at `root`; the path should be absolute.
+    ///
+    /// Creates `root`, `root/tmp`, `root/sha256` and its 256 fan-out directories `00` … `ff` where missing;
+    /// when any was created, its parent is fsynced once (not per directory), so the names survive a crash
+    /// before the first put relies on them. Opening an existing store costs 256 `stat`s and no fsync.
     public init(root: String) throws(RawStoreError) {
         self.root = root
-        try Self.makeDirectory(root)
-        try Self.makeDirectory(root + "/sha256")
-        try Self.makeDirectory(root + "/tmp")
+        let objects = root + "/sha256"
+        var createdTop = false
+        createdTop = try Self.makeDirectory(root) || createdTop
+        createdTop = try Self.makeDirectory(root + "/tmp") || createdTop
+        createdTop = try Self.makeDirectory(objects) || createdTop
+        if createdTop {
+            try Self.syncDirectory(root)
+            try Self.syncDirectory(Self.parent(of: root))
+        }
+        var createdFanOut = false
+        var info = stat()
+        for shard in Self.fanOutNames where stat(objects + "/" + shard, &info) != 0 {
+            createdFanOut = try Self.makeDirectory(objects + "/" + shard) || createdFanOut
+        }
+        if createdFanOut { try Self.syncDirectory(objects) }
+    }
+
+    /// The 256 fan-out directory names, "00" … "ff".
+    static let fanOutNames: [String] = (0..<256).map { i in
+        let digits = Array("0123456789abcdef")
+        return String([digits[i >> 4], digits[i & 15]])
     }
 
     /// Where the object with `digest` lives (whether or not it is stored yet).
@@ -93,8 +119,7 @@ public struct RawStore: Sendable {
         let hex = digest.hex
         let utf8 = Array(hex.utf8)
         let ab = String(decoding: utf8[0..<2], as: UTF8.self)
-        let cd = String(decoding: utf8[2..<4], as: UTF8.self)
-        return "\(root)/sha256/\(ab)/\(cd)/\(hex)"
+        return "\(root)/sha256/\(ab)/\(hex)"
     }
 
     /// Whether a complete object with `digest` is stored.
@@ -214,7 +239,7 @@ public struct RawStore: Sendable {
         }
         fdOpen = false
         if close(fd) != 0 { throw RawStoreError(code: .io, path: temporary, operation: "close", errorNumber: errno) }
-        let shard = String(finalPath[..<finalPath.lastIndex(of: "/")!])
+        let shard = Self.parent(of: finalPath)
         try ensureShard(shard)
         if rename(temporary, finalPath) != 0 {
             throw RawStoreError(code: .io, path: finalPath, operation: "rename", errorNumber: errno)
@@ -224,17 +249,18 @@ public struct RawStore: Sendable {
         return RawObject(digest: digest, size: size, path: finalPath, created: true)
     }
 
-    /// Creates `sha256/ab` and `sha256/ab/cd` as needed, fsyncing each parent so the new names survive a crash.
+    /// The fan-out directory exists since `init`; should an operator have removed it since, it is recreated and
+    /// `sha256/` fsynced, so the rename that follows never lands in a directory whose name could be lost.
     private func ensureShard(_ shard: String) throws(RawStoreError) {
         var info = stat()
         if stat(shard, &info) == 0 { return }
-        let parent = String(shard[..<shard.lastIndex(of: "/")!])
-        if stat(parent, &info) != 0 {
-            try Self.makeDirectory(parent)
-            try Self.syncDirectory(root + "/sha256")
-        }
         try Self.makeDirectory(shard)
-        try Self.syncDirectory(parent)
+        try Self.syncDirectory(root + "/sha256")
+    }
+
+    private static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
     private static func writeAll(_ fd: Int32, _ chunk: UnsafeRawBufferPointer, path: String) throws(RawStoreError) {
@@ -256,11 +282,12 @@ public struct RawStore: Sendable {
         }
     }
 
-    /// mkdir that accepts an existing directory (another process may have won the race).
-    static func makeDirectory(_ path: String) throws(RawStoreError) {
-        if mkdir(path, 0o755) != 0 && errno != EEXIST {
-            throw RawStoreError(code: .io, path: path, operation: "mkdir", errorNumber: errno)
-        }
+    /// mkdir that accepts an existing directory (another process may have won the race); true when it created it.
+    @discardableResult
+    static func makeDirectory(_ path: String) throws(RawStoreError) -> Bool {
+        if mkdir(path, 0o755) == 0 { return true }
+        if errno == EEXIST { return false }
+        throw RawStoreError(code: .io, path: path, operation: "mkdir", errorNumber: errno)
     }
 
     /// A name no other put (in this or another process) uses: pid, a per-process counter and random bits.

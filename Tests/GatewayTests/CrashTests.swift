@@ -231,33 +231,27 @@ struct CrashTests {
         #expect(receiptRows.count == count, "\(receiptRows.count) ledger receipts for \(count) files\n\(story)")
         #expect(Set(receiptRows.map { $0["file_name"] as String }) == Set(pickup), "ledger receipts differ from pickup")
 
-        // Raw-store temporaries of puts cut short by a kill: invisible to readers, but nothing removes them
-        // (`RawStore.removeStaleTemporaries` exists and is never called on start), so they accumulate.
+        // Raw-store temporaries of puts cut short by a kill are invisible to readers, and the next run
+        // removes those whose writer is gone (`RawStore.removeStaleTemporaries` at the start of a run).
         let rawRoot = spool.url.appendingPathComponent("state/raw").path
         let partials = (FileManager.default.subpaths(atPath: rawRoot) ?? []).filter { $0.hasSuffix(".part") }
-        withKnownIssue("raw-store temporaries left by killed puts are never cleaned up on start", isIntermittent: true) {
-            #expect(partials.isEmpty, "\(partials.count) raw-store temporaries left: \(partials)")
-        }
+        #expect(partials.isEmpty, "\(partials.count) raw-store temporaries left: \(partials)")
 
         // No file was dropped twice, so the ledger must not record a replay or a conflict.
         let replays = try db.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM replay") ?? 0 }
         let conflicts = try db.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM conflict") ?? 0 }
         #expect(conflicts == 0, "\(story)")
-        // Known bug (see `spuriousReplayRow` below): a kill between the ledger commit and the removal of the
-        // work file makes the recovery record an identical replay of the file itself.
-        withKnownIssue("recovery of a work file already ledgered adds a spurious `replay` row", isIntermittent: true) {
-            #expect(replays == 0, "\(replays) replay rows although no file was dropped twice\n\(story)")
-        }
+        // A kill between the ledger commit and the removal of the work file must not make the recovery
+        // record a replay of the file itself (see `recoveryRecordsNoReplay` below).
+        #expect(replays == 0, "\(replays) replay rows although no file was dropped twice\n\(story)")
     }
 
-    /// The minimal reproduction of the one promise the random kills break: the kill point is anywhere after
-    /// `store.recordIntake` committed the batch row and before `IntakeRun.remove` unlinked the work file
-    /// (validate, receipt write, receipt record, state update). The recovery run calls `recordIntake` again
-    /// for the same claim, which finds the batch by hash and inserts a `replay` row: the ledger then says an
-    /// identical copy arrived a second time although the partner sent the file once (and, with a
-    /// `jobOnReplay` request, it would enqueue a spurious job). No second batch row and no second receipt.
+    /// The kill point the random kills found breaking a promise, made exact: anywhere after
+    /// `store.recordIntake` committed the batch row and before the work file is unlinked. The recovery run
+    /// records the same claim again; the ledger knows each arrival's claim (migration v2_claims) and
+    /// returns the first outcome, so no `replay` row says an identical copy arrived a second time.
     @Test("a crash just before the work file is removed: recovery must not record a replay")
-    func spuriousReplayRow() throws {
+    func recoveryRecordsNoReplay() throws {
         let spool = try Scratch()
         let file = try makeFiles(count: 1, invalidEvery: 1_000)[0]
         try drop([file], into: spool)
@@ -282,8 +276,6 @@ struct CrashTests {
         }
         #expect(batches == 1)
         #expect(receipts == 1)
-        withKnownIssue("recovery of a work file already ledgered adds a spurious `replay` row (IntakeRun.process calls store.recordIntake again; the ledger does not know the claim)") {
-            #expect(replays == 0)
-        }
+        #expect(replays == 0)
     }
 }

@@ -98,20 +98,26 @@ struct RawStoreTests {
         let store = try RawStore(root: dir.path + "/raw")
         let content = Array("half of what a crashed put wrote".utf8)
         let hash = try SHA256Digest.hash(content)
-        // What a put killed before rename leaves behind: the full bytes under a temporary name.
-        let leftover = dir.path + "/raw/tmp/4242-1-dead.part"
+        // What a put killed before rename leaves behind: the full bytes under a temporary name (named by the
+        // writer's pid: here one that cannot be running), and a young put of a live writer (our own pid).
+        let leftover = dir.path + "/raw/tmp/\(Int32.max)-1-dead.part"
         _ = FileManager.default.createFile(atPath: leftover, contents: Data(content))
+        let inFlight = dir.path + "/raw/tmp/\(getpid())-99-live.part"
+        _ = FileManager.default.createFile(atPath: inFlight, contents: Data(content))
         #expect(!store.contains(hash))
         #expect(throws: RawStoreError.self) { try store.open(hash) }
         do { _ = try store.open(hash) } catch { #expect(error.code == .notFound) }
         let object = try store.put(bytes: content)
         #expect(object.created && object.digest == hash)
         #expect(try store.open(hash).readAll() == content)
-        // Start-up sweep removes the stale temporary but spares young ones.
+        // Start-up sweep: a temporary whose writer is gone goes at once; a live writer's young one is spared
+        // until it is older than the threshold.
         let now = Date().timeIntervalSince1970
-        #expect(try store.removeStaleTemporaries(olderThanSeconds: 3600, now: now) == 0)
-        #expect(try store.removeStaleTemporaries(olderThanSeconds: 0, now: now + 1) == 1)
+        #expect(try store.removeStaleTemporaries(olderThanSeconds: 3600, now: now) == 1)
         #expect(!FileManager.default.fileExists(atPath: leftover))
+        #expect(FileManager.default.fileExists(atPath: inFlight))
+        #expect(try store.removeStaleTemporaries(olderThanSeconds: 0, now: now + 1) == 1)
+        #expect(!FileManager.default.fileExists(atPath: inFlight))
     }
 
     @Test("errors carry a stable code, the path and errno text")

@@ -89,6 +89,8 @@ public struct IntakeRun {
 
     /// Runs one cycle over every partner and returns what happened to each file.
     public func runOnce() -> IntakeRunReport {
+        // Raw-store temporaries of a run that crashed mid-write (its pid is gone, or they are an hour old).
+        _ = try? raw.removeStaleTemporaries(olderThanSeconds: 3600, now: now().timeIntervalSince1970)
         var results: [IntakeFileResult] = []
         for partner in configuration.partners {
             results += runPartner(partner)
@@ -249,7 +251,9 @@ public struct IntakeRun {
             partner: partner.id, originalName: claimed.originalName, size: object.size,
             mtime: Date(timeIntervalSince1970: Double(claimed.modified.seconds) + Double(claimed.modified.nanoseconds) / 1e9),
             digest: object.digest, interchangeRef: isArchive ? nil : reference, senderId: isArchive ? nil : sender,
-            receivedAt: receivedAt)
+            receivedAt: receivedAt,
+            // The claim's unique work name: recovering this file after a crash finds the row it already made.
+            claim: partner.id + "/" + (claimed.workPath.split(separator: "/").last.map(String.init) ?? claimed.workPath))
         let outcome = try store.recordIntake(record)
         var result = IntakeFileResult(partner: partner.id, file: claimed.originalName, outcome: .accepted,
                                       batchId: outcome.batchId)

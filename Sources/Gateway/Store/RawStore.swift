@@ -175,7 +175,8 @@ public struct RawStore: Sendable {
     }
 
     /// Removes temporaries left by a crash between write and rename; `olderThanSeconds` spares
-    /// puts still in flight in another process. Returns how many were removed.
+    /// puts still in flight in another process. A temporary whose writer (the pid its name begins with)
+    /// is no longer running on this host is removed whatever its age. Returns how many were removed.
     @discardableResult
     public func removeStaleTemporaries(olderThanSeconds: Double, now: Double) throws(RawStoreError) -> Int {
         let directory = root + "/tmp"
@@ -193,7 +194,9 @@ public struct RawStore: Sendable {
             var info = stat()
             guard stat(full, &info) == 0 else { continue }
             let mtime = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
-            if now - mtime >= olderThanSeconds, unlink(full) == 0 { removed += 1 }
+            let writer = name.split(separator: "-").first.flatMap { pid_t($0) }
+            let writerGone = writer.map { $0 != getpid() && kill($0, 0) != 0 && errno == ESRCH } ?? false
+            if writerGone || now - mtime >= olderThanSeconds, unlink(full) == 0 { removed += 1 }
         }
         return removed
     }

@@ -113,6 +113,24 @@ struct RunOnceTests {
         #expect(files(scratch.url.appendingPathComponent("work/CARRIERX")).isEmpty)
     }
 
+    @Test("a file whose UNB sender is not the partner's is rejected with code 23 at UNB S002")
+    func foreignSender() throws {
+        let scratch = try Scratch()
+        _ = try scratch.write("gateway.toml", config)
+        let pickup = scratch.url.appendingPathComponent("partners/CARRIERX/pickup")
+        try FileManager.default.createDirectory(at: scratch.url.appendingPathComponent("partners/CARRIERX/drop"),
+                                                withIntermediateDirectories: true)
+        let foreign = try fixture("valid/cuscar-d95b-notes.edi").replacingOccurrences(of: "+CARRIERX:ZZZ+", with: "+STRANGER:ZZZ+")
+        _ = try scratch.write("partners/CARRIERX/drop/foreign.edi", foreign)
+        let run = try scratch.gateway("run", "--once", "--config", "gateway.toml")
+        #expect(run.status == 0, "\(run)")
+        #expect(run.stdout.hasPrefix("CARRIERX foreign.edi: rejected"), "\(run)")
+        let receipt = try #require(files(pickup).first)
+        let contrl = try String(contentsOf: pickup.appendingPathComponent(receipt), encoding: .utf8)
+        #expect(contrl.contains("UCI+CUS000123+STRANGER:ZZZ+SWGATEWAY:ZZZ+4+23+UNB+3'"), "\(contrl)")
+        #expect(try batchStates(scratch) == ["rejected"])
+    }
+
     @Test("a file left in the work area by a crash is finished on the next run, once")
     func recovery() throws {
         let scratch = try Scratch()

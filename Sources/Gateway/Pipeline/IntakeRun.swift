@@ -279,6 +279,17 @@ public struct IntakeRun {
             return result
         }
         guard var subject = first else { fatalError("unreachable: no report was set aside above") }
+        // Only the partner's own identities may drop into its directory (`identities` in the configuration).
+        let unbSender = EDIFACTIdentity(id: subject.sender.first ?? "",
+                                        qualifier: subject.sender.count > 1 && !subject.sender[1].isEmpty ? subject.sender[1] : nil)
+        if !partner.identities.contains(where: { $0.matches(unbSender) }) {
+            subject.diagnostics.insert(
+                Diagnostic(code: .unknownSender, level: .interchange,
+                           location: Location(byteOffset: subject.byteOffset, segmentNumber: subject.segmentNumber,
+                                              segmentTag: "UNB", elementPosition: 3),
+                           reason: "UNB sender \(unbSender) is not an identity of partner \(partner.id)"),
+                at: 0)
+        }
         if reports.count > 1 {
             result.reason = "\(reports.count) interchanges in one file: only the first is answered for now"
         }

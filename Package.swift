@@ -51,8 +51,10 @@ let package = Package(
         .executableTarget(name: "EDIFACTFuzz", dependencies: ["EDIFACT"]),
         // Throughput benchmark: `scripts/bench-edifact.sh` (release build, prints MB/s and peak RSS).
         .executableTarget(name: "edifact-bench", dependencies: ["EDIFACT"]),
-        .testTarget(name: "EDIFACTTests", dependencies: ["EDIFACT"], exclude: ["Fixtures"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "EDIFACT", "Jobs"], exclude: ["Golden"]),
+        // Helpers shared by the test targets.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "EDIFACTTests", dependencies: ["EDIFACT", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "EDIFACT", "Jobs", "TestSupport"], exclude: ["Golden"]),
     ],
     swiftLanguageModes: [.v6]
 )

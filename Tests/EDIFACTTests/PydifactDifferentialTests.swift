@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import EDIFACT
 
 /// Our reader against an independent one: pydifact (PyPI pydifact==0.2.3) must read the same segments,
@@ -21,7 +22,7 @@ import Testing
 
     @Test func generatedInterchangesReadTheSameAsPydifact() throws {
         try Pydifact.requireInstalled()
-        var rng = DifferentialCorpus.SplitMix64(state: 0x5EED_9735)
+        var rng = SplitMix64(state: 0x5EED_9735)
         var inputs: [(name: String, bytes: [UInt8])] = []
         for i in 0..<200 {
             let (bytes, what) = DifferentialCorpus.interchange(number: i, rng: &rng)
@@ -396,19 +397,6 @@ enum Pydifact {
 /// punctuation, the Level B control characters), syntax versions 3 and 4, released characters in data,
 /// empty elements and components, several messages, long values, line breaks between segments.
 enum DifferentialCorpus {
-    struct SplitMix64 {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func int(_ r: ClosedRange<Int>) -> Int { r.lowerBound + Int(next() % UInt64(r.count)) }
-        mutating func chance(_ percent: Int) -> Bool { int(0...99) < percent }
-        mutating func pick<T>(_ a: [T]) -> T { a[int(0...(a.count - 1))] }
-    }
 
     /// Characters that may serve as separators: never letters, digits, space, CR/LF, nor `.`/`,` (decimal marks).
     static let servicePool: [UInt8] = Array(":+?'*|^~#!@$%&;=\\_\"`<>[]{}".utf8) + [0x1C, 0x1D, 0x1F]

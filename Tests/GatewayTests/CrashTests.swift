@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+import TestSupport
 
 @testable import Gateway
 
@@ -16,37 +17,9 @@ import Musl
 // one CONTRL in the pickup directory naming its interchange reference, one ledger receipt, raw bytes stored,
 // nothing left in the drop or work areas, no temporary left in pickup.
 
-private let crashConfig = """
-    [gateway]
-    sender_id = "SWGATEWAY"
-    sender_qualifier = "ZZZ"
-    spool = "."
+/// The same one-carrier configuration as the run --once tests.
+private let crashConfig = runOnceConfig
 
-    [store]
-    kind = "sqlite"
-    path = "state/gateway.sqlite"
-
-    [[partner]]
-    id = "CARRIERX"
-    role = "carrier"
-    identities = ["CARRIERX:ZZZ"]
-    drop = "partners/CARRIERX/drop"
-    pickup = "partners/CARRIERX/pickup"
-    patterns = ["*.edi"]
-    readiness = { convention = "rename" }
-    """
-
-/// SplitMix64: a small seeded generator so a failing kill schedule can be replayed (seed printed on failure).
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// One dropped file and what it must end as.
 private struct DroppedFile {

@@ -6,7 +6,8 @@ import Testing
 
 // `gateway run --once` end to end: the real executable on a temporary spool with one carrier.
 
-private let config = """
+/// One carrier, relative directories: the configuration the run --once and crash tests share.
+let runOnceConfig = """
     [gateway]
     sender_id = "SWGATEWAY"
     sender_qualifier = "ZZZ"
@@ -44,7 +45,7 @@ struct RunOnceTests {
     @Test("good, bad, replay, conflict, half-written and idle runs")
     func cycle() throws {
         let scratch = try Scratch()
-        _ = try scratch.write("gateway.toml", config)
+        _ = try scratch.write("gateway.toml", runOnceConfig)
         let drop = scratch.url.appendingPathComponent("partners/CARRIERX/drop")
         let pickup = scratch.url.appendingPathComponent("partners/CARRIERX/pickup")
         try FileManager.default.createDirectory(at: drop, withIntermediateDirectories: true)
@@ -116,7 +117,7 @@ struct RunOnceTests {
     @Test("a file whose UNB sender is not the partner's is rejected with code 23 at UNB S002")
     func foreignSender() throws {
         let scratch = try Scratch()
-        _ = try scratch.write("gateway.toml", config)
+        _ = try scratch.write("gateway.toml", runOnceConfig)
         let pickup = scratch.url.appendingPathComponent("partners/CARRIERX/pickup")
         try FileManager.default.createDirectory(at: scratch.url.appendingPathComponent("partners/CARRIERX/drop"),
                                                 withIntermediateDirectories: true)
@@ -134,7 +135,7 @@ struct RunOnceTests {
     @Test("a file left in the work area by a crash is finished on the next run, once")
     func recovery() throws {
         let scratch = try Scratch()
-        _ = try scratch.write("gateway.toml", config)
+        _ = try scratch.write("gateway.toml", runOnceConfig)
         let work = scratch.url.appendingPathComponent("work/CARRIERX")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         _ = try scratch.write("work/CARRIERX/CARRIERX.1700000000000000000.abc.manifest.edi",

@@ -132,6 +132,26 @@ struct RunOnceTests {
         #expect(try batchStates(scratch) == ["rejected"])
     }
 
+    @Test("contrl = on-request: an accepted file without UNB 0031 = 1 gets no CONTRL, a rejected one does")
+    func contrlOnRequest() throws {
+        let scratch = try Scratch()
+        _ = try scratch.write("gateway.toml", runOnceConfig + "\nacknowledgement = { contrl = \"on-request\" }\n")
+        let pickup = scratch.url.appendingPathComponent("partners/CARRIERX/pickup")
+        try FileManager.default.createDirectory(at: scratch.url.appendingPathComponent("partners/CARRIERX/drop"),
+                                                withIntermediateDirectories: true)
+        _ = try scratch.write("partners/CARRIERX/drop/good.edi", try fixture("valid/cuscar-d95b-notes.edi"))
+        var run = try scratch.gateway("run", "--once", "--config", "gateway.toml")
+        #expect(run.status == 0, "\(run)")
+        #expect(run.stdout.contains("good.edi: accepted") && run.stdout.contains("contrl = on-request"), "\(run)")
+        #expect(files(pickup).isEmpty)
+        _ = try scratch.write("partners/CARRIERX/drop/bad.edi",
+                              try fixture("invalid/29-unt-count.edi").replacingOccurrences(of: "CUS000123", with: "CUS000999"))
+        run = try scratch.gateway("run", "--once", "--config", "gateway.toml")
+        #expect(run.stdout.contains("bad.edi: rejected — receipt"), "\(run)")
+        #expect(files(pickup).count == 1)
+        #expect(try batchStates(scratch) == ["accepted", "rejected"])
+    }
+
     @Test("a file left in the work area by a crash is finished on the next run, once")
     func recovery() throws {
         let scratch = try Scratch()

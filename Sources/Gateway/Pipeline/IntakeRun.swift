@@ -335,6 +335,8 @@ public struct IntakeRun {
         }
         if result.receipt == nil && subject.isControlInterchange {
             result.reason = "a CONTRL: never a receipt for a receipt"
+        } else if result.receipt == nil && result.reason == nil {
+            result.reason = "no CONTRL: the partner's setting is contrl = \(partner.acknowledgement.contrl.rawValue)"
         }
         finished.append(claimed.workPath)
         return result
@@ -348,6 +350,17 @@ public struct IntakeRun {
                 record: Bool, then state: (BatchState, String?, Date)? = nil) throws -> String? {
         let name = Self.receiptName(batchId: batchId, reference: subject.reference, stamp: stamp)
         let path = partner.pickupDirectory + "/" + name
+        // The partner's `contrl` setting: never, or only when UNB 0031 asks (rejections are always answered).
+        let wanted: Bool
+        switch partner.acknowledgement.contrl {
+        case .always: wanted = true
+        case .onRequest: wanted = !subject.isAccepted || subject.acknowledgementRequest == "1"
+        case .never: wanted = false
+        }
+        if !wanted {
+            if let state { try store.setBatchState(batchId, state.0, reason: state.1, now: state.2) }
+            return nil
+        }
         let bytes: [UInt8]
         if let existing = Self.readIfExists(path) {
             bytes = existing  // a rerun after a crash finds it: never write a receipt twice

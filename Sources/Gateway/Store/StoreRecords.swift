@@ -233,11 +233,7 @@ public struct BatchRecord: Sendable, Hashable, Codable, FetchableRecord {
         receivedAt = row["received_at"]
         parentBatchId = row["parent_batch_id"]
         memberName = row["member_name"]
-        let raw: String = row["state"]
-        guard let state = BatchState(rawValue: raw) else {
-            throw StoreError(.corrupt, "batch \(id) has unknown state '\(raw)'")
-        }
-        self.state = state
+        state = try storedValue(BatchState.self, row, "state", table: "batch", id: id)
         reason = row["reason"]
         updatedAt = row["updated_at"]
     }
@@ -287,11 +283,7 @@ public struct JobRecord: Sendable, Hashable, Codable, FetchableRecord {
         partner = row["partner"]
         batchId = row["batch_id"]
         idempotencyKey = row["idempotency_key"]
-        let raw: String = row["state"]
-        guard let state = JobState(rawValue: raw) else {
-            throw StoreError(.corrupt, "job \(id) has unknown state '\(raw)'")
-        }
-        self.state = state
+        state = try storedValue(JobState.self, row, "state", table: "job", id: id)
         attempts = row["attempts"]
         maxAttempts = row["max_attempts"]
         nextRunAt = row["next_run_at"]
@@ -351,11 +343,7 @@ public struct ReceiptRecord: Sendable, Hashable, Codable, FetchableRecord {
     public init(row: Row) throws {
         id = row["id"]
         batchId = row["batch_id"]
-        let raw: String = row["kind"]
-        guard let kind = ReceiptKind(rawValue: raw) else {
-            throw StoreError(.corrupt, "receipt \(id) has unknown kind '\(raw)'")
-        }
-        self.kind = kind
+        kind = try storedValue(ReceiptKind.self, row, "kind", table: "receipt", id: id)
         fileName = row["file_name"]
         sha256 = row["sha256"]
         writtenAt = row["written_at"]
@@ -437,4 +425,13 @@ public struct QuarantineEntry: Sendable, Hashable, Codable {
     public var job: JobRecord
     /// Its batch, if the job is about one.
     public var batch: BatchRecord?
+}
+
+/// A stored enum column decoded, or a `corrupt` store error naming the row: a value no migration wrote
+/// means the database was edited by hand or by a newer gateway.
+func storedValue<T: RawRepresentable>(_ type: T.Type, _ row: Row, _ column: String, table: String, id: Int64) throws -> T
+where T.RawValue == String {
+    let raw: String = row[column]
+    guard let value = T(rawValue: raw) else { throw StoreError(.corrupt, "\(table) \(id) has unknown \(column) '\(raw)'") }
+    return value
 }

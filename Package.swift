@@ -26,11 +26,13 @@ let package = Package(
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CXMLSec", pkgConfig: "xmlsec1-openssl", providers: [.apt(["libxmlsec1-dev"])]),
+        // Linux calls Swift's Glibc module leaves out (they need _GNU_SOURCE): see the header.
+        .target(name: "CGatewaySys"),
         // Pickup, signatures, normalization, storage, routing, receipts: composes the above.
         .target(
             name: "Gateway",
             dependencies: [
-                "EDIFACT", "Jobs", "CLibSSH", "CArchive", "CLibXML2", "COpenSSL", "CXMLSec",
+                "EDIFACT", "Jobs", "CGatewaySys", "CLibSSH", "CArchive", "CLibXML2", "COpenSSL", "CXMLSec",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "TOMLKit", package: "TOMLKit"),

@@ -150,3 +150,45 @@ public struct AperakBuilder: Sendable {
         return lines
     }
 }
+
+extension AperakBuilder {
+    /// An APERAK about a whole file that could not be read as an interchange (no UNB to copy from), addressed
+    /// to the partner's configured identity: BGM rejected (27), RFF+ACE with the file name (cut to 35
+    /// characters), then one ERC/FTX per error. Written in `syntax` (version 3, Level A delimiters); when a value
+    /// does not fit (a lower-case file name in UNOA), once more in UNOC, as for every reply.
+    public static func fileAperak(
+        fileName: String, errors: [ApplicationError], ourIdentity: [String], recipient: [String],
+        syntax: SyntaxIdentifier, reference: String, documentNumber: String, at date: EDIFACTDateTime,
+        options: AperakOptions = .init()
+    ) throws(WriterError) -> [UInt8] {
+        for e in errors.prefix(999) where e.code.isEmpty || e.code.unicodeScalars.count > 8 {
+            throw WriterError(code: .invalidValue, segmentTag: "ERC", elementPosition: 2, componentPosition: 1,
+                              message: "ERC element 2:1: the application error code must be 1 to 8 characters")
+        }
+        let fallback: SyntaxIdentifier? = (syntax == .UNOA || syntax == .UNOB) ? .UNOC : nil
+        let plan = Reply.Plan(syntax: syntax, version: 3, delimiters: options.delimiters ?? .levelA(syntaxVersion: 3),
+                              fallback: fallback)
+        return try Reply.write(plan: plan) { (syntax: SyntaxIdentifier) throws(WriterError) -> [UInt8] in
+            var w = EDIFACTWriter(syntaxIdentifier: syntax, syntaxVersion: 3, delimiters: plan.delimiters,
+                                  serviceStringAdvice: options.serviceStringAdvice ?? false,
+                                  segmentSuffix: options.segmentSuffix)
+            try w.beginInterchange(sender: ourIdentity, recipient: recipient, at: date, reference: reference,
+                                   acknowledgementRequest: options.acknowledgementRequest)
+            try w.beginMessage(reference: "1", identifier: ["APERAK", "D", options.directoryRelease, "UN"])
+            try w.segment("BGM", [[options.documentCode], [documentNumber], ["27"]])
+            try w.segment("DTM", [["137", date.ccyymmddhhmm, "203"]])
+            try w.segment("RFF", [["ACE", String(fileName.unicodeScalars.prefix(35).map(Character.init))]])
+            try w.segment("NAD", [["MS"], party(ourIdentity)])
+            try w.segment("NAD", [["MR"], party(recipient)])
+            for e in errors.prefix(999) {
+                try w.segment("ERC", [[e.code]])
+                let lines = textLines(e.text)
+                if !lines.isEmpty { try w.segment("FTX", [["AAO"], [], [], lines]) }
+                if let r = e.reference { try w.segment("RFF", [[r.qualifier, r.value]]) }
+            }
+            try w.endMessage()
+            try w.endInterchange()
+            return w.bytes
+        }
+    }
+}

@@ -29,12 +29,20 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Print one JSON document with every file's outcome and the counts.")
     var json = false
 
+    @Option(help: ArgumentHelp("""
+        Log lines on standard error from this level up: trace, debug, info, notice, warning, error, critical. \
+        Default: $\(LoggingSetup.environmentVariable), else warning with --once (the report says what \
+        happened to each file) and info otherwise.
+        """, valueName: "level"))
+    var logLevel: String?
+
     func validate() throws {
         if !once { throw ValidationError("Missing --once: only `gateway run --once` is available for now") }
         if config?.isEmpty == true { throw ValidationError("Invalid --config: the path is empty") }
     }
 
     func run() throws {
+        try LoggingSetup.bootstrap(option: logLevel, defaultLevel: once ? .warning : .info)
         let path = ConfigurationCheck.path(option: config, environment: ProcessInfo.processInfo.environment)
         let status = RunOnce.run(path: path, json: json, out: .standardOutput(), err: .standardError())
         if status != 0 { throw ExitCode(status) }

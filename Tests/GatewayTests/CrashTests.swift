@@ -134,11 +134,11 @@ struct CrashTests {
         #expect(everything(dropDir).isEmpty, "\(story)")
         #expect(everything(workDir).isEmpty, "\(story)")
 
-        // Pickup: only final receipts; no temporary (receipt temporaries are named from the claim, so the
-        // recovery run rewrites and renames the same temporary: none may remain).
+        // Pickup: only final receipts, a CONTRL per interchange and an APERAK per unreadable file; no temporary
+        // (a delivery's temporary is named from its final name, so the recovery run rewrites and removes it).
         let pickup = everything(pickupDir)
-        #expect(pickup.allSatisfy { $0.hasPrefix("CONTRL-") && $0.hasSuffix(".edi") },
-                "unexpected files in pickup: \(pickup.filter { !$0.hasPrefix("CONTRL-") || !$0.hasSuffix(".edi") })\n\(story)")
+        let unexpected = pickup.filter { !($0.hasPrefix("CONTRL-") || $0.hasPrefix("APERAK-")) || !$0.hasSuffix(".edi") }
+        #expect(unexpected.isEmpty, "unexpected files in pickup: \(unexpected)\n\(story)")
         var receiptsByReference: [String: [String]] = [:]
         for name in pickup where name.hasPrefix("CONTRL-") {
             let text = try String(contentsOf: pickupDir.appendingPathComponent(name), encoding: .utf8)
@@ -153,15 +153,15 @@ struct CrashTests {
             let receipts = receiptsByReference[file.reference] ?? []
             #expect(receipts.count == 1, "\(file.name) (\(file.reference)): \(receipts.count) receipts \(receipts)\n\(story)")
         }
-        #expect(pickup.count == count, "\(pickup.count) files in pickup for \(count) dropped\n\(story)")
-
-        // The unreadable files: each quarantined once, with its reason, and one quarantined batch row.
-        let quarantineDir = spool.url.appendingPathComponent("quarantine/CARRIERX")
-        let quarantined = everything(quarantineDir)
-        #expect(quarantined == unreadable.flatMap { [$0.name, $0.name + ".reason.txt"] }.sorted(), "\(story)")
+        #expect(pickup.count == count + unreadable.count, "\(pickup.count) files in pickup for \(count + unreadable.count) dropped\n\(story)")
+        // The unreadable files: each answered by exactly one APERAK naming it.
+        var aperaksByFile: [String: Int] = [:]
+        for name in pickup where name.hasPrefix("APERAK-") {
+            let text = try String(contentsOf: pickupDir.appendingPathComponent(name), encoding: .utf8)
+            for file in unreadable where text.contains("RFF+ACE:\(file.name)'") { aperaksByFile[file.name, default: 0] += 1 }
+        }
         for file in unreadable {
-            let bytes = FileManager.default.contents(atPath: quarantineDir.appendingPathComponent(file.name).path)
-            #expect(bytes.map(Array.init) == file.bytes, "\(file.name): quarantined bytes differ")
+            #expect(aperaksByFile[file.name] == 1, "\(file.name): \(aperaksByFile[file.name] ?? 0) APERAKs\n\(story)")
         }
 
         // The ledger, read-only.
@@ -181,6 +181,13 @@ struct CrashTests {
             #expect(rows.count == 1 && rows.first?["state"] == "quarantined", "\(file.name): \(rows)")
             #expect(rows.first?["interchange_ref"] as String? == nil)
             #expect(raw.contains(digest), "\(file.name): raw bytes missing from the raw store")
+            let id: Int64? = rows.first?["id"]
+            let jobs = try db.read { db in
+                try Row.fetchAll(db, sql: "SELECT state, error_code FROM job WHERE kind = 'process' AND batch_id = ?",
+                                 arguments: [id])
+            }
+            #expect(jobs.count == 1 && jobs.first?["state"] == "quarantined" && jobs.first?["error_code"] == "intake.unreadable",
+                    "\(file.name): process jobs \(jobs)")
         }
         var batchByReference: [String: [Row]] = [:]
         for row in batches { batchByReference[row["interchange_ref"] ?? "", default: []].append(row) }
@@ -201,7 +208,13 @@ struct CrashTests {
         let receiptRows = try db.read { db in
             try Row.fetchAll(db, sql: "SELECT batch_id, kind, file_name FROM receipt ORDER BY batch_id")
         }
-        #expect(receiptRows.count == count, "\(receiptRows.count) ledger receipts for \(count) files\n\(story)")
+        #expect(receiptRows.count == count + unreadable.count,
+                "\(receiptRows.count) ledger receipts for \(count + unreadable.count) files\n\(story)")
+        // Every job finished: none left queued, running or retrying.
+        let unfinished = try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, kind, state FROM job WHERE state IN ('queued', 'running', 'retrying')")
+        }
+        #expect(unfinished.isEmpty, "unfinished jobs: \(unfinished)\n\(story)")
         #expect(Set(receiptRows.map { $0["file_name"] as String }) == Set(pickup), "ledger receipts differ from pickup")
 
         // Raw-store temporaries of puts cut short by a kill are invisible to readers, and the next run

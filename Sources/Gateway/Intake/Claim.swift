@@ -1,3 +1,5 @@
+import CGatewaySys
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -95,10 +97,12 @@ public enum Claim {
         return "\(safePartner).\(FileTime.now().epochNanoseconds).\(random).\(original)"
     }
 
-    /// rename(2). renameat2's RENAME_NOREPLACE is not visible to Swift without _GNU_SOURCE (and the
-    /// variadic syscall(2) cannot be called), so uniqueness of the work name is what prevents overwrites.
+    /// renameat2(RENAME_NOREPLACE): fails with EEXIST rather than replace `to`. On a file system without
+    /// it (EINVAL), plain rename(2): the work name's uniqueness is then what prevents an overwrite.
     static func renameNoReplace(_ from: String, _ to: String) -> Int32 {
-        rename(from, to)
+        let result = swg_rename_noreplace(from, to)
+        if result != 0 && errno == EINVAL { return rename(from, to) }
+        return result
     }
 
     static func syncDirectory(_ path: String) throws(IntakeError) {

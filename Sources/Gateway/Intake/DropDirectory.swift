@@ -34,8 +34,8 @@ public struct ReadyFile: Sendable, Hashable {
 
 /// What the `.stable` convention remembers between polls; the caller keeps it and passes it back,
 /// so scanning itself stays a pure function of the directory, the clock and this value.
-public struct StabilityMemory: Sendable, Hashable {
-    struct Observation: Sendable, Hashable {
+public struct StabilityMemory: Sendable, Hashable, Codable {
+    struct Observation: Sendable, Hashable, Codable {
         var size: Int64
         var modified: FileTime
         var inode: UInt64

@@ -39,7 +39,7 @@ public struct IntakeError: Error, Sendable, Hashable, CustomStringConvertible {
 }
 
 /// A file time with nanosecond precision, kept exact so "unchanged across polls" compares what stat saw.
-public struct FileTime: Sendable, Hashable, Comparable, CustomStringConvertible {
+public struct FileTime: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
     /// Whole seconds since the Unix epoch.
     public var seconds: Int64
     /// Nanoseconds within the second (0..<1e9).

@@ -20,7 +20,7 @@ public enum RunOnce {
         }
         let report: IntakeRunReport
         do {
-            report = try IntakeRun(configuration: configuration).runOnce()
+            report = try GatewayPipeline(configuration: configuration).runOnce()
         } catch {
             err.line("cannot open the store: \(error)")
             return 1

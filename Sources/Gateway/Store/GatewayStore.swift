@@ -26,7 +26,14 @@ public final class GatewayStore: Sendable {
         configuration.busyMode = .timeout(busyTimeoutSeconds)
         configuration.foreignKeysEnabled = true
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.cachedExecute(sql: "PRAGMA synchronous = FULL")
+            // A pipeline transaction records a whole chunk (256 files and their jobs). With SQLite's default
+            // 2 MB page cache such a transaction spilled dirty pages to the WAL again and again (84 page writes
+            // per file, seen with strace); 64 MB keeps a chunk's pages in memory until its one commit.
+            try db.cachedExecute(sql: "PRAGMA cache_size = -65536")
+            // Each item of a chunk runs in a savepoint, whose statement journal SQLite otherwise keeps in a
+            // temporary file (/var/tmp/etilqs_*): 60 small writes per file. In memory, it costs nothing.
+            try db.cachedExecute(sql: "PRAGMA temp_store = MEMORY")
         }
         self.path = path
         self.pool = try DatabasePool(path: path, configuration: configuration)
@@ -34,8 +41,8 @@ public final class GatewayStore: Sendable {
         // `prepareDatabase` ran, which silently undid the FULL above (strace showed no WAL fsync per commit).
         // Set it again on the writer connection (the only one that commits), and check it took.
         try pool.writeWithoutTransaction { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-            let level = try Int.fetchOne(db, sql: "PRAGMA synchronous")
+            try db.cachedExecute(sql: "PRAGMA synchronous = FULL")
+            let level = try Int.fetchOneCached(db, sql: "PRAGMA synchronous")
             if level != 2 { throw StoreError(.corrupt, "PRAGMA synchronous is \(level.map(String.init) ?? "?"), not FULL (2)") }
         }
         try StoreSchema.migrator.migrate(pool)
@@ -70,37 +77,35 @@ public final class GatewayStore: Sendable {
                 member.memberName = member.memberName ?? member.originalName
                 outcomes.append(try Self.recordIntake(member, db))
             }
-            try db.execute(
+            try db.cachedExecute(
                 sql: "UPDATE batch SET state = 'unpacked', updated_at = ? WHERE id = ?", arguments: [now, archiveId])
             return outcomes
         }
     }
 
-    private static func recordIntake(_ intake: IntakeRecord, _ db: Database) throws -> IntakeOutcome {
+    static func recordIntake(_ intake: IntakeRecord, _ db: Database) throws -> IntakeOutcome {
         let hex = intake.digest.hex
         // The same arrival again (a crash after this transaction, before the work file was removed):
         // the outcome it had, nothing new recorded.
         if let claim = intake.claim {
-            if let row = try Row.fetchOne(db, sql: "SELECT id, state FROM batch WHERE claim = ?", arguments: [claim]) {
+            if let row = try Row.fetchOneCached(db, sql: "SELECT id, state FROM batch WHERE claim = ?", arguments: [claim]) {
                 let id: Int64 = row["id"]
                 if (row["state"] as String) == "conflict",
-                    let existing = try Row.fetchOne(
-                        db, sql: "SELECT id, existing_batch_id FROM conflict WHERE batch_id = ?", arguments: [id])
+                    let existing = try Row.fetchOneCached(db, sql: "SELECT id, existing_batch_id FROM conflict WHERE batch_id = ?", arguments: [id])
                 {
                     return .conflict(existingBatchId: existing["existing_batch_id"], batchId: id,
                                      conflictId: existing["id"], jobId: nil)
                 }
                 return .new(batchId: id, jobId: nil)
             }
-            if let existing = try Int64.fetchOne(db, sql: "SELECT batch_id FROM replay WHERE claim = ?", arguments: [claim]) {
+            if let existing = try Int64.fetchOneCached(db, sql: "SELECT batch_id FROM replay WHERE claim = ?", arguments: [claim]) {
                 return .identicalReplay(existingBatchId: existing, jobId: nil)
             }
         }
-        if let existing = try Int64.fetchOne(
-            db, sql: "SELECT id FROM batch WHERE partner = ? AND sha256 = ? ORDER BY id LIMIT 1",
+        if let existing = try Int64.fetchOneCached(db, sql: "SELECT id FROM batch WHERE partner = ? AND sha256 = ? ORDER BY id LIMIT 1",
             arguments: [intake.partner, hex])
         {
-            try db.execute(
+            try db.cachedExecute(
                 sql: """
                     INSERT INTO replay (batch_id, original_name, size, mtime, received_at, claim)
                     VALUES (?, ?, ?, ?, ?, ?)
@@ -114,9 +119,7 @@ public final class GatewayStore: Sendable {
             return .identicalReplay(existingBatchId: existing, jobId: job)
         }
         if let reference = intake.interchangeRef,
-            let existing = try Int64.fetchOne(
-                db,
-                sql: """
+            let existing = try Int64.fetchOneCached(db, sql: """
                     SELECT id FROM batch
                     WHERE partner = ? AND ifnull(sender_id, '') = ifnull(?, '') AND interchange_ref = ?
                       AND state <> 'conflict'
@@ -128,7 +131,7 @@ public final class GatewayStore: Sendable {
                 "interchange reference '\(reference)' from sender '\(intake.senderId ?? "")' was already received "
                 + "in batch \(existing) with different content (ISO 9735 code 26, duplicate detected)"
             let batchId = try insertBatch(intake, state: .conflict, reason: reason, db)
-            try db.execute(
+            try db.cachedExecute(
                 sql: """
                     INSERT INTO conflict (partner, sender_id, interchange_ref, existing_batch_id, batch_id, detected_at)
                     VALUES (?, ?, ?, ?, ?, ?)
@@ -154,7 +157,7 @@ public final class GatewayStore: Sendable {
     private static func insertBatch(_ intake: IntakeRecord, state: BatchState, reason: String?, _ db: Database) throws
         -> Int64
     {
-        try db.execute(
+        try db.cachedExecute(
             sql: """
                 INSERT INTO batch (partner, original_name, size, mtime, sha256, interchange_ref, sender_id,
                                    received_at, parent_batch_id, member_name, state, reason, updated_at, claim)
@@ -171,7 +174,7 @@ public final class GatewayStore: Sendable {
     /// Sets a batch's state (accepted, rejected, quarantined...) with the reason operators will read.
     public func setBatchState(_ batchId: Int64, _ state: BatchState, reason: String? = nil, now: Date) throws {
         try pool.write { db in
-            try db.execute(
+            try db.cachedExecute(
                 sql: "UPDATE batch SET state = ?, reason = ?, updated_at = ? WHERE id = ?",
                 arguments: [state.rawValue, reason, now, batchId])
             if db.changesCount == 0 { throw StoreError(.batchNotFound, "batch \(batchId) not found") }
@@ -181,7 +184,7 @@ public final class GatewayStore: Sendable {
     /// Marks a conflict resolved with the operator's words.
     public func resolveConflict(_ conflictId: Int64, resolution: String, now: Date) throws {
         try pool.write { db in
-            try db.execute(
+            try db.cachedExecute(
                 sql: "UPDATE conflict SET resolved_at = ?, resolution = ? WHERE id = ? AND resolved_at IS NULL",
                 arguments: [now, resolution, conflictId])
         }
@@ -200,20 +203,19 @@ public final class GatewayStore: Sendable {
     ) throws -> (receipt: ReceiptRecord, created: Bool) {
         try pool.write { db in
             if let (state, reason, now) = settingBatchState {
-                try db.execute(
+                try db.cachedExecute(
                     sql: "UPDATE batch SET state = ?, reason = ?, updated_at = ? WHERE id = ?",
                     arguments: [state.rawValue, reason, now, batchId])
                 if db.changesCount == 0 { throw StoreError(.batchNotFound, "batch \(batchId) not found") }
             }
-            try db.execute(
+            try db.cachedExecute(
                 sql: """
                     INSERT INTO receipt (batch_id, kind, file_name, sha256, written_at) VALUES (?, ?, ?, ?, ?)
                     ON CONFLICT (batch_id, kind) DO NOTHING
                     """,
                 arguments: [batchId, kind.rawValue, fileName, digest.hex, writtenAt])
             let created = db.changesCount > 0
-            let receipt = try ReceiptRecord.fetchOne(
-                db, sql: "SELECT * FROM receipt WHERE batch_id = ? AND kind = ?", arguments: [batchId, kind.rawValue])!
+            let receipt = try ReceiptRecord.fetchOneCached(db, sql: "SELECT * FROM receipt WHERE batch_id = ? AND kind = ?", arguments: [batchId, kind.rawValue])!
             return (receipt, created)
         }
     }
@@ -221,8 +223,7 @@ public final class GatewayStore: Sendable {
     /// The receipt of `kind` already written for a batch, if any: check before writing a file.
     public func receipt(batchId: Int64, kind: ReceiptKind) throws -> ReceiptRecord? {
         try pool.read { db in
-            try ReceiptRecord.fetchOne(
-                db, sql: "SELECT * FROM receipt WHERE batch_id = ? AND kind = ?", arguments: [batchId, kind.rawValue])
+            try ReceiptRecord.fetchOneCached(db, sql: "SELECT * FROM receipt WHERE batch_id = ? AND kind = ?", arguments: [batchId, kind.rawValue])
         }
     }
 
@@ -234,13 +235,13 @@ public final class GatewayStore: Sendable {
         try pool.write { db in try Self.insertJob(request, now: now, message: "enqueued", db) }
     }
 
-    private static func insertJob(_ request: JobRequest, now: Date, message: String, _ db: Database) throws -> Int64 {
+    static func insertJob(_ request: JobRequest, now: Date, message: String, _ db: Database) throws -> Int64 {
         if let key = request.idempotencyKey,
-            let existing = try Int64.fetchOne(db, sql: "SELECT id FROM job WHERE idempotency_key = ?", arguments: [key])
+            let existing = try Int64.fetchOneCached(db, sql: "SELECT id FROM job WHERE idempotency_key = ?", arguments: [key])
         {
             return existing
         }
-        try db.execute(
+        try db.cachedExecute(
             sql: """
                 INSERT INTO job (kind, partner, batch_id, idempotency_key, state, attempts, max_attempts,
                                  next_run_at, input, created_at, updated_at)
@@ -255,10 +256,10 @@ public final class GatewayStore: Sendable {
         return id
     }
 
-    private static func appendEvent(
+    static func appendEvent(
         _ jobId: Int64, from: JobState?, to: JobState, at: Date, message: String?, _ db: Database
     ) throws {
-        try db.execute(
+        try db.cachedExecute(
             sql: "INSERT INTO job_event (job_id, at, from_state, to_state, message) VALUES (?, ?, ?, ?, ?)",
             arguments: [jobId, at, from?.rawValue, to.rawValue, message])
     }
@@ -277,27 +278,34 @@ public final class GatewayStore: Sendable {
                 arguments += StatementArguments(kinds)
             }
             sql += " ORDER BY next_run_at, id LIMIT 1"
-            guard let job = try JobRecord.fetchOne(db, sql: sql, arguments: arguments) else { return nil }
-            let expires = now.addingTimeInterval(leaseSeconds)
-            try db.execute(
-                sql: """
-                    UPDATE job SET state = 'running', attempts = attempts + 1, lease_owner = ?,
-                                   lease_expires_at = ?, updated_at = ?
-                    WHERE id = ?
-                    """,
-                arguments: [leaseOwner, expires, now, job.id])
-            try Self.appendEvent(
-                job.id, from: job.state, to: .running, at: now,
-                message: "attempt \(job.attempts + 1) of \(job.maxAttempts) leased to \(leaseOwner)", db)
-            return try Self.fetchJob(db, job.id)
+            guard let job = try JobRecord.fetchOneCached(db, sql: sql, arguments: arguments) else { return nil }
+            return try Self.lease(job, to: leaseOwner, now: now, seconds: leaseSeconds, db)
         }
+    }
+
+    /// Moves a due job to `running` under `owner`'s lease, counting the attempt; returns the updated row.
+    static func lease(_ job: JobRecord, to owner: String, now: Date, seconds: Double, _ db: Database) throws
+        -> JobRecord
+    {
+        try db.cachedExecute(
+            sql: """
+                UPDATE job SET state = 'running', attempts = attempts + 1, lease_owner = ?,
+                               lease_expires_at = ?, updated_at = ?
+                WHERE id = ?
+                """,
+            arguments: [owner, now.addingTimeInterval(seconds), now, job.id])
+        try appendEvent(
+            job.id, from: job.state, to: .running, at: now,
+            message: "attempt \(job.attempts + 1) of \(job.maxAttempts) leased to \(owner)", db)
+        guard let leased = try fetchJob(db, job.id) else { throw StoreError(.jobNotFound, "job \(job.id) not found") }
+        return leased
     }
 
     /// Extends a running job's lease (a long transfer), so crash recovery does not take it away.
     public func renewLease(_ jobId: Int64, leaseOwner: String, now: Date, leaseSeconds: Double) throws {
         try pool.write { db in
             _ = try Self.requireLease(jobId, leaseOwner, db)
-            try db.execute(
+            try db.cachedExecute(
                 sql: "UPDATE job SET lease_expires_at = ?, updated_at = ? WHERE id = ?",
                 arguments: [now.addingTimeInterval(leaseSeconds), now, jobId])
         }
@@ -305,17 +313,20 @@ public final class GatewayStore: Sendable {
 
     /// Marks a running job succeeded with its output (JSON); throws `leaseLost` if the lease is gone.
     public func complete(_ jobId: Int64, leaseOwner: String, output: String? = nil, now: Date) throws {
-        try pool.write { db in
-            _ = try Self.requireLease(jobId, leaseOwner, db)
-            try db.execute(
-                sql: """
-                    UPDATE job SET state = 'succeeded', output = ?, lease_owner = NULL, lease_expires_at = NULL,
-                                   error_code = NULL, error_message = NULL, updated_at = ?
-                    WHERE id = ?
-                    """,
-                arguments: [output, now, jobId])
-            try Self.appendEvent(jobId, from: .running, to: .succeeded, at: now, message: nil, db)
-        }
+        try pool.write { db in try Self.completeJob(jobId, leaseOwner: leaseOwner, output: output, now: now, db) }
+    }
+
+    static func completeJob(_ jobId: Int64, leaseOwner: String, output: String?, now: Date, message: String? = nil,
+                            _ db: Database) throws {
+        _ = try requireLease(jobId, leaseOwner, db)
+        try db.cachedExecute(
+            sql: """
+                UPDATE job SET state = 'succeeded', output = ?, lease_owner = NULL, lease_expires_at = NULL,
+                               error_code = NULL, error_message = NULL, updated_at = ?
+                WHERE id = ?
+                """,
+            arguments: [output, now, jobId])
+        try appendEvent(jobId, from: .running, to: .succeeded, at: now, message: message, db)
     }
 
     /// Records a failed attempt and decides what follows; returns the job's new state.
@@ -328,35 +339,43 @@ public final class GatewayStore: Sendable {
         disposition: FailureDisposition = .transient, retry: RetryStrategy = RetryStrategy(), now: Date
     ) throws -> JobState {
         try pool.write { db in
-            let job = try Self.requireLease(jobId, leaseOwner, db)
-            let next: JobState
-            var nextRun = job.nextRunAt
-            var note = "\(code): \(message)"
-            switch disposition {
-            case .transient where job.attempts < job.maxAttempts:
-                next = .retrying
-                let delay = retry.delay(afterAttempt: job.attempts)
-                nextRun = now.addingTimeInterval(delay)
-                note += " (attempt \(job.attempts) of \(job.maxAttempts); retry in \(delay) s)"
-            case .transient:
-                next = .failed
-                note += " (attempt \(job.attempts) of \(job.maxAttempts); no attempts left)"
-            case .permanent:
-                next = .failed
-                note += " (permanent)"
-            case .quarantine:
-                next = .quarantined
-            }
-            try db.execute(
-                sql: """
-                    UPDATE job SET state = ?, next_run_at = ?, error_code = ?, error_message = ?,
-                                   lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
-                    WHERE id = ?
-                    """,
-                arguments: [next.rawValue, nextRun, code, message, now, jobId])
-            try Self.appendEvent(jobId, from: .running, to: next, at: now, message: note, db)
-            return next
+            try Self.failJob(jobId, leaseOwner: leaseOwner, code: code, message: message, disposition: disposition,
+                             retry: retry, output: nil, now: now, db)
         }
+    }
+
+    static func failJob(
+        _ jobId: Int64, leaseOwner: String, code: String, message: String, disposition: FailureDisposition,
+        retry: RetryStrategy, output: String?, now: Date, _ db: Database
+    ) throws -> JobState {
+        let job = try requireLease(jobId, leaseOwner, db)
+        let next: JobState
+        var nextRun = job.nextRunAt
+        var note = "\(code): \(message)"
+        switch disposition {
+        case .transient where job.attempts < job.maxAttempts:
+            next = .retrying
+            let delay = retry.delay(afterAttempt: job.attempts)
+            nextRun = now.addingTimeInterval(delay)
+            note += " (attempt \(job.attempts) of \(job.maxAttempts); retry in \(delay) s)"
+        case .transient:
+            next = .failed
+            note += " (attempt \(job.attempts) of \(job.maxAttempts); no attempts left)"
+        case .permanent:
+            next = .failed
+            note += " (permanent)"
+        case .quarantine:
+            next = .quarantined
+        }
+        try db.cachedExecute(
+            sql: """
+                UPDATE job SET state = ?, next_run_at = ?, error_code = ?, error_message = ?, output = ifnull(?, output),
+                               lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
+                WHERE id = ?
+                """,
+            arguments: [next.rawValue, nextRun, code, message, output, now, jobId])
+        try appendEvent(jobId, from: .running, to: next, at: now, message: note, db)
+        return next
     }
 
     /// Crash recovery, run at start and periodically: running jobs whose lease expired go back to
@@ -367,11 +386,10 @@ public final class GatewayStore: Sendable {
     @discardableResult
     public func requeueExpiredLeases(now: Date) throws -> [Int64] {
         try pool.write { db in
-            let expired = try JobRecord.fetchAll(
-                db, sql: "SELECT * FROM job WHERE state = 'running' AND lease_expires_at <= ? ORDER BY id",
+            let expired = try JobRecord.fetchAllCached(db, sql: "SELECT * FROM job WHERE state = 'running' AND lease_expires_at <= ? ORDER BY id",
                 arguments: [now])
             for job in expired {
-                try db.execute(
+                try db.cachedExecute(
                     sql: """
                         UPDATE job SET state = 'queued', next_run_at = ?, lease_owner = NULL, lease_expires_at = NULL,
                                        updated_at = ?
@@ -395,7 +413,7 @@ public final class GatewayStore: Sendable {
             guard [.failed, .quarantined, .cancelled, .succeeded].contains(job.state) else {
                 throw StoreError(.invalidTransition, "job \(jobId) is \(job.state.rawValue); only finished jobs are rerun")
             }
-            try db.execute(
+            try db.cachedExecute(
                 sql: "UPDATE job SET state = 'queued', attempts = 0, next_run_at = ?, updated_at = ? WHERE id = ?",
                 arguments: [now, now, jobId])
             try Self.appendEvent(jobId, from: job.state, to: .queued, at: now, message: message, db)
@@ -409,12 +427,12 @@ public final class GatewayStore: Sendable {
             guard job.state != .running, job.state != .cancelled else {
                 throw StoreError(.invalidTransition, "job \(jobId) is \(job.state.rawValue); cannot cancel it")
             }
-            try db.execute(sql: "UPDATE job SET state = 'cancelled', updated_at = ? WHERE id = ?", arguments: [now, jobId])
+            try db.cachedExecute(sql: "UPDATE job SET state = 'cancelled', updated_at = ? WHERE id = ?", arguments: [now, jobId])
             try Self.appendEvent(jobId, from: job.state, to: .cancelled, at: now, message: reason, db)
         }
     }
 
-    private static func requireLease(_ jobId: Int64, _ owner: String, _ db: Database) throws -> JobRecord {
+    static func requireLease(_ jobId: Int64, _ owner: String, _ db: Database) throws -> JobRecord {
         guard let job = try fetchJob(db, jobId) else { throw StoreError(.jobNotFound, "job \(jobId) not found") }
         guard job.state == .running, job.leaseOwner == owner else {
             throw StoreError(
@@ -439,7 +457,7 @@ public final class GatewayStore: Sendable {
     /// The members of an archive batch, in the order they were recorded.
     public func members(of archiveId: Int64) throws -> [BatchRecord] {
         try pool.read { db in
-            try BatchRecord.fetchAll(db, sql: "SELECT * FROM batch WHERE parent_batch_id = ? ORDER BY id", arguments: [archiveId])
+            try BatchRecord.fetchAllCached(db, sql: "SELECT * FROM batch WHERE parent_batch_id = ? ORDER BY id", arguments: [archiveId])
         }
     }
 
@@ -455,7 +473,7 @@ public final class GatewayStore: Sendable {
             if let kind { clauses.append("kind = ?"); arguments += [kind] }
             let filter = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
             arguments += [limit]
-            return try JobRecord.fetchAll(db, sql: "SELECT * FROM job \(filter) ORDER BY id DESC LIMIT ?", arguments: arguments)
+            return try JobRecord.fetchAllCached(db, sql: "SELECT * FROM job \(filter) ORDER BY id DESC LIMIT ?", arguments: arguments)
         }
     }
 
@@ -465,17 +483,14 @@ public final class GatewayStore: Sendable {
             guard let job = try Self.fetchJob(db, jobId) else { return nil }
             let batch = try job.batchId.flatMap { try Self.fetchBatch(db, $0) }
             let parent = try batch?.parentBatchId.flatMap { try Self.fetchBatch(db, $0) }
-            let events = try JobEventRecord.fetchAll(
-                db, sql: "SELECT * FROM job_event WHERE job_id = ? ORDER BY id", arguments: [jobId])
+            let events = try JobEventRecord.fetchAllCached(db, sql: "SELECT * FROM job_event WHERE job_id = ? ORDER BY id", arguments: [jobId])
             var receipts: [ReceiptRecord] = []
             var conflict: ConflictRecord?
             var replays = 0
             if let batchId = job.batchId {
-                receipts = try ReceiptRecord.fetchAll(
-                    db, sql: "SELECT * FROM receipt WHERE batch_id = ? ORDER BY id", arguments: [batchId])
-                conflict = try ConflictRecord.fetchOne(
-                    db, sql: "SELECT * FROM conflict WHERE batch_id = ?", arguments: [batchId])
-                replays = try Int.fetchOne(db, sql: "SELECT count(*) FROM replay WHERE batch_id = ?", arguments: [batchId]) ?? 0
+                receipts = try ReceiptRecord.fetchAllCached(db, sql: "SELECT * FROM receipt WHERE batch_id = ? ORDER BY id", arguments: [batchId])
+                conflict = try ConflictRecord.fetchOneCached(db, sql: "SELECT * FROM conflict WHERE batch_id = ?", arguments: [batchId])
+                replays = try Int.fetchOneCached(db, sql: "SELECT count(*) FROM replay WHERE batch_id = ?", arguments: [batchId]) ?? 0
             }
             return JobStory(
                 job: job, batch: batch, parentBatch: parent, conflict: conflict, events: events, receipts: receipts,
@@ -489,7 +504,7 @@ public final class GatewayStore: Sendable {
             var sql = "SELECT * FROM job WHERE state = 'quarantined'"
             var arguments = StatementArguments()
             if let partner { sql += " AND partner = ?"; arguments += [partner] }
-            let jobs = try JobRecord.fetchAll(db, sql: sql + " ORDER BY updated_at, id", arguments: arguments)
+            let jobs = try JobRecord.fetchAllCached(db, sql: sql + " ORDER BY updated_at, id", arguments: arguments)
             return try jobs.map { job in
                 QuarantineEntry(job: job, batch: try job.batchId.flatMap { try Self.fetchBatch(db, $0) })
             }
@@ -499,8 +514,7 @@ public final class GatewayStore: Sendable {
     /// Open (or all) interchange-reference conflicts, oldest first.
     public func conflicts(includeResolved: Bool = false) throws -> [ConflictRecord] {
         try pool.read { db in
-            try ConflictRecord.fetchAll(
-                db, sql: "SELECT * FROM conflict \(includeResolved ? "" : "WHERE resolved_at IS NULL") ORDER BY id")
+            try ConflictRecord.fetchAllCached(db, sql: "SELECT * FROM conflict \(includeResolved ? "" : "WHERE resolved_at IS NULL") ORDER BY id")
         }
     }
 
@@ -528,11 +542,11 @@ public final class GatewayStore: Sendable {
         }
     }
 
-    private static func fetchJob(_ db: Database, _ id: Int64) throws -> JobRecord? {
-        try JobRecord.fetchOne(db, sql: "SELECT * FROM job WHERE id = ?", arguments: [id])
+    static func fetchJob(_ db: Database, _ id: Int64) throws -> JobRecord? {
+        try JobRecord.fetchOneCached(db, sql: "SELECT * FROM job WHERE id = ?", arguments: [id])
     }
 
-    private static func fetchBatch(_ db: Database, _ id: Int64) throws -> BatchRecord? {
-        try BatchRecord.fetchOne(db, sql: "SELECT * FROM batch WHERE id = ?", arguments: [id])
+    static func fetchBatch(_ db: Database, _ id: Int64) throws -> BatchRecord? {
+        try BatchRecord.fetchOneCached(db, sql: "SELECT * FROM batch WHERE id = ?", arguments: [id])
     }
 }

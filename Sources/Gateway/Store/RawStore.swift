@@ -141,13 +141,16 @@ public struct RawStore: Sendable {
     }
 
     /// Stores the file at `path`, streaming it in 64 KiB chunks; idempotent for content already stored.
-    public func put(fileAt sourcePath: String) throws(RawStoreError) -> RawObject {
+    ///
+    /// With `durable: false` nothing is fsynced: the caller makes a whole chunk of puts durable at once with
+    /// `Durability.syncFileSystems` before anything relies on them (the pipeline does, before its ledger commit).
+    public func put(fileAt sourcePath: String, durable: Bool = true) throws(RawStoreError) -> RawObject {
         let source = retryingEINTR { systemOpen(sourcePath, O_RDONLY | O_CLOEXEC) }
         if source < 0 { throw RawStoreError(code: .io, path: sourcePath, operation: "open", errorNumber: errno) }
         defer { _ = close(source) }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.chunkSize, alignment: 16)
         defer { buffer.deallocate() }
-        return try store { (sink: (UnsafeRawBufferPointer) throws(RawStoreError) -> Void) throws(RawStoreError) in
+        return try store(durable: durable) { (sink: (UnsafeRawBufferPointer) throws(RawStoreError) -> Void) throws(RawStoreError) in
             while true {
                 let n = retryingEINTR { read(source, buffer.baseAddress, Self.chunkSize) }
                 if n < 0 { throw RawStoreError(code: .io, path: sourcePath, operation: "read", errorNumber: errno) }
@@ -157,11 +160,60 @@ public struct RawStore: Sendable {
         }
     }
 
+    /// Stores a file the gateway owns (a claimed file in its work area) by hard-linking it into place
+    /// instead of copying it: one read to hash it, no second copy of the data, no new inode. `firstChunk`
+    /// sees the file's first 64 KiB (the pipeline reads the UNB header from it, saving another read).
+    ///
+    /// The caller must never modify the file afterwards (it only removes its own name for it). The object is
+    /// made read-only. Where a link is impossible (another file system, EXDEV), the bytes are copied as by
+    /// `put(fileAt:)`. Not fsynced, like `put(..., durable: false)`: the caller syncs the file system.
+    public func adopt(fileAt sourcePath: String, firstChunk: (UnsafeRawBufferPointer) -> Void) throws(RawStoreError)
+        -> RawObject
+    {
+        let source = retryingEINTR { systemOpen(sourcePath, O_RDONLY | O_CLOEXEC) }
+        if source < 0 { throw RawStoreError(code: .io, path: sourcePath, operation: "open", errorNumber: errno) }
+        defer { _ = close(source) }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.chunkSize, alignment: 16)
+        defer { buffer.deallocate() }
+        let hasher: SHA256Hasher
+        do { hasher = try SHA256Hasher() } catch {
+            throw RawStoreError(code: .digest, path: sourcePath, operation: "hash", detail: error.description)
+        }
+        var size: Int64 = 0
+        while true {
+            let n = retryingEINTR { read(source, buffer.baseAddress, Self.chunkSize) }
+            if n < 0 { throw RawStoreError(code: .io, path: sourcePath, operation: "read", errorNumber: errno) }
+            if n == 0 { break }
+            let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+            if size == 0 { firstChunk(chunk) }
+            do throws(DigestError) { try hasher.update(chunk) } catch {
+                throw RawStoreError(code: .digest, path: sourcePath, operation: "hash", detail: error.description)
+            }
+            size += Int64(n)
+        }
+        if size == 0 { firstChunk(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        let digest: SHA256Digest
+        do { digest = try hasher.finalize() } catch {
+            throw RawStoreError(code: .digest, path: sourcePath, operation: "hash", detail: error.description)
+        }
+        let finalPath = path(for: digest)
+        if contains(digest) { return RawObject(digest: digest, size: size, path: finalPath, created: false) }
+        try ensureShard(Self.parent(of: finalPath))
+        if link(sourcePath, finalPath) != 0 {
+            let e = errno
+            if e == EEXIST { return RawObject(digest: digest, size: size, path: finalPath, created: false) }
+            if e == EXDEV || e == EPERM || e == EMLINK { return try put(fileAt: sourcePath, durable: false) }
+            throw RawStoreError(code: .io, path: finalPath, operation: "link", errorNumber: e)
+        }
+        _ = fchmod(source, 0o444)
+        return RawObject(digest: digest, size: size, path: finalPath, created: true)
+    }
+
     /// Stores bytes already in memory (receipts, archive members); idempotent like `put(fileAt:)`.
-    public func put(bytes: [UInt8]) throws(RawStoreError) -> RawObject {
+    public func put(bytes: [UInt8], durable: Bool = true) throws(RawStoreError) -> RawObject {
         let result = bytes.withUnsafeBytes { all in
             Result { () throws(RawStoreError) -> RawObject in
-            try store { (sink: (UnsafeRawBufferPointer) throws(RawStoreError) -> Void) throws(RawStoreError) in
+            try store(durable: durable) { (sink: (UnsafeRawBufferPointer) throws(RawStoreError) -> Void) throws(RawStoreError) in
                 var offset = 0
                 while offset < all.count {
                     let end = min(offset + Self.chunkSize, all.count)
@@ -205,6 +257,7 @@ public struct RawStore: Sendable {
 
     /// Streams `produce`'s chunks into a temporary, hashing as they pass, then publishes atomically.
     private func store(
+        durable: Bool,
         _ produce: ((UnsafeRawBufferPointer) throws(RawStoreError) -> Void) throws(RawStoreError) -> Void
     ) throws(RawStoreError) -> RawObject {
         let temporary = Self.temporaryName(in: root + "/tmp")
@@ -234,10 +287,11 @@ public struct RawStore: Sendable {
         }
         let finalPath = path(for: digest)
         if contains(digest) {
-            // Already stored (it was fsynced before it was renamed there): the temporary goes away.
+            // Already stored: the temporary goes away. (Durable already, or made so by the syncfs that follows a
+            // non-durable put: syncfs flushes the whole file system, whoever wrote the object.)
             return RawObject(digest: digest, size: size, path: finalPath, created: false)
         }
-        if retryingEINTR({ fsync(fd) }) != 0 {
+        if durable && retryingEINTR({ fsync(fd) }) != 0 {
             throw RawStoreError(code: .io, path: temporary, operation: "fsync", errorNumber: errno)
         }
         fdOpen = false
@@ -248,7 +302,7 @@ public struct RawStore: Sendable {
             throw RawStoreError(code: .io, path: finalPath, operation: "rename", errorNumber: errno)
         }
         published = true
-        try Self.syncDirectory(shard)
+        if durable { try Self.syncDirectory(shard) }
         return RawObject(digest: digest, size: size, path: finalPath, created: true)
     }
 

@@ -47,6 +47,8 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let invalidTransition = Code(rawValue: "store.invalid-transition")
         /// A stored value does not decode (a state this build does not know).
         public static let corrupt = Code(rawValue: "store.corrupt")
+        /// The database refused a write: it would break an invariant of the schema (or the disk refused it).
+        public static let refused = Code(rawValue: "store.refused")
     }
 
     /// What went wrong, stably.
@@ -219,6 +221,8 @@ public struct BatchRecord: Sendable, Hashable, Codable, FetchableRecord {
     public var reason: String?
     /// Last state change.
     public var updatedAt: Date
+    /// The arrival's claim (`<partner>/<work name>`): names its receipts; nil for archive members.
+    public var claim: String?
 
     /// Decodes a `batch` row.
     public init(row: Row) throws {
@@ -236,6 +240,7 @@ public struct BatchRecord: Sendable, Hashable, Codable, FetchableRecord {
         state = try storedValue(BatchState.self, row, "state", table: "batch", id: id)
         reason = row["reason"]
         updatedAt = row["updated_at"]
+        claim = row["claim"]
     }
 }
 

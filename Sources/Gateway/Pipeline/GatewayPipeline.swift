@@ -1,0 +1,209 @@
+import EDIFACT
+import Foundation
+import Jobs
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The gateway's main job, as three kinds of ledgered jobs over the partners' directories:
+///
+/// - **pickup** (per partner and poll): files left in the work area by a crash are finished first; each ready
+///   file of the drop is checked for completeness by content, claimed by an atomic rename into
+///   `<spool>/work/<partner>/`, stored by hash, and recorded in the ledger with its process job; only then
+///   is the work file removed. Nothing else: a pickup never judges content.
+/// - **process** (per batch): reads the stored bytes (never the drop), unpacks archives into member batches,
+///   validates interchanges, decides accepted / rejected / conflict / quarantined, builds the receipts and
+///   enqueues their deliveries. A rerun is a process job run again: same bytes, same receipt names.
+/// - **deliver** (per outbound file): writes stored bytes into the partner's pickup directory under their
+///   final name, unless they are there already; records the receipt.
+///
+/// Group commit: every step works on chunks of up to `chunkSize` files or jobs. Within a chunk, files are
+/// written without fsync, one `syncfs` per file system makes them durable, and one ledger transaction then
+/// records the whole chunk, so a file costs a fraction of an fsync instead of six. Each step is idempotent
+/// (claims, receipt names and delivery keys are fixed before anything is written), which is what makes
+/// SIGKILL anywhere safe: the next run finds the ledger rows and files the last one made and redoes nothing.
+public final class GatewayPipeline: Sendable {
+    /// The loaded configuration.
+    public let configuration: GatewayConfiguration
+    /// The ledger.
+    public let store: GatewayStore
+    /// The content-addressed raw bytes (inbound files, archive members, outbound receipts).
+    public let raw: RawStore
+    /// The clock (injected for tests and reruns).
+    public let now: @Sendable () -> Date
+    /// This process's lease owner name (`host:pid:start`), so a restart can tell its own dead leases.
+    public let owner: String
+    /// Where log lines go; metadata carries partner, file, batch and job.
+    public let logger: Logger
+    /// Files or jobs per group commit.
+    public static let chunkSize = 256
+    /// How long a lease lasts before another worker may take the job over (a chunk takes well under this).
+    static let leaseSeconds = 600.0
+    /// Retry strategy of process and deliver jobs: local disk errors clear quickly or need an operator.
+    static let retry = RetryStrategy(maxAttempts: 5, initialDelaySeconds: 5, multiplier: 3, maxDelaySeconds: 900)
+
+    /// Opens the store and raw store named by `configuration` (raw bytes live in `raw/` beside the database).
+    public init(configuration: GatewayConfiguration, now: @escaping @Sendable () -> Date = { Date() },
+                logger: Logger = Logger(label: "gateway.pipeline")) throws {
+        self.configuration = configuration
+        guard case .sqlite(let path) = configuration.store else { fatalError("unreachable: only sqlite exists") }
+        let directory = Paths.parent(of: path)
+        try FileOps.makeDirectories(directory)
+        self.store = try GatewayStore(path: path)
+        self.raw = try RawStore(root: directory + "/raw")
+        self.now = now
+        self.owner = ProcessIdentity.current
+        self.logger = logger
+    }
+
+    // MARK: - Start-up
+
+    /// Crash recovery at start: jobs a dead process left running go back to the queue, and raw-store
+    /// temporaries of dead writers are removed. Returns the requeued job ids.
+    @discardableResult
+    public func recover() -> [Int64] {
+        _ = try? raw.removeStaleTemporaries(olderThanSeconds: 3600, now: now().timeIntervalSince1970)
+        do {
+            let ids = try store.requeueOrphanedJobs(now: now(), isGone: ProcessIdentity.isGone)
+            if !ids.isEmpty { logger.warning("requeued jobs left running by a stopped gateway", metadata: ["jobs": "\(ids)"]) }
+            return ids
+        } catch {
+            logger.error("crash recovery of the job ledger failed: \(error)")
+            return []
+        }
+    }
+
+    // MARK: - The whole cycle (`gateway run --once`)
+
+    /// Polls every partner once, then runs every due job until none is left; returns one line per file.
+    public func runOnce() -> IntakeRunReport {
+        recover()
+        var lines: [IntakeFileResult] = []
+        var byProcessJob: [Int64: Int] = [:]
+        for partner in configuration.partners {
+            for result in pickupJob(partner) {
+                if let job = result.processJob { byProcessJob[job] = lines.count }
+                lines.append(result.line)
+            }
+        }
+        let runs = drain()
+        // Receipts per process job, through the deliveries it enqueued.
+        var deliveredPath: [Int64: String] = [:]
+        var deliveryFailure: [Int64: String] = [:]
+        for run in runs where run.kind == JobKind.deliver {
+            if let path = run.receipt { deliveredPath[run.jobId] = path }
+            if run.state != .succeeded { deliveryFailure[run.jobId] = run.reason ?? "not delivered" }
+        }
+        for run in runs where run.kind == JobKind.process {
+            var line = run.line
+            let receipts = run.enqueued.compactMap { deliveredPath[$0] }
+            if !receipts.isEmpty { line.receipt = receipts.joined(separator: ", ") }
+            if let failure = run.enqueued.compactMap({ deliveryFailure[$0] }).first {
+                line.outcome = .failed
+                line.reason = [line.reason, "receipt not delivered: \(failure)"].compactMap { $0 }.joined(separator: "; ")
+            }
+            if let index = byProcessJob[run.jobId] {
+                let file = lines[index].file
+                let note = lines[index].reason
+                lines[index] = line
+                lines[index].file = file
+                if let note { lines[index].reason = [note, line.reason].compactMap { $0 }.joined(separator: "; ") }
+            } else {
+                lines.append(line)
+            }
+        }
+        return IntakeRunReport(files: lines)
+    }
+
+    /// Runs due process and deliver jobs, chunk after chunk, until none is due or `shouldStop` says so
+    /// (checked between chunks: a chunk in hand is always finished).
+    public func drain(shouldStop: () -> Bool = { false }) -> [JobRun] {
+        var runs: [JobRun] = []
+        while !shouldStop() {
+            let chunk = runDueJobs()
+            if chunk.isEmpty { break }
+            runs += chunk
+        }
+        return runs
+    }
+
+    /// One chunk: due process jobs first (they create deliveries), else due deliver jobs. `ids` restricts
+    /// it to those jobs (an operator's rerun). Returns what each job did; empty when nothing was due.
+    public func runDueJobs(ids: [Int64]? = nil) -> [JobRun] {
+        for kind in [JobKind.process, JobKind.deliver] {
+            let jobs: [JobRecord]
+            do {
+                jobs = try store.claimDueJobs(kinds: [kind], ids: ids, limit: Self.chunkSize, now: now(),
+                                              leaseOwner: owner, leaseSeconds: Self.leaseSeconds)
+            } catch {
+                logger.error("cannot lease \(kind) jobs: \(error)")
+                return []
+            }
+            if jobs.isEmpty { continue }
+            return kind == JobKind.process ? processChunk(jobs) : deliverChunk(jobs)
+        }
+        return []
+    }
+
+    // MARK: - Shared
+
+    func workDirectory(_ partner: PartnerConfiguration) -> String { configuration.spoolRoot + "/work/" + partner.id }
+
+    func display(_ path: String) -> String { Paths.display(path, relativeTo: configuration.spoolRoot) }
+
+    /// Our identity as UNB S002 components.
+    var ourIdentity: [String] { [configuration.identity.id] + (configuration.identity.qualifier.map { [$0] } ?? []) }
+}
+
+/// One job's attempt as the run report and the operator's rerun show it.
+public struct JobRun: Sendable {
+    /// The job.
+    public var jobId: Int64
+    /// Its kind.
+    public var kind: String
+    /// Its state after the attempt (nil when the attempt could not be committed).
+    public var state: JobState?
+    /// The line for the run report (partner, file, outcome, reason).
+    public var line: IntakeFileResult
+    /// For a delivery: where the file is.
+    public var receipt: String?
+    /// Why, when it did not simply succeed (or a note).
+    public var reason: String?
+    /// Jobs it enqueued (deliveries of its receipts, members' process jobs).
+    public var enqueued: [Int64]
+}
+
+/// Who holds a lease: `host:pid:start-time`, so a restarted gateway can tell that a lease's holder is gone
+/// (same host, and that pid is not running or is another process since) without waiting for it to expire.
+enum ProcessIdentity {
+    static let current: String = "\(hostName()):\(getpid()):\(startTime(of: getpid()) ?? 0)"
+
+    /// True when `owner` names a process of this host that is no longer running.
+    static func isGone(_ owner: String) -> Bool {
+        let parts = owner.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 3, String(parts[0]) == hostName(), let pid = pid_t(parts[1]) else { return false }
+        if owner == current { return false }
+        if kill(pid, 0) != 0 && errno == ESRCH { return true }
+        // The pid runs, but is it the same process? Its start time tells (pids are reused).
+        if let started = UInt64(parts[2]), let now = startTime(of: pid), started != 0 { return now != started }
+        return false
+    }
+
+    static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count) == 0 else { return "localhost" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Field 22 of /proc/PID/stat (start time in clock ticks since boot); nil where /proc is not there.
+    static func startTime(of pid: pid_t) -> UInt64? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = text.lastIndex(of: ")") else { return nil }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        return fields.count > 19 ? UInt64(fields[19]) : nil
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+
+/// The pipeline's job kinds: stable names stored in the ledger (never rename one).
+public enum JobKind {
+    /// One poll of a partner's drop directory: claim, store, ledger (`gateway run` schedules these).
+    public static let pickup = "pickup"
+    /// One batch: validate, judge, build its receipts (archives: unpack into member batches).
+    public static let process = "process"
+    /// One outbound file (a receipt now; routed copies later) written to a partner's pickup directory.
+    public static let deliver = "deliver"
+}
+
+/// Stable error codes the pipeline gives jobs, quarantines and metrics (never change one's meaning).
+public enum PipelineErrorCode {
+    /// Not an EDIFACT interchange, or no UNB sender or reference to answer: set aside, answered by APERAK.
+    public static let unreadable = "intake.unreadable"
+    /// Still incomplete by content after the partner's deadline: set aside, answered by APERAK.
+    public static let incomplete = "intake.incomplete"
+    /// The stored bytes could not be read (raw store I/O): retried.
+    public static let rawIO = "raw.io"
+    /// A receipt could not be written to the pickup directory: retried.
+    public static let deliverIO = "deliver.io"
+    /// The final name of a delivery already holds other bytes: never overwritten, an operator decides.
+    public static let deliverNameTaken = "deliver.name-taken"
+    /// The job names a partner the configuration no longer has.
+    public static let unknownPartner = "config.unknown-partner"
+    /// A reply could not be built (a value does not fit the partner's syntax).
+    public static let replyUnwritable = "reply.unwritable"
+}
+
+/// A process job's input: where its batch came from and how its receipts are named.
+struct ProcessInput: Codable, Equatable {
+    /// The claim stamp (`<nanos>.<random>`) that names this arrival's receipts.
+    var stamp: String
+    /// True for an identical replay: answer again, change nothing in the ledger.
+    var replay: Bool?
+    /// Set when the file was still incomplete after its deadline: quarantine with this reason.
+    var incomplete: String?
+}
+
+/// A deliver job's input: which stored bytes go where under which name.
+struct DeliverInput: Codable, Equatable {
+    /// CONTRL or APERAK (later: routed message kinds).
+    var kind: String
+    /// The final file name in the partner's pickup directory.
+    var file: String
+    /// SHA-256 of the bytes in the raw store.
+    var sha256: String
+    /// Whether delivering it records the batch's receipt (false for the answers to identical replays).
+    var records: Bool
+}
+
+/// What a process job leaves on the job row (`gateway jobs show`).
+struct ProcessOutput: Codable, Equatable {
+    /// accepted, rejected, conflict, replay, quarantined, unpacked.
+    var outcome: String
+    /// Interchanges found in the file.
+    var interchanges: Int?
+    /// Findings summary, when not accepted.
+    var findings: String?
+    /// Receipts it asked to deliver (file names).
+    var receipts: [String]
+    /// Archive members recorded (names), for an archive.
+    var members: [String]?
+}
+
+/// What a deliver job leaves on the job row.
+struct DeliverOutput: Codable, Equatable {
+    /// Where the file is (relative to the spool root when inside it).
+    var path: String
+    /// True when it was already there with the same bytes (a rerun or a recovery): nothing written.
+    var alreadyThere: Bool
+}
+
+/// JSON for job input/output columns: sorted keys, so the same value always gives the same text.
+enum JobJSON {
+    static func encode<T: Encodable>(_ value: T) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String?) -> T? {
+        guard let text else { return nil }
+        return try? JSONDecoder().decode(type, from: Data(text.utf8))
+    }
+}

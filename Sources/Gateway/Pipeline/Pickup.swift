@@ -1,0 +1,280 @@
+import EDIFACT
+import Foundation
+import Jobs
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// One file's result from a pickup: its report line and the process job the ledger created for it.
+struct PickupLine {
+    var line: IntakeFileResult
+    var processJob: Int64?
+}
+
+extension GatewayPipeline {
+    /// A pickup of `partner` as a ledgered job (kind `pickup`): created, leased, run, and closed with counts.
+    func pickupJob(_ partner: PartnerConfiguration) -> [PickupLine] {
+        let start = now()
+        var jobId: Int64?
+        do {
+            // A pickup a crash interrupted (requeued by `recover`) is this one's earlier attempt: take it over.
+            jobId = try store.claimDueJobs(kinds: [JobKind.pickup], partner: partner.id, limit: 1, now: start,
+                                           leaseOwner: owner, leaseSeconds: Self.leaseSeconds).first?.id
+            if jobId == nil {
+                let id = try store.enqueue(JobRequest(kind: JobKind.pickup, partner: partner.id,
+                                                      retry: RetryStrategy(maxAttempts: 3)), now: start)
+                jobId = try store.claimDueJobs(kinds: [JobKind.pickup], ids: [id], limit: 1, now: start,
+                                               leaseOwner: owner, leaseSeconds: Self.leaseSeconds).first?.id
+            }
+        } catch {
+            logger.error("cannot record the pickup job", metadata: ["partner": "\(partner.id)", "error": "\(error)"])
+        }
+        let lines = pickup(partner)
+        if let jobId {
+            var counts: [String: Int] = [:]
+            for l in lines { counts[l.line.outcome.rawValue, default: 0] += 1 }
+            let failed = lines.filter { $0.line.outcome == .failed }
+            let result: JobCommit.Result = failed.isEmpty
+                ? .succeeded(output: JobJSON.encode(counts))
+                : .failed(code: "pickup.io", message: failed.compactMap(\.line.reason).first ?? "a file could not be picked up",
+                          disposition: .permanent, output: JobJSON.encode(counts))
+            _ = try? store.commit([JobCommit(jobId: jobId, leaseOwner: owner, result: result)], now: now())
+        }
+        return lines
+    }
+
+    /// Claims, stores and ledgers every ready file of `partner`'s drop (after finishing what a crash left in
+    /// its work area); never judges content. Each file's process job is created in the ledger transaction.
+    func pickup(_ partner: PartnerConfiguration) -> [PickupLine] {
+        var lines: [PickupLine] = []
+        let work = workDirectory(partner)
+        func failed(_ file: String, _ reason: String) -> PickupLine {
+            logger.error("pickup failed", metadata: ["partner": "\(partner.id)", "file": "\(file)", "error": "\(reason)"])
+            return PickupLine(line: IntakeFileResult(partner: partner.id, file: file, outcome: .failed, reason: reason))
+        }
+        do {
+            for dir in [partner.dropDirectory, partner.pickupDirectory, work] { try FileOps.makeDirectories(dir) }
+        } catch {
+            return [failed("-", "\(error)")]
+        }
+        // 1. Crash recovery: whatever is in the work area was claimed and not finished.
+        do {
+            let leftovers = try DropDirectory.listRegularFiles(work).filter { !$0.key.hasPrefix(".") }.sorted { $0.key < $1.key }
+            var claimed: [ClaimedFile] = []
+            for (name, entry) in leftovers {
+                claimed.append(ClaimedFile(
+                    partner: partner.id, originalName: Self.originalName(workName: name, partner: partner.id),
+                    originalPath: "", workPath: DropDirectory.join(work, name), size: entry.size,
+                    modified: entry.modified, removedMarkers: []))
+            }
+            for start in stride(from: 0, to: claimed.count, by: Self.chunkSize) {
+                let chunk = Array(claimed[start..<min(start + Self.chunkSize, claimed.count)])
+                lines += record(chunk, partner: partner, incomplete: [:]).map { line in
+                    var line = line
+                    line.line.reason = ["recovered after a crash", line.line.reason].compactMap { $0 }.joined(separator: "; ")
+                    return line
+                }
+            }
+        } catch {
+            lines.append(failed("-", "\(error)"))
+        }
+        // 2. The drop directory.
+        var memory = StabilityStore.load(partner: partner.id, stateDirectory: stateDirectory)
+        let ready: [ReadyFile]
+        do {
+            ready = try DropDirectory.scan(directory: partner.dropDirectory, patterns: partner.patterns,
+                                           convention: partner.readiness, memory: &memory)
+            if case .stable = partner.readiness {
+                StabilityStore.save(memory, partner: partner.id, stateDirectory: stateDirectory)
+            }
+        } catch {
+            lines.append(failed("-", "\(error)"))
+            return lines
+        }
+        for start in stride(from: 0, to: ready.count, by: Self.chunkSize) {
+            lines += claim(ready[start..<min(start + Self.chunkSize, ready.count)], partner: partner)
+        }
+        return lines
+    }
+
+    /// Where small state files live (beside the database): stability memory of `stable` drops.
+    var stateDirectory: String {
+        guard case .sqlite(let path) = configuration.store else { return configuration.spoolRoot }
+        return Paths.parent(of: path)
+    }
+
+    /// Completeness and claim for every file of `chunk`, the claims made durable with one fsync of each
+    /// directory, then the chunk stored and recorded.
+    ///
+    /// A claim that a crash undoes puts the file back in the drop (nothing was recorded for it yet, since
+    /// recording starts after the fsyncs).
+    func claim(_ chunk: ArraySlice<ReadyFile>, partner: PartnerConfiguration) -> [PickupLine] {
+        var lines: [PickupLine] = []
+        var claimed: [ClaimedFile] = []
+        var incomplete: [String: String] = [:]
+        for file in chunk {
+            do {
+                var expired: String?
+                switch try ContentCompleteness.check(path: file.path,
+                                                     deadlineSeconds: Double(partner.incompleteDeadlineSeconds)) {
+                case .incomplete(let reason):
+                    lines.append(PickupLine(line: IntakeFileResult(partner: partner.id, file: file.name, outcome: .waiting,
+                                                                   reason: reason)))
+                    continue
+                case .expired(let reason):
+                    expired = reason
+                case .complete, .notRecognized:
+                    break
+                }
+                if case .claimed(let taken) = try Claim.take(file: file, partner: partner.id,
+                                                              workDirectory: workDirectory(partner),
+                                                              syncDirectories: false) {
+                    claimed.append(taken)
+                    if let expired { incomplete[taken.workPath] = expired }
+                }
+            } catch {
+                lines.append(PickupLine(line: IntakeFileResult(partner: partner.id, file: file.name, outcome: .failed,
+                                                               reason: "\(error)")))
+            }
+        }
+        guard !claimed.isEmpty else { return lines }
+        do {
+            try Claim.syncDirectory(workDirectory(partner))
+            try Claim.syncDirectory(partner.dropDirectory)
+        } catch {
+            // Not durably claimed: the files stay in the work area for the next run's recovery step.
+            return lines + claimed.map {
+                PickupLine(line: IntakeFileResult(partner: partner.id, file: $0.originalName, outcome: .failed,
+                                                  reason: "\(error)"))
+            }
+        }
+        return lines + record(claimed, partner: partner, incomplete: incomplete)
+    }
+
+    /// Stores a chunk of claimed files by hash (one syncfs), records them with their process jobs in one
+    /// transaction, then removes the work files (one fsync). A file whose store or record failed stays in
+    /// the work area, where the next pickup finds it again.
+    func record(_ claimed: [ClaimedFile], partner: PartnerConfiguration, incomplete: [String: String]) -> [PickupLine] {
+        var lines: [PickupLine] = []
+        var records: [(ClaimedFile, IntakeRecord)] = []
+        let receivedAt = now()
+        for file in claimed {
+            do {
+                var header: (sender: String?, reference: String?)?
+                let object = try raw.adopt(fileAt: file.workPath) { head in header = Self.interchangeHeader(bytes: head) }
+                let stamp = Self.stamp(workPath: file.workPath, partner: partner.id)
+                let process = { (replay: Bool) in
+                    JobRequest(kind: JobKind.process, partner: partner.id,
+                               input: JobJSON.encode(ProcessInput(stamp: stamp, replay: replay ? true : nil,
+                                                                  incomplete: incomplete[file.workPath])),
+                               retry: Self.retry)
+                }
+                records.append((file, IntakeRecord(
+                    partner: partner.id, originalName: file.originalName, size: object.size,
+                    mtime: Date(timeIntervalSince1970: Double(file.modified.seconds) + Double(file.modified.nanoseconds) / 1e9),
+                    digest: object.digest, interchangeRef: header?.reference, senderId: header?.sender,
+                    receivedAt: receivedAt,
+                    // The claim's unique work name: recovering this file after a crash finds the row it already made.
+                    claim: partner.id + "/" + (file.workPath.split(separator: "/").last.map(String.init) ?? file.workPath),
+                    jobOnNew: process(false), jobOnConflict: process(false), jobOnReplay: process(true))))
+            } catch {
+                lines.append(PickupLine(line: IntakeFileResult(partner: partner.id, file: file.originalName,
+                                                               outcome: .failed, reason: "\(error)")))
+            }
+        }
+        guard !records.isEmpty else { return lines }
+        let outcomes: [Result<IntakeOutcome, StoreError>]
+        do {
+            try Durability.syncFileSystems([raw.root])
+            outcomes = try store.recordIntakes(records.map(\.1))
+        } catch {
+            return lines + records.map {
+                PickupLine(line: IntakeFileResult(partner: partner.id, file: $0.0.originalName, outcome: .failed,
+                                                  reason: "\(error)"))
+            }
+        }
+        var finished: [String] = []
+        for ((file, _), outcome) in zip(records, outcomes) {
+            switch outcome {
+            case .success(let o):
+                finished.append(file.workPath)
+                var kind: IntakeFileOutcome = {
+                    switch o {
+                    case .new: .received
+                    case .identicalReplay: .replay
+                    case .conflict: .conflict
+                    }
+                }()
+                if o.jobId == nil, case .new = o, let batch = try? store.batch(o.batchId) {
+                    // Recorded by the run a crash cut short: say where the batch got to.
+                    kind = Self.outcome(of: batch.state)
+                }
+                GatewayMetrics.fileIn(partner: partner.id)
+                logger.info("picked up", metadata: ["partner": "\(partner.id)", "file": "\(file.originalName)",
+                                                    "batch": "\(o.batchId)", "ledger": "\(kind.rawValue)"])
+                lines.append(PickupLine(
+                    line: IntakeFileResult(partner: partner.id, file: file.originalName, outcome: kind, batchId: o.batchId),
+                    processJob: o.jobId))
+            case .failure(let error):
+                lines.append(PickupLine(line: IntakeFileResult(partner: partner.id, file: file.originalName,
+                                                               outcome: .failed, reason: "\(error)")))
+            }
+        }
+        do {
+            try FileOps.remove(finished, directory: workDirectory(partner))
+        } catch {
+            // The ledger is durable; the leftovers are recognised by their claim on the next pickup.
+            logger.warning("work files not removed", metadata: ["partner": "\(partner.id)", "error": "\(error)"])
+        }
+        return lines
+    }
+
+    // MARK: - Names
+
+    /// The report's word for a batch state.
+    static func outcome(of state: BatchState) -> IntakeFileOutcome {
+        switch state {
+        case .received: .received
+        case .unpacked, .accepted: .accepted
+        case .rejected: .rejected
+        case .quarantined: .quarantined
+        case .conflict: .conflict
+        }
+    }
+
+    /// UNB sender and reference from the first 64 KiB (enough for any UNB), when the file is EDIFACT.
+    static func interchangeHeader(path: String) -> (sender: String?, reference: String?)? {
+        guard let head = try? FileOps.readHead(path: path, count: 65_536) else { return nil }
+        return head.withUnsafeBytes { interchangeHeader(bytes: $0) }
+    }
+
+    /// UNB sender and reference from a file's first bytes, when they are EDIFACT.
+    static func interchangeHeader(bytes: UnsafeRawBufferPointer) -> (sender: String?, reference: String?)? {
+        let validator = EDIFACTValidator()
+        validator.feed(bytes)
+        validator.finish()
+        guard let first = validator.takeReports().first else { return nil }
+        let sender = first.sender.first.flatMap { $0.isEmpty ? nil : $0 }
+        let reference = first.reference.isEmpty ? nil : first.reference
+        return sender == nil && reference == nil ? nil : (sender, reference)
+    }
+
+    /// The claim's unique part of the work name (`<partner>.<nanos>.<random>.<original>` → `<nanos>.<random>`).
+    static func stamp(workPath: String, partner: String) -> String {
+        let name = String(workPath.split(separator: "/").last ?? "")
+        let rest = name.hasPrefix(partner + ".") ? String(name.dropFirst(partner.count + 1)) : name
+        let parts = rest.split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false)
+        return parts.count >= 2 ? "\(parts[0]).\(parts[1])" : rest
+    }
+
+    /// The name the partner gave a file, from its work name.
+    static func originalName(workName: String, partner: String) -> String {
+        let rest = workName.hasPrefix(partner + ".") ? String(workName.dropFirst(partner.count + 1)) : workName
+        let parts = rest.split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false)
+        return parts.count == 3 ? String(parts[2]) : workName
+    }
+}

@@ -1,0 +1,402 @@
+import EDIFACT
+import Foundation
+import Jobs
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// What processing one batch decided, before anything is committed.
+struct ProcessDecision {
+    var result: JobCommit.Result
+    var batchState: (Int64, BatchState, String?)?
+    var members: (archiveId: Int64, records: [IntakeRecord])?
+    var deliveries: [JobRequest] = []
+    var line: IntakeFileResult
+}
+
+extension GatewayPipeline {
+    /// Processes a chunk of leased process jobs: decisions and receipt bytes first (receipts stored without
+    /// fsync), one syncfs, then one transaction with every state, member and delivery.
+    func processChunk(_ jobs: [JobRecord]) -> [JobRun] {
+        var decisions: [(JobRecord, ProcessDecision)] = []
+        let batches = (try? store.batches(ids: jobs.compactMap(\.batchId))) ?? [:]
+        for job in jobs {
+            let started = Date()
+            let decision = decide(job, batch: job.batchId.flatMap { batches[$0] })
+            GatewayMetrics.jobDuration(kind: JobKind.process, seconds: Date().timeIntervalSince(started))
+            decisions.append((job, decision))
+        }
+        do {
+            try Durability.syncFileSystems([raw.root])
+        } catch {
+            // Nothing committed: the leases lapse and the jobs run again.
+            return commitFailure(decisions.map { ($0.0, $0.1.line) }, "\(error)")
+        }
+        let commits = decisions.map { job, d in
+            JobCommit(jobId: job.id, leaseOwner: owner, result: d.result, batchState: d.batchState, members: d.members,
+                      enqueue: d.deliveries)
+        }
+        let outcomes: [JobCommitOutcome]
+        do {
+            outcomes = try store.commit(commits, now: now(), retry: Self.retry)
+        } catch {
+            return commitFailure(decisions.map { ($0.0, $0.1.line) }, "\(error)")
+        }
+        return zip(decisions, outcomes).map { pair, outcome in
+            let (job, decision) = pair
+            var line = decision.line
+            if let error = outcome.error {
+                line.outcome = .failed
+                line.reason = error
+            } else if outcome.state == .retrying || outcome.state == .failed {
+                line.outcome = .failed
+            }
+            if case .failed(let code, _, _, _) = decision.result { GatewayMetrics.failure(code: code) }
+            logger.info("processed", metadata: [
+                "job": "\(job.id)", "partner": "\(job.partner ?? "")", "batch": "\(job.batchId.map(String.init) ?? "")",
+                "file": "\(line.file)", "outcome": "\(line.outcome.rawValue)",
+            ])
+            return JobRun(jobId: job.id, kind: job.kind, state: outcome.state, line: line, receipt: nil,
+                          reason: line.reason, enqueued: outcome.enqueued)
+        }
+    }
+
+    func commitFailure(_ jobs: [(JobRecord, IntakeFileResult)], _ reason: String) -> [JobRun] {
+        logger.error("chunk not committed; its jobs run again when their leases lapse", metadata: ["error": "\(reason)"])
+        return jobs.map { job, line in
+            var line = line
+            line.outcome = .failed
+            line.reason = reason
+            return JobRun(jobId: job.id, kind: job.kind, state: nil, line: line, receipt: nil, reason: reason, enqueued: [])
+        }
+    }
+
+    /// Decides what one process job does with its batch. Never throws: every failure is a decision.
+    func decide(_ job: JobRecord, batch prefetched: BatchRecord?) -> ProcessDecision {
+        let base = IntakeFileResult(partner: job.partner ?? "-", file: "-", outcome: .failed, batchId: job.batchId)
+        func transient(_ code: String, _ message: String, _ line: IntakeFileResult) -> ProcessDecision {
+            var line = line
+            line.reason = message
+            return ProcessDecision(result: .failed(code: code, message: message, disposition: .transient, output: nil),
+                                   line: line)
+        }
+        guard let batchId = job.batchId, let batch = prefetched ?? (try? store.batch(batchId)) else {
+            return transient(PipelineErrorCode.rawIO, "the job's batch \(job.batchId.map(String.init) ?? "none") is not in the ledger", base)
+        }
+        var line = base
+        line.file = batch.parentBatchId == nil ? batch.originalName : displayName(member: batch)
+        guard let partner = configuration.partner(id: batch.partner) else {
+            line.reason = "partner \(batch.partner) is not in the configuration"
+            return ProcessDecision(
+                result: .failed(code: PipelineErrorCode.unknownPartner, message: line.reason!, disposition: .permanent,
+                                output: nil), line: line)
+        }
+        let input = JobJSON.decode(ProcessInput.self, job.input) ?? ProcessInput(stamp: String(batchId))
+        let replay = input.replay == true
+        guard let digest = SHA256Digest(hex: batch.sha256), raw.contains(digest) else {
+            return transient(PipelineErrorCode.rawIO, "the stored bytes \(batch.sha256) are missing from the raw store", line)
+        }
+        let path = raw.path(for: digest)
+        let context = Context(job: job, batch: batch, partner: partner, input: input, replay: replay, line: line)
+
+        if let reason = input.incomplete {
+            return quarantine(context, code: PipelineErrorCode.incomplete, reason: "incomplete: \(reason)")
+        }
+        // Archives are recognised by content, never by name.
+        do {
+            switch try ArchiveUnpacker.unpack(path: path, temporaryDirectory: raw.root + "/tmp") {
+            case .refused(let refusal):
+                return quarantine(context, code: refusal.code.rawValue, reason: "archive refused: \(refusal)")
+            case .unpacked(let kind, let members):
+                if batch.parentBatchId != nil {
+                    return quarantine(context, code: "archive.nested",
+                                      reason: "archive refused: a \(kind.rawValue) inside an archive is not unpacked")
+                }
+                return unpacked(context, kind: kind, members: members)
+            case .notAnArchive:
+                break
+            }
+        } catch {
+            return transient(PipelineErrorCode.rawIO, "\(error)", line)
+        }
+        let reports: [InterchangeReport]
+        do {
+            reports = try Self.validate(path: path)
+        } catch {
+            return transient(PipelineErrorCode.rawIO, "\(error)", line)
+        }
+        guard let first = reports.first else {
+            return quarantine(context, code: PipelineErrorCode.unreadable,
+                              reason: "unreadable: not an EDIFACT interchange (no UNB found)")
+        }
+        if first.sender.first.map({ $0.isEmpty }) ?? true || first.reference.isEmpty {
+            let why = first.allDiagnostics.first.map { "[\($0.code.rawValue)] \($0.reason)" } ?? "no UNB sender"
+            return quarantine(context, code: PipelineErrorCode.unreadable,
+                              reason: "unreadable: no UNB sender or interchange reference (\(why)); no CONTRL can be addressed")
+        }
+        return interchanges(context, reports: reports)
+    }
+
+    /// What one decision needs to know, passed along the steps.
+    struct Context {
+        var job: JobRecord
+        var batch: BatchRecord
+        var partner: PartnerConfiguration
+        var input: ProcessInput
+        var replay: Bool
+        var line: IntakeFileResult
+    }
+
+    // MARK: - Interchanges
+
+    func interchanges(_ c: Context, reports: [InterchangeReport]) -> ProcessDecision {
+        var subjects = reports
+        let conflict = c.batch.state == .conflict && !c.replay ? (try? store.conflict(batchId: c.batch.id)) ?? nil : nil
+        for i in subjects.indices {
+            let s = subjects[i]
+            let unbSender = EDIFACTIdentity(id: s.sender.first ?? "",
+                                            qualifier: s.sender.count > 1 && !s.sender[1].isEmpty ? s.sender[1] : nil)
+            if !c.partner.identities.contains(where: { $0.matches(unbSender) }) {
+                subjects[i].diagnostics.insert(
+                    Diagnostic(code: .unknownSender, level: .interchange,
+                               location: Location(byteOffset: s.byteOffset, segmentNumber: s.segmentNumber,
+                                                  segmentTag: "UNB", elementPosition: 3),
+                               reason: "UNB sender \(unbSender) is not an identity of partner \(c.partner.id)"),
+                    at: 0)
+            }
+            if i == 0, let conflict {
+                subjects[i].diagnostics.insert(
+                    Diagnostic(code: .duplicate, level: .interchange,
+                               location: Location(byteOffset: s.byteOffset, segmentNumber: s.segmentNumber,
+                                                  segmentTag: "UNB", elementPosition: 5),
+                               reason: "interchange reference '\(s.reference)' was already received in batch "
+                                   + "\(conflict.existingBatchId) with different content"),
+                    at: 0)
+            }
+        }
+        let accepted = subjects.allSatisfy(\.isAccepted)
+        let findings = subjects.filter { !$0.isAccepted }.map(Self.summary).joined(separator: "; ")
+        let state: BatchState = conflict != nil ? .conflict : accepted ? .accepted : .rejected
+        // One CONTRL file per batch, holding one CONTRL interchange per answered interchange.
+        var contrl: [UInt8] = []
+        var notes: [String] = []
+        let date = Self.edifactDate(now())
+        for (i, s) in subjects.enumerated() {
+            let wanted: Bool
+            switch c.partner.acknowledgement.contrl {
+            case .always: wanted = true
+            case .onRequest: wanted = !s.isAccepted || s.acknowledgementRequest == "1"
+            case .never: wanted = false
+            }
+            guard wanted else { continue }
+            do {
+                if let bytes = try ContrlBuilder.makeContrl(
+                    for: s, ourIdentity: ourIdentity, reference: Self.replyReference(stamp: c.input.stamp, index: i),
+                    at: date, options: ContrlOptions(segmentSuffix: "\n"))
+                {
+                    contrl += bytes
+                }
+            } catch {
+                notes.append("no CONTRL for interchange \(s.reference): \(error)")
+            }
+        }
+        var decision = ProcessDecision(result: .succeeded(output: nil), line: c.line)
+        var receipts: [String] = []
+        if !contrl.isEmpty {
+            let name = Self.receiptName(kind: "CONTRL", batchId: c.batch.id, reference: subjects[0].reference,
+                                        stamp: c.input.stamp)
+            do {
+                decision.deliveries.append(try delivery(kind: .contrl, name: name, bytes: contrl, context: c))
+                receipts.append(name)
+            } catch {
+                return ProcessDecision(
+                    result: .failed(code: PipelineErrorCode.rawIO, message: "\(error)", disposition: .transient, output: nil),
+                    line: failedLine(c.line, "\(error)"))
+            }
+        } else if subjects.allSatisfy(\.isControlInterchange) {
+            notes.append("a CONTRL: never a receipt for a receipt")
+        } else if notes.isEmpty {
+            notes.append("no CONTRL: the partner's setting is contrl = \(c.partner.acknowledgement.contrl.rawValue)")
+        }
+        if subjects.count > 1 { notes.insert("\(subjects.count) interchanges in one file", at: 0) }
+        if !findings.isEmpty && state != .accepted { notes.insert(findings, at: 0) }
+        let outcome: IntakeFileOutcome = c.replay ? .replay : state == .conflict ? .conflict : accepted ? .accepted : .rejected
+        if c.replay { notes.insert("identical replay of batch \(c.batch.id) (\(c.batch.state.rawValue)): answered again, nothing else done", at: 0) }
+        decision.line.outcome = outcome
+        decision.line.reason = notes.isEmpty ? nil : notes.joined(separator: "; ")
+        decision.result = .succeeded(output: JobJSON.encode(ProcessOutput(
+            outcome: outcome.rawValue, interchanges: subjects.count, findings: findings.isEmpty ? nil : findings,
+            receipts: receipts, members: nil)))
+        if !c.replay && state != .conflict {
+            decision.batchState = (c.batch.id, state, accepted ? nil : (findings.isEmpty ? "rejected" : findings))
+        }
+        return decision
+    }
+
+    // MARK: - Archives
+
+    func unpacked(_ c: Context, kind: ArchiveKind, members: [ArchiveMember]) -> ProcessDecision {
+        var line = c.line
+        if c.replay {
+            line.outcome = .replay
+            line.reason = "identical replay of archive batch \(c.batch.id): its members were answered then; nothing sent again"
+            return ProcessDecision(result: .succeeded(output: JobJSON.encode(ProcessOutput(
+                outcome: "replay", interchanges: nil, findings: nil, receipts: [], members: nil))), line: line)
+        }
+        var records: [IntakeRecord] = []
+        defer {
+            for m in members { if case .file(let path) = m.content { unlink(path) } }
+        }
+        do {
+            for m in members {
+                let object: RawObject
+                let header: (sender: String?, reference: String?)?
+                switch m.content {
+                case .bytes(let bytes):
+                    object = try raw.put(bytes: bytes, durable: false)
+                    header = Array(bytes.prefix(65_536)).withUnsafeBytes { Self.interchangeHeader(bytes: $0) }
+                case .file(let path):
+                    object = try raw.put(fileAt: path, durable: false)
+                    header = Self.interchangeHeader(path: path)
+                }
+                let process = { (replay: Bool) in
+                    JobRequest(kind: JobKind.process, partner: c.partner.id,
+                               input: JobJSON.encode(ProcessInput(stamp: c.input.stamp, replay: replay ? true : nil)),
+                               retry: Self.retry)
+                }
+                records.append(IntakeRecord(
+                    partner: c.partner.id, originalName: m.name, size: object.size, mtime: c.batch.mtime,
+                    digest: object.digest, interchangeRef: header?.reference, senderId: header?.sender,
+                    receivedAt: c.batch.receivedAt, memberName: m.name,
+                    jobOnNew: process(false), jobOnConflict: process(false), jobOnReplay: process(true)))
+            }
+        } catch {
+            return ProcessDecision(
+                result: .failed(code: PipelineErrorCode.rawIO, message: "\(error)", disposition: .transient, output: nil),
+                line: failedLine(line, "\(error)"))
+        }
+        line.outcome = .accepted
+        line.reason = "\(kind.rawValue) archive unpacked: \(members.count) member\(members.count == 1 ? "" : "s")"
+        return ProcessDecision(
+            result: .succeeded(output: JobJSON.encode(ProcessOutput(
+                outcome: "unpacked", interchanges: nil, findings: nil, receipts: [], members: members.map(\.name)))),
+            batchState: (c.batch.id, .unpacked, nil), members: (c.batch.id, records), line: line)
+    }
+
+    // MARK: - Quarantine
+
+    /// Sets the batch aside with a stable code: the job is quarantined (an operator releases or discards it),
+    /// the batch says why, and the partner gets an APERAK in plain words (unless its setting is `never`).
+    func quarantine(_ c: Context, code: String, reason: String) -> ProcessDecision {
+        var decision = ProcessDecision(result: .succeeded(output: nil), line: c.line)
+        var receipts: [String] = []
+        var notes = [reason]
+        if c.partner.acknowledgement.aperak != .never {
+            let name = Self.receiptName(kind: "APERAK", batchId: c.batch.id, reference: "", stamp: c.input.stamp)
+            let recipient = c.partner.identities.first.map { [$0.id] + ($0.qualifier.map { [$0] } ?? []) } ?? [c.partner.id]
+            do {
+                let bytes = try AperakBuilder.fileAperak(
+                    fileName: c.batch.originalName,
+                    errors: [ApplicationError(code: Self.aperakCode(code),
+                                              text: "\(c.line.file): \(reason) (\(code))")],
+                    ourIdentity: ourIdentity, recipient: recipient, syntax: c.partner.characterSet,
+                    reference: Self.replyReference(stamp: c.input.stamp, index: 0),
+                    documentNumber: "B\(c.batch.id)", at: Self.edifactDate(now()),
+                    options: AperakOptions(segmentSuffix: "\n"))
+                decision.deliveries.append(try delivery(kind: .aperak, name: name, bytes: bytes, context: c))
+                receipts.append(name)
+            } catch {
+                notes.append("no APERAK: \(error)")
+            }
+        } else {
+            notes.append("no APERAK: the partner's setting is aperak = never")
+        }
+        let output = JobJSON.encode(ProcessOutput(outcome: c.replay ? "replay" : "quarantined", interchanges: nil,
+                                                  findings: reason, receipts: receipts, members: nil))
+        if c.replay {
+            // The original batch is quarantined already; this arrival is answered again and nothing else.
+            decision.line.outcome = .replay
+            decision.line.reason = "identical replay of quarantined batch \(c.batch.id): " + notes.joined(separator: "; ")
+            decision.result = .succeeded(output: output)
+            return decision
+        }
+        decision.line.outcome = .quarantined
+        decision.line.reason = notes.joined(separator: "; ")
+        decision.result = .failed(code: code, message: reason, disposition: .quarantine, output: output)
+        decision.batchState = (c.batch.id, .quarantined, "[\(code)] \(reason)")
+        return decision
+    }
+
+    // MARK: - Helpers
+
+    /// Stores a receipt's bytes (no fsync: the chunk's syncfs covers it) and describes its delivery, keyed so
+    /// that running this job again never enqueues a second delivery of the same receipt.
+    func delivery(kind: ReceiptKind, name: String, bytes: [UInt8], context c: Context) throws -> JobRequest {
+        let object = try raw.put(bytes: bytes, durable: false)
+        return JobRequest(
+            kind: JobKind.deliver, partner: c.partner.id, batchId: c.batch.id,
+            input: JobJSON.encode(DeliverInput(kind: kind.rawValue, file: name, sha256: object.digest.hex,
+                                               records: !c.replay)),
+            retry: Self.retry, idempotencyKey: "deliver:\(c.partner.id):\(name)")
+    }
+
+    func failedLine(_ line: IntakeFileResult, _ reason: String) -> IntakeFileResult {
+        var line = line
+        line.outcome = .failed
+        line.reason = reason
+        return line
+    }
+
+    func displayName(member batch: BatchRecord) -> String {
+        let parent = batch.parentBatchId.flatMap { try? store.batch($0) }
+        return (parent?.originalName ?? "archive") + "/" + (batch.memberName ?? batch.originalName)
+    }
+
+    /// Streams the file through the validator in 64 KiB chunks.
+    static func validate(path: String) throws -> [InterchangeReport] {
+        let validator = EDIFACTValidator()
+        try ChunkedFile.forEachChunk(path: path) { validator.feed($0) }
+        validator.finish()
+        return validator.takeReports()
+    }
+
+    /// `<KIND>-<batch>-<interchange ref>-<claim stamp>.edi`: unique per arrival, and the same on a rerun.
+    static func receiptName(kind: String, batchId: Int64, reference: String, stamp: String) -> String {
+        let safe = String(reference.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" }.prefix(35))
+        return "\(kind)-\(batchId)-\(safe.isEmpty ? "none" : safe)-\(stamp).edi"
+    }
+
+    /// Our reply's interchange reference (at most 14 characters): the claim time in base 36, plus the
+    /// interchange's index in its file when there are several.
+    static func replyReference(stamp: String, index: Int) -> String {
+        let nanos = UInt64(stamp.split(separator: ".").first ?? "") ?? UInt64(FileTime.now().epochNanoseconds)
+        let base = String(nanos, radix: 36).uppercased()
+        return index == 0 ? base : String((base + String(index, radix: 36).uppercased()).suffix(14))
+    }
+
+    /// ERC 9321 (an..8, gateway-defined in D95B/D96A) for a stable pipeline code.
+    static func aperakCode(_ code: String) -> String {
+        switch code {
+        case PipelineErrorCode.unreadable: "SWG-UNRD"
+        case PipelineErrorCode.incomplete: "SWG-INCM"
+        default: code.hasPrefix("archive.") ? "SWG-ARCH" : "SWG-ERR"
+        }
+    }
+
+    static func summary(_ report: InterchangeReport) -> String {
+        report.allDiagnostics.prefix(3).map { "[\($0.code.rawValue)] \($0.reason)" }.joined(separator: "; ")
+    }
+
+    /// UTC calendar fields by gmtime_r (a Foundation Calendar per receipt cost more than building the receipt).
+    static func edifactDate(_ date: Date) -> EDIFACTDateTime {
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var fields = tm()
+        gmtime_r(&seconds, &fields)
+        return EDIFACTDateTime(year: Int(fields.tm_year) + 1900, month: Int(fields.tm_mon) + 1, day: Int(fields.tm_mday),
+                               hour: Int(fields.tm_hour), minute: Int(fields.tm_min))
+    }
+}

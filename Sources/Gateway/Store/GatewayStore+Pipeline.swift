@@ -1,0 +1,233 @@
+import Foundation
+import GRDB
+import Jobs
+
+/// What one job's attempt produced, committed with every other attempt of its chunk in one transaction.
+public struct JobCommit: Sendable {
+    /// How the attempt ended.
+    public enum Result: Sendable {
+        /// Done; the output (JSON) is kept on the job.
+        case succeeded(output: String?)
+        /// Failed with a stable code; the disposition decides retry, failed or quarantined.
+        case failed(code: String, message: String, disposition: FailureDisposition, output: String?)
+    }
+
+    /// The job.
+    public var jobId: Int64
+    /// The worker that holds its lease.
+    public var leaseOwner: String
+    /// How it ended.
+    public var result: Result
+    /// A batch state to set with it (id, state, reason).
+    public var batchState: (Int64, BatchState, String?)?
+    /// A receipt delivered by it, recorded in the ledger with it.
+    public var receipt: (batchId: Int64, kind: ReceiptKind, fileName: String, digest: SHA256Digest)?
+    /// Archive members recorded with it (each gets its own batch and the job in its `jobOnNew`).
+    public var members: (archiveId: Int64, records: [IntakeRecord])?
+    /// Follow-up jobs (deliveries) created with it; idempotency keys make a repeat a no-op.
+    public var enqueue: [JobRequest]
+    /// A note for the job's history.
+    public var message: String?
+
+    /// Creates a commit; only `jobId`, `leaseOwner` and `result` are required.
+    public init(jobId: Int64, leaseOwner: String, result: Result, batchState: (Int64, BatchState, String?)? = nil,
+                receipt: (batchId: Int64, kind: ReceiptKind, fileName: String, digest: SHA256Digest)? = nil,
+                members: (archiveId: Int64, records: [IntakeRecord])? = nil, enqueue: [JobRequest] = [],
+                message: String? = nil) {
+        self.jobId = jobId
+        self.leaseOwner = leaseOwner
+        self.result = result
+        self.batchState = batchState
+        self.receipt = receipt
+        self.members = members
+        self.enqueue = enqueue
+        self.message = message
+    }
+}
+
+/// What committing one `JobCommit` gave: the ids of the jobs it enqueued (existing ones for repeated
+/// idempotency keys), the members' outcomes, and the job's new state; or the error that kept it out.
+public struct JobCommitOutcome: Sendable {
+    /// The job.
+    public var jobId: Int64
+    /// Its state after the commit; nil when the commit failed.
+    public var state: JobState?
+    /// Jobs enqueued (or found by idempotency key), in `enqueue` order.
+    public var enqueued: [Int64]
+    /// Outcomes of the archive members, in order.
+    public var members: [IntakeOutcome]
+    /// Why the commit was left out (lease lost, constraint), if it was.
+    public var error: String?
+}
+
+/// The pipeline's chunked ledger writes: one transaction (one fsync) for a whole chunk of files or jobs,
+/// each item in its own savepoint so one bad item never takes the chunk's other work down with it.
+extension GatewayStore {
+    /// Records arrivals like `recordIntake`, all in one transaction; each result is the outcome or the error.
+    public func recordIntakes(_ records: [IntakeRecord]) throws -> [Result<IntakeOutcome, StoreError>] {
+        try pool.write { db in
+            var results: [Result<IntakeOutcome, StoreError>] = []
+            for record in records {
+                var outcome: Result<IntakeOutcome, StoreError> = .failure(StoreError(.refused, "not recorded"))
+                do {
+                    try db.inSavepoint {
+                        outcome = .success(try Self.recordIntake(record, db))
+                        return .commit
+                    }
+                } catch {
+                    outcome = .failure(Self.storeError(error, "recording \(record.partner)/\(record.originalName)"))
+                }
+                results.append(outcome)
+            }
+            return results
+        }
+    }
+
+    /// Leases up to `limit` due jobs of `kinds` (all kinds when nil; only `ids` and `partner`'s when given) to
+    /// `leaseOwner` in one transaction, oldest due first.
+    public func claimDueJobs(kinds: [String]? = nil, ids: [Int64]? = nil, partner: String? = nil, limit: Int, now: Date,
+                             leaseOwner: String, leaseSeconds: Double) throws -> [JobRecord] {
+        try pool.write { db in
+            var sql = "SELECT * FROM job WHERE state IN ('queued', 'retrying') AND next_run_at <= ?"
+            var arguments: StatementArguments = [now]
+            if let kinds {
+                if kinds.isEmpty { return [] }
+                sql += " AND kind IN (\(databaseQuestionMarks(count: kinds.count)))"
+                arguments += StatementArguments(kinds)
+            }
+            if let ids {
+                if ids.isEmpty { return [] }
+                sql += " AND id IN (\(databaseQuestionMarks(count: ids.count)))"
+                arguments += StatementArguments(ids)
+            }
+            if let partner {
+                sql += " AND partner = ?"
+                arguments += [partner]
+            }
+            sql += " ORDER BY next_run_at, id LIMIT ?"
+            arguments += [limit]
+            return try JobRecord.fetchAllCached(db, sql: sql, arguments: arguments).map { job in
+                try Self.lease(job, to: leaseOwner, now: now, seconds: leaseSeconds, db)
+            }
+        }
+    }
+
+    /// Commits every attempt of a chunk in one transaction (see `JobCommit`).
+    public func commit(_ commits: [JobCommit], now: Date, retry: RetryStrategy = RetryStrategy()) throws
+        -> [JobCommitOutcome]
+    {
+        try pool.write { db in
+            var outcomes: [JobCommitOutcome] = []
+            for c in commits {
+                var outcome = JobCommitOutcome(jobId: c.jobId, state: nil, enqueued: [], members: [], error: nil)
+                do {
+                    try db.inSavepoint {
+                        if let (batchId, state, reason) = c.batchState {
+                            try db.cachedExecute(
+                                sql: "UPDATE batch SET state = ?, reason = ?, updated_at = ? WHERE id = ?",
+                                arguments: [state.rawValue, reason, now, batchId])
+                        }
+                        if let r = c.receipt {
+                            try db.cachedExecute(
+                                sql: """
+                                    INSERT INTO receipt (batch_id, kind, file_name, sha256, written_at) VALUES (?, ?, ?, ?, ?)
+                                    ON CONFLICT (batch_id, kind) DO NOTHING
+                                    """,
+                                arguments: [r.batchId, r.kind.rawValue, r.fileName, r.digest.hex, now])
+                        }
+                        if let (archiveId, records) = c.members {
+                            for var member in records {
+                                member.parentBatchId = archiveId
+                                member.memberName = member.memberName ?? member.originalName
+                                outcome.members.append(try Self.recordIntake(member, db))
+                            }
+                        }
+                        for request in c.enqueue {
+                            outcome.enqueued.append(try Self.insertJob(request, now: now, message: "enqueued by job \(c.jobId)", db))
+                        }
+                        switch c.result {
+                        case .succeeded(let output):
+                            try Self.completeJob(c.jobId, leaseOwner: c.leaseOwner, output: output, now: now,
+                                                 message: c.message, db)
+                            outcome.state = .succeeded
+                        case .failed(let code, let message, let disposition, let output):
+                            outcome.state = try Self.failJob(c.jobId, leaseOwner: c.leaseOwner, code: code, message: message,
+                                                             disposition: disposition, retry: retry, output: output, now: now, db)
+                        }
+                        return .commit
+                    }
+                } catch {
+                    outcome = JobCommitOutcome(jobId: c.jobId, state: nil, enqueued: [], members: [],
+                                               error: Self.storeError(error, "job \(c.jobId)").description)
+                }
+                outcomes.append(outcome)
+            }
+            return outcomes
+        }
+    }
+
+    /// Crash recovery at start: running jobs whose lease expired, or whose owner `isGone` (a process of this
+    /// host that no longer runs), go back to `queued`, each with a history entry. Returns their ids.
+    @discardableResult
+    public func requeueOrphanedJobs(now: Date, isGone: (String) -> Bool) throws -> [Int64] {
+        try pool.write { db in
+            let running = try JobRecord.fetchAllCached(db, sql: "SELECT * FROM job WHERE state = 'running' ORDER BY id")
+            var requeued: [Int64] = []
+            for job in running {
+                let owner = job.leaseOwner ?? "?"
+                let expired = job.leaseExpiresAt.map { $0 <= now } ?? true
+                guard expired || isGone(owner) else { continue }
+                try db.cachedExecute(
+                    sql: """
+                        UPDATE job SET state = 'queued', next_run_at = ?, lease_owner = NULL, lease_expires_at = NULL,
+                                       updated_at = ?
+                        WHERE id = ?
+                        """,
+                    arguments: [now, now, job.id])
+                try Self.appendEvent(
+                    job.id, from: .running, to: .queued, at: now,
+                    message: expired ? "lease of \(owner) expired; requeued (crash recovery)"
+                        : "\(owner) is no longer running; requeued (crash recovery)", db)
+                requeued.append(job.id)
+            }
+            return requeued
+        }
+    }
+
+    /// The job created with `key`, if any (deliveries are keyed by batch, receipt kind and claim).
+    public func job(idempotencyKey key: String) throws -> JobRecord? {
+        try pool.read { db in
+            try JobRecord.fetchOneCached(db, sql: "SELECT * FROM job WHERE idempotency_key = ?", arguments: [key])
+        }
+    }
+
+    /// Counts of jobs per kind and state among the unfinished ones (queued, retrying, running): queue depth.
+    public func queueDepth() throws -> [(kind: String, state: JobState, count: Int)] {
+        try pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT kind, state, count(*) AS n FROM job WHERE state IN ('queued', 'retrying', 'running')
+                    GROUP BY kind, state ORDER BY kind, state
+                    """
+            ).map { row in
+                (row["kind"], try storedValue(JobState.self, row, "state", table: "job", id: 0), row["n"])
+            }
+        }
+    }
+
+    /// A GRDB or store error as a store error with context, for per-item results.
+    static func storeError(_ error: Error, _ context: String) -> StoreError {
+        if let e = error as? StoreError { return e }
+        return StoreError(.refused, "\(context): \(error)")
+    }
+}
+
+extension GatewayStore {
+    /// The conflict a batch is the rejected duplicate in, if any.
+    public func conflict(batchId: Int64) throws -> ConflictRecord? {
+        try pool.read { db in
+            try ConflictRecord.fetchOneCached(db, sql: "SELECT * FROM conflict WHERE batch_id = ?", arguments: [batchId])
+        }
+    }
+}

@@ -38,13 +38,22 @@ private let listingExitStatuses = exitStatuses("when listed (nothing found inclu
 private let groupExitStatuses = exitStatuses(
     "when done (an empty listing included)", "when a job is not found, the verb refuses, or the ledger cannot be used")
 
+/// What a rerun does, shared by `jobs rerun` and `quarantine release`.
+private let rerunDiscussion = """
+    The job runs again now, in this process, from the bytes stored when the file arrived (nothing is read \
+    from the partner's drop): a process job judges its batch again with the current configuration and \
+    builds its receipts; receipts already delivered are never delivered again (their names are fixed when \
+    the file arrives, and the ledger keeps every delivery), and the command says so. Deliveries the job \
+    asks for that were never made are made now. A pickup job is not rerun, nor a job that is running.
+    """
+
 /// `gateway jobs`: the ledger's jobs.
 struct JobsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "jobs",
-        abstract: "List the ledger's jobs, or show one job's whole story.",
+        abstract: "List the ledger's jobs, show one job's whole story, or rerun one.",
         discussion: groupExitStatuses,
-        subcommands: [List.self, Show.self]
+        subcommands: [List.self, Show.self, Rerun.self]
     )
 
     /// `gateway jobs list`
@@ -119,6 +128,29 @@ struct JobsCommand: ParsableCommand {
                 configPath: ledger.path, jobId: id, json: json, out: .standardOutput(), err: .standardError()))
         }
     }
+
+    /// `gateway jobs rerun ID`
+    struct Rerun: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run a finished job again from the stored bytes, and say what it did.",
+            discussion: rerunDiscussion + " " + exitStatuses(
+                "when the job ran (whatever it decided)", "when there is no such job or it is refused")
+        )
+
+        @Argument(help: ArgumentHelp("The job id, as `gateway jobs list` prints it.", valueName: "id"))
+        var id: Int64
+
+        @Flag(help: "Print one JSON document instead of text.")
+        var json = false
+
+        @OptionGroup var ledger: LedgerOptions
+
+        func run() throws {
+            try LoggingSetup.bootstrap(option: nil, defaultLevel: .warning)
+            try finish(RerunVerb.run(configPath: ledger.path, jobId: id, release: false, json: json,
+                                     out: .standardOutput(), err: .standardError()))
+        }
+    }
 }
 
 /// `gateway status`: the gateway at a glance, per partner.
@@ -160,9 +192,9 @@ struct StatusCommand: ParsableCommand {
 struct QuarantineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quarantine",
-        abstract: "List quarantined jobs, or discard one with a reason.",
+        abstract: "List quarantined jobs, release one (run it again), or discard one.",
         discussion: groupExitStatuses,
-        subcommands: [List.self, Discard.self]
+        subcommands: [List.self, Release.self, Discard.self]
     )
 
     /// `gateway quarantine list`
@@ -190,6 +222,30 @@ struct QuarantineCommand: ParsableCommand {
         func run() throws {
             try finish(QuarantineVerbs.list(
                 configPath: ledger.path, partner: partner, json: json, out: .standardOutput(), err: .standardError()))
+        }
+    }
+
+    /// `gateway quarantine release ID`
+    struct Release: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Release a quarantined job: run it again now, after fixing its cause.",
+            discussion: "Only a quarantined job is released (`gateway jobs rerun` takes any finished job). "
+                + rerunDiscussion + " " + exitStatuses(
+                    "when the job ran (whatever it decided)", "when there is no such job or it is not quarantined")
+        )
+
+        @Argument(help: ArgumentHelp("The quarantined job's id.", valueName: "id"))
+        var id: Int64
+
+        @Flag(help: "Print one JSON document instead of text.")
+        var json = false
+
+        @OptionGroup var ledger: LedgerOptions
+
+        func run() throws {
+            try LoggingSetup.bootstrap(option: nil, defaultLevel: .warning)
+            try finish(RerunVerb.run(configPath: ledger.path, jobId: id, release: true, json: json,
+                                     out: .standardOutput(), err: .standardError()))
         }
     }
 

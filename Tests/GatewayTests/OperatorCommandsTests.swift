@@ -151,8 +151,10 @@ struct OperatorCommandsTests {
         (["jobs", "--help"], "help-jobs.txt"),
         (["jobs", "list", "--help"], "help-jobs-list.txt"),
         (["jobs", "show", "--help"], "help-jobs-show.txt"),
+        (["jobs", "rerun", "--help"], "help-jobs-rerun.txt"),
         (["status", "--help"], "help-status.txt"),
         (["quarantine", "list", "--help"], "help-quarantine-list.txt"),
+        (["quarantine", "release", "--help"], "help-quarantine-release.txt"),
         (["quarantine", "discard", "--help"], "help-quarantine-discard.txt"),
         (["conflicts", "list", "--help"], "help-conflicts-list.txt"),
     ])

@@ -53,10 +53,9 @@ public enum QuarantineVerbs {
                 err.line("job \(jobId) is \(job.state.rawValue), not quarantined; nothing was discarded")
                 return .refused
             }
-            // The state is checked again inside `cancel`'s own transaction only for running/cancelled jobs;
-            // a release racing this command between the two calls is the one window left open.
+            // Checked again inside `cancel`'s transaction: a release racing this command cannot be cancelled.
             do {
-                try store.cancel(jobId, reason: "discarded by operator: \(reason)", now: now)
+                try store.cancel(jobId, reason: "discarded by operator: \(reason)", now: now, expecting: .quarantined)
             } catch let error as StoreError {
                 err.line("job \(jobId): \(error.message); nothing was discarded")
                 return .refused

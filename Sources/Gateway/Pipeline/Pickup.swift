@@ -16,33 +16,26 @@ struct PickupLine {
 }
 
 extension GatewayPipeline {
-    /// A pickup of `partner` as a ledgered job (kind `pickup`): created, leased, run, and closed with counts.
+    /// A pickup of `partner`, recorded as a finished job (kind `pickup`) with its counts when it touched any
+    /// file. A poll that found nothing leaves no row (every 15 s for every partner would bury the ledger);
+    /// a pickup needs no requeueing after a crash, since the work area is what it resumes from.
     func pickupJob(_ partner: PartnerConfiguration) -> [PickupLine] {
         let start = now()
-        var jobId: Int64?
+        let lines = pickup(partner)
+        // Files still incomplete are looked at again at every poll: only real work leaves a row.
+        guard lines.contains(where: { $0.line.outcome != .waiting }) else { return lines }
+        var counts: [String: Int] = [:]
+        for l in lines { counts[l.line.outcome.rawValue, default: 0] += 1 }
+        let failed = lines.filter { $0.line.outcome == .failed }
         do {
-            // A pickup a crash interrupted (requeued by `recover`) is this one's earlier attempt: take it over.
-            jobId = try store.claimDueJobs(kinds: [JobKind.pickup], partner: partner.id, limit: 1, now: start,
-                                           leaseOwner: owner, leaseSeconds: Self.leaseSeconds).first?.id
-            if jobId == nil {
-                let id = try store.enqueue(JobRequest(kind: JobKind.pickup, partner: partner.id,
-                                                      retry: RetryStrategy(maxAttempts: 3)), now: start)
-                jobId = try store.claimDueJobs(kinds: [JobKind.pickup], ids: [id], limit: 1, now: start,
-                                               leaseOwner: owner, leaseSeconds: Self.leaseSeconds).first?.id
-            }
+            try store.recordFinishedJob(
+                kind: JobKind.pickup, partner: partner.id, owner: owner, startedAt: start, now: now(),
+                state: failed.isEmpty ? .succeeded : .failed, output: JobJSON.encode(counts),
+                errorCode: failed.isEmpty ? nil : "pickup.io",
+                errorMessage: failed.isEmpty ? nil : "\(failed.count) file(s) not picked up: "
+                    + (failed.compactMap(\.line.reason).first ?? "?"))
         } catch {
             logger.error("cannot record the pickup job", metadata: ["partner": "\(partner.id)", "error": "\(error)"])
-        }
-        let lines = pickup(partner)
-        if let jobId {
-            var counts: [String: Int] = [:]
-            for l in lines { counts[l.line.outcome.rawValue, default: 0] += 1 }
-            let failed = lines.filter { $0.line.outcome == .failed }
-            let result: JobCommit.Result = failed.isEmpty
-                ? .succeeded(output: JobJSON.encode(counts))
-                : .failed(code: "pickup.io", message: failed.compactMap(\.line.reason).first ?? "a file could not be picked up",
-                          disposition: .permanent, output: JobJSON.encode(counts))
-            _ = try? store.commit([JobCommit(jobId: jobId, leaseOwner: owner, result: result)], now: now())
         }
         return lines
     }

@@ -247,6 +247,14 @@ extension GatewayPipeline {
             return ProcessDecision(result: .succeeded(output: JobJSON.encode(ProcessOutput(
                 outcome: "replay", interchanges: nil, findings: nil, receipts: [], members: nil))), line: line)
         }
+        if c.batch.state == .unpacked {
+            // A rerun: the members were recorded the first time (they are batches with jobs of their own).
+            line.outcome = .accepted
+            line.reason = "archive already unpacked into its member batches; each member's job is rerun on its own"
+            return ProcessDecision(result: .succeeded(output: JobJSON.encode(ProcessOutput(
+                outcome: "unpacked", interchanges: nil, findings: nil, receipts: [], members: members.map(\.name)))),
+                line: line)
+        }
         var records: [IntakeRecord] = []
         defer {
             for m in members { if case .file(let path) = m.content { unlink(path) } }

@@ -194,6 +194,41 @@ extension GatewayStore {
         }
     }
 
+    /// Records a job that already ran to its end in this process (a pickup), with its history, in one
+    /// transaction: created at `startedAt`, leased to `owner`, finished at `now` with `state`.
+    @discardableResult
+    public func recordFinishedJob(kind: String, partner: String?, owner: String, startedAt: Date, now: Date,
+                                  state: JobState, output: String?, errorCode: String?, errorMessage: String?) throws
+        -> Int64
+    {
+        try pool.write { db in
+            try db.cachedExecute(
+                sql: """
+                    INSERT INTO job (kind, partner, state, attempts, max_attempts, next_run_at, error_code, error_message,
+                                     output, created_at, updated_at)
+                    VALUES (?, ?, ?, 1, 1, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [kind, partner, state.rawValue, startedAt, errorCode, errorMessage, output, startedAt, now])
+            let id = db.lastInsertedRowID
+            try Self.appendEvent(id, from: nil, to: .running, at: startedAt, message: "run by \(owner)", db)
+            try Self.appendEvent(id, from: .running, to: state, at: now,
+                                 message: errorCode.map { "\($0): \(errorMessage ?? "")" }, db)
+            return id
+        }
+    }
+
+    /// An operator's "now": a queued or retrying job becomes due at once (its backoff is cut short).
+    public func makeDue(_ jobId: Int64, now: Date, message: String) throws {
+        try pool.write { db in
+            guard let job = try Self.fetchJob(db, jobId) else { throw StoreError(.jobNotFound, "job \(jobId) not found") }
+            guard job.state == .queued || job.state == .retrying else {
+                throw StoreError(.invalidTransition, "job \(jobId) is \(job.state.rawValue), not waiting")
+            }
+            try db.cachedExecute(sql: "UPDATE job SET next_run_at = ?, updated_at = ? WHERE id = ?", arguments: [now, now, jobId])
+            try Self.appendEvent(jobId, from: job.state, to: job.state, at: now, message: message, db)
+        }
+    }
+
     /// The job created with `key`, if any (deliveries are keyed by batch, receipt kind and claim).
     public func job(idempotencyKey key: String) throws -> JobRecord? {
         try pool.read { db in

@@ -421,9 +421,13 @@ public final class GatewayStore: Sendable {
     }
 
     /// Operator discard (`gateway quarantine discard`): a job that is not running becomes `cancelled`.
-    public func cancel(_ jobId: Int64, reason: String, now: Date) throws {
+    /// With `expecting`, the job must be in that state when the transaction runs (no check-then-act race).
+    public func cancel(_ jobId: Int64, reason: String, now: Date, expecting: JobState? = nil) throws {
         try pool.write { db in
             guard let job = try Self.fetchJob(db, jobId) else { throw StoreError(.jobNotFound, "job \(jobId) not found") }
+            if let expecting, job.state != expecting {
+                throw StoreError(.invalidTransition, "job \(jobId) is \(job.state.rawValue), not \(expecting.rawValue)")
+            }
             guard job.state != .running, job.state != .cancelled else {
                 throw StoreError(.invalidTransition, "job \(jobId) is \(job.state.rawValue); cannot cancel it")
             }

@@ -18,20 +18,44 @@ echo "== gateway check-config --config $DEMO/gateway.toml"
 "$GW" check-config --config "$DEMO/gateway.toml"
 
 echo
-echo "== the carrier drops: $(cd spool/samples && echo *.edi)"
+echo "== the carrier drops: $(cd spool/samples && echo *.edi), a zip batch of two of them, and a file that is not EDIFACT"
 cp spool/samples/*.edi "$DEMO/partners/CARRIERX/drop/"
+python3 - "$DEMO/partners/CARRIERX/drop" <<'PY'
+import sys, zipfile, os
+drop = sys.argv[1]
+# Built beside the drop and renamed in, as a partner using the rename convention uploads it.
+with zipfile.ZipFile(os.path.join(drop, ".batch.zip.part"), "w", zipfile.ZIP_DEFLATED) as z:
+    for name in ("carrierx-manifest-ok.edi", "carrierx-manifest-bad-count.edi"):
+        data = open(os.path.join(drop, name), "rb").read()
+        z.writestr("batch/" + name, data.replace(b"CUS000", b"ZIP000"))
+os.rename(os.path.join(drop, ".batch.zip.part"), os.path.join(drop, "batch.zip"))
+open(os.path.join(drop, "notes.edi"), "w").write("Dear customs, please find our manifest attached.\n")
+PY
 
 echo
 echo "== gateway run --once"
-"$GW" run --once --config "$DEMO/gateway.toml"
+set +e; "$GW" run --once --config "$DEMO/gateway.toml"; set -e
 
 echo
-echo "== the carrier's pickup directory ($DEMO/partners/CARRIERX/pickup)"
+echo "== the carrier's pickup directory ($DEMO/partners/CARRIERX/pickup): one receipt per interchange or refused file"
 ls -1 "$DEMO/partners/CARRIERX/pickup"
-for f in "$DEMO"/partners/CARRIERX/pickup/*; do
+show() {  # $1: a receipt file
   echo
-  echo "-- $(basename "$f")"
-  tr "'" "\n" < "$f" | sed '/^$/d' | sed "s/\$/'/"
-done
+  echo "-- $(basename "$1")"
+  tr "'" "\n" < "$1" | sed '/^$/d' | sed "s/\$/'/"
+}
+first_contrl=$(ls "$DEMO"/partners/CARRIERX/pickup/CONTRL-* 2>/dev/null | head -1)
+first_aperak=$(ls "$DEMO"/partners/CARRIERX/pickup/APERAK-* 2>/dev/null | head -1)
+[ -n "$first_contrl" ] && show "$first_contrl"
+[ -n "$first_aperak" ] && show "$first_aperak"
+
 echo
-echo "(the drop directory is now empty: $(ls -A "$DEMO/partners/CARRIERX/drop" | wc -l) files; the raw bytes and the ledger are under $DEMO/state)"
+echo "== gateway status"
+"$GW" status --config "$DEMO/gateway.toml"
+echo
+echo "== gateway jobs list --limit 12"
+"$GW" jobs list --config "$DEMO/gateway.toml" --limit 12
+echo
+echo "The drop directory is now empty ($(ls -A "$DEMO/partners/CARRIERX/drop" | wc -l) files); the raw bytes and the"
+echo "ledger are under $DEMO/state. Try: $GW jobs show 2 --config $DEMO/gateway.toml"
+echo "Run this script again: the same files come back as identical replays, acknowledged again and nothing else."

@@ -134,19 +134,19 @@ public struct AperakBuilder: Sendable {
         return identity.count > 1 ? [id, "", identity[1]] : [id]
     }
 
-    /// FTX C108: the text cut every 70 characters into at most five 4440 components (the rest is dropped).
+    /// FTX C108: the text in lines of at most 70 characters (4440 is an..70), at most five (the rest is
+    /// dropped); a line breaks after its last space when there is one in its second half, so words stay whole.
     static func textLines(_ text: String) -> [String] {
         var lines: [String] = []
-        var current = String.UnicodeScalarView()
-        for scalar in text.unicodeScalars {
-            if current.count == 70 {
-                lines.append(String(current))
-                if lines.count == 5 { return lines }
-                current = String.UnicodeScalarView()
-            }
-            current.append(scalar)
+        var rest = Array(text.unicodeScalars)
+        while !rest.isEmpty && lines.count < 5 {
+            var cut = min(70, rest.count)
+            if cut < rest.count, let space = rest[35..<cut].lastIndex(of: " ") { cut = space + 1 }
+            var line = String.UnicodeScalarView(rest[0..<cut])
+            while line.last == " " && line.count > 1 { line.removeLast() }
+            lines.append(String(line))
+            rest.removeFirst(cut)
         }
-        if !current.isEmpty { lines.append(String(current)) }
         return lines
     }
 }

@@ -134,9 +134,9 @@ extension GatewayPipeline {
                               reason: "unreadable: not an EDIFACT interchange (no UNB found)")
         }
         if first.sender.first.map({ $0.isEmpty }) ?? true || first.reference.isEmpty {
-            let why = first.allDiagnostics.first.map { "[\($0.code.rawValue)] \($0.reason)" } ?? "no UNB sender"
+            let why = first.allDiagnostics.first.map(\.reason) ?? "no UNB sender or interchange reference"
             return quarantine(context, code: PipelineErrorCode.unreadable,
-                              reason: "unreadable: no UNB sender or interchange reference (\(why)); no CONTRL can be addressed")
+                              reason: "unreadable: \(why); no CONTRL can be addressed")
         }
         return interchanges(context, reports: reports)
     }

@@ -19,9 +19,10 @@ enum LoggingSetup {
             }
             level = parsed
         }
+        let chosen = level
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
+            handler.logLevel = chosen
             return handler
         }
     }

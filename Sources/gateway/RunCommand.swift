@@ -2,22 +2,30 @@ import ArgumentParser
 import Foundation
 import Gateway
 
-/// `gateway run --once`: one pickup → ledger → receipt cycle over every partner's drop directory.
+/// `gateway run`: the gateway's main job, as long-running services or once (for cron).
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Pick up every ready file once, ledger it, and write its receipt.",
+        abstract: "Pick up, judge and answer every partner's files: as a service, or once.",
         discussion: """
-            With --once (required for now: the long-running scheduler is not built yet), polls each partner's \
-            drop directory in configuration order, claims every complete file, stores it by hash, validates it, \
-            records it in the ledger and writes a CONTRL into the partner's pickup directory; files left in the \
-            work area by a crash are finished first. Prints one line per file and a summary. Exit status: 0 when \
-            the run completed (rejected files included), 1 when a file could not be handled, 2 on a usage or \
+            Every file ends exactly once: stored by hash and ledgered, then judged (accepted, rejected, conflict, \
+            identical replay, or quarantined with a stable code) and answered with a receipt in its partner's \
+            pickup directory (CONTRL per interchange, APERAK for a file that could not be read); or left in the \
+            drop for a later poll (incomplete); or retried (I/O errors). Files and jobs a crash left behind are \
+            finished first.
+
+            Without --once: runs until SIGTERM or SIGINT, polling each partner's drop on its schedule, running \
+            due jobs as they come, and serving Prometheus metrics on [metrics] listen. On the signal it stops \
+            polling, finishes the files and jobs in hand, and exits 0; logs go to standard error.
+
+            With --once: polls every partner once, runs every due job until none is left, prints one line per \
+            file and a summary, and exits: 0 when the run completed (rejected and quarantined files included), \
+            1 when a file or a receipt could not be handled (it is retried later), 2 on a usage or \
             configuration error.
             """
     )
 
-    @Flag(help: "Run every partner's pickup once and exit (for cron).")
+    @Flag(help: "Run every partner's pickup and every due job once, then exit (for cron).")
     var once = false
 
     @Option(help: ArgumentHelp("""
@@ -26,7 +34,7 @@ struct RunCommand: ParsableCommand {
         """, valueName: "path"))
     var config: String?
 
-    @Flag(help: "Print one JSON document with every file's outcome and the counts.")
+    @Flag(help: "With --once: print one JSON document with every file's outcome and the counts.")
     var json = false
 
     @Option(help: ArgumentHelp("""
@@ -37,14 +45,16 @@ struct RunCommand: ParsableCommand {
     var logLevel: String?
 
     func validate() throws {
-        if !once { throw ValidationError("Missing --once: only `gateway run --once` is available for now") }
         if config?.isEmpty == true { throw ValidationError("Invalid --config: the path is empty") }
+        if json && !once { throw ValidationError("--json goes with --once: the service logs, it does not report") }
     }
 
     func run() throws {
         try LoggingSetup.bootstrap(option: logLevel, defaultLevel: once ? .warning : .info)
         let path = ConfigurationCheck.path(option: config, environment: ProcessInfo.processInfo.environment)
-        let status = RunOnce.run(path: path, json: json, out: .standardOutput(), err: .standardError())
+        let status = once
+            ? RunOnce.run(path: path, json: json, out: .standardOutput(), err: .standardError())
+            : GatewayService.runUntilStopped(path: path, err: .standardError())
         if status != 0 { throw ExitCode(status) }
     }
 }

@@ -209,6 +209,7 @@ struct CLITests {
     @Test("help of gateway, gateway edifact and its subcommands matches the golden files", arguments: [
         (["--help"], "help-gateway.txt"),
         (["edifact", "--help"], "help-edifact.txt"),
+        (["run", "--help"], "help-run.txt"),
         (["edifact", "validate", "--help"], "help-edifact-validate.txt"),
         (["edifact", "parse", "--help"], "help-edifact-parse.txt"),
         (["edifact", "contrl", "--help"], "help-edifact-contrl.txt"),

@@ -50,6 +50,8 @@ struct ConfigurationTests {
         #expect(configuration.partner(id: "BORDER")?.readiness == .stable(minimumAgeSeconds: 60, polls: 2))
         #expect(configuration.partner(id: "BORDER")?.acknowledgement == AcknowledgementPolicy(contrl: .onRequest, aperak: .onRejection))
         #expect(configuration.partner(id: "MSA")?.acknowledgement == AcknowledgementPolicy())
+        #expect(configuration.metrics.listen == ListenAddress(host: "127.0.0.1", port: 9464))
+        #expect(configuration.run == RunSettings(idlePollSeconds: 1, shutdownGraceSeconds: 30))
     }
 
     @Test("the minimal file loads with defaults")
@@ -61,6 +63,30 @@ struct ConfigurationTests {
         #expect(p.characterSet == .UNOC && p.incompleteDeadlineSeconds == 900)
         #expect(p.readiness.name == "rename" && p.schedule.schedule.expression == "* * * * *")
         #expect(p.takes(fileName: "anything"))
+        #expect(c.metrics == MetricsConfiguration(listen: ListenAddress(host: "127.0.0.1", port: 9464)))
+        #expect(c.run.idleInterval == .seconds(1) && c.run.shutdownGrace == .seconds(30))
+    }
+
+    @Test("[metrics] listen takes HOST:PORT (IPv6 in brackets) or \"\" for off; [run] takes whole seconds", arguments: [
+        ("127.0.0.1:9100", ListenAddress(host: "127.0.0.1", port: 9100)),
+        ("0.0.0.0:9464", ListenAddress(host: "0.0.0.0", port: 9464)),
+        ("[::1]:9464", ListenAddress(host: "::1", port: 9464)),
+        ("metrics.example-host:65535", ListenAddress(host: "metrics.example-host", port: 65535)),
+        ("", nil),
+    ])
+    func metricsAndRun(listen: String, expected: ListenAddress?) throws {
+        let c = try ConfigurationLoader.parse(minimal + """
+            [metrics]
+            listen = "\(listen)"
+
+            [run]
+            idle_poll_seconds = 5
+            shutdown_grace_seconds = 120
+
+            """, configurationDirectory: "/srv/spool")
+        #expect(c.metrics.listen == expected)
+        #expect(c.metrics.listen.map { "\($0)" } == expected.map { _ in listen })
+        #expect(c.run == RunSettings(idlePollSeconds: 5, shutdownGraceSeconds: 120))
     }
 
     @Test("each kind of mistake names its key path and line", arguments: [
@@ -92,6 +118,23 @@ struct ConfigurationTests {
         ("[[partner]]\nid = \"Y\"\nrole = \"shipper\"\ndrop = \"y/in\"\npickup = \"y/out\"\n", "partner[2].role", 11,
          "'shipper' is not one of: carrier, agency, terminal"),
         ("[partners]\nx = 1\n", "partners", 9, "unknown key 'partners'; did you mean 'partner'?"),
+        ("[metrics]\nlisten = \"localhost\"\n", "metrics.listen", 10,
+         "'localhost' has no port (write HOST:PORT, such as 127.0.0.1:9464 or [::1]:9464); \"\" turns metrics off"),
+        ("[metrics]\nlisten = \":9464\"\n", "metrics.listen", 10, "':9464' has no host"),
+        ("[metrics]\nlisten = \"127.0.0.1:http\"\n", "metrics.listen", 10, "'127.0.0.1:http' has no port number after the last ':'"),
+        ("[metrics]\nlisten = \"127.0.0.1:0\"\n", "metrics.listen", 10, "'127.0.0.1:0' has port 0, outside 1-65535"),
+        ("[metrics]\nlisten = \"127.0.0.1:70000\"\n", "metrics.listen", 10, "'127.0.0.1:70000' has port 70000, outside 1-65535"),
+        ("[metrics]\nlisten = \"::1:9464\"\n", "metrics.listen", 10, "'::1:9464' has an IPv6 host without brackets"),
+        ("[metrics]\nlisten = \"[localhost]:9464\"\n", "metrics.listen", 10, "'[localhost]:9464' has 'localhost' in brackets"),
+        ("[metrics]\nlisten = \"my host:9464\"\n", "metrics.listen", 10, "'my host:9464' has a host that is neither"),
+        ("[metrics]\nlisten = 9464\n", "metrics.listen", 10, "must be a string"),
+        ("[metrics]\nport = 9464\n", "metrics.port", 10, "unknown key 'port'; known keys here: listen"),
+        ("[run]\nidle_poll_seconds = -1\n", "run.idle_poll_seconds", 10, "must be at least 1, not -1"),
+        ("[run]\nidle_poll_seconds = 0\n", "run.idle_poll_seconds", 10, "must be at least 1, not 0"),
+        ("[run]\nidle_poll_seconds = 0.5\n", "run.idle_poll_seconds", 10, "must be an integer, not a"),
+        ("[run]\nshutdown_grace_seconds = -30\n", "run.shutdown_grace_seconds", 10, "must be at least 1, not -30"),
+        ("[run]\nshutdown_grace_second = 30\n", "run.shutdown_grace_second", 10,
+         "unknown key 'shutdown_grace_second'; did you mean 'shutdown_grace_seconds'?"),
     ])
     func mistake(appended: String, key: String, line: Int, message: String) {
         let found = mistakes(minimal + appended)
@@ -138,6 +181,18 @@ struct ConfigurationTests {
             "3 gateway.spol", "6 schedules.nightly", "12 partner[1].pickup", "13 partner[1].schedule",
             "16 partner[2].id", "18 partner[2].drop", "22 partner[2].readiness.polls",
         ])
+    }
+
+    @Test("mistakes in [metrics] and [run] are reported with the others")
+    func metricsAndRunTogether() {
+        let found = mistakes(minimal + """
+            [metrics]
+            listen = "127.0.0.1"
+            [run]
+            idle_poll_seconds = -5
+            shutdown_grace_seconds = "30"
+            """).map { "\($0.line ?? 0) \($0.key)" }
+        #expect(found == ["10 metrics.listen", "12 run.idle_poll_seconds", "13 run.shutdown_grace_seconds"])
     }
 
     @Test("a TOML syntax error is one mistake with its line")

@@ -284,6 +284,33 @@ private struct Checker {
             schedules.sort { (index.line(for: s.keyPath($0.name)) ?? 0) < (index.line(for: s.keyPath($1.name)) ?? 0) }
         }
 
+        // [metrics]
+        top.known.append("metrics")
+        var metrics = MetricsConfiguration()
+        if let node = top.value("metrics"), var m = table(node, at: "metrics") {
+            if let text = string(&m, "listen") {
+                if text.isEmpty {
+                    metrics.listen = nil
+                } else {
+                    do {
+                        metrics.listen = try ListenAddress(parsing: text)
+                    } catch {
+                        fail(m.keyPath("listen"), error.message + "; \"\" turns metrics off")
+                    }
+                }
+            }
+            finish(m)
+        }
+
+        // [run]
+        top.known.append("run")
+        var run = RunSettings()
+        if let node = top.value("run"), var r = table(node, at: "run") {
+            if let n = int(&r, "idle_poll_seconds", minimum: 1) { run.idlePollSeconds = n }
+            if let n = int(&r, "shutdown_grace_seconds", minimum: 1) { run.shutdownGraceSeconds = n }
+            finish(r)
+        }
+
         // [[partner]]
         top.known.append("partner")
         var partners: [(path: String, config: PartnerConfiguration)] = []
@@ -304,7 +331,8 @@ private struct Checker {
 
         guard let identity, let store else { return nil }
         return GatewayConfiguration(identity: identity, spoolRoot: spoolRoot, store: store,
-                                    schedules: schedules, partners: partners.map(\.config))
+                                    schedules: schedules, partners: partners.map(\.config),
+                                    metrics: metrics, run: run)
     }
 
     mutating func checkIdentityPart(_ value: String, max: Int, at path: String, what: String) {

@@ -16,15 +16,22 @@ public struct GatewayConfiguration: Sendable, Hashable {
     public var schedules: [NamedSchedule]
     /// Everyone with a drop and a pickup directory (`[[partner]]`), in file order.
     public var partners: [PartnerConfiguration]
+    /// Where `gateway run` serves its Prometheus metrics, if anywhere (`[metrics]`).
+    public var metrics: MetricsConfiguration
+    /// How `gateway run` paces its worker and drains on shutdown (`[run]`).
+    public var run: RunSettings
 
     /// Creates a configuration from parts (tests and tools; files go through ``ConfigurationLoader``).
     public init(identity: EDIFACTIdentity, spoolRoot: String, store: StoreConfiguration,
-                schedules: [NamedSchedule], partners: [PartnerConfiguration]) {
+                schedules: [NamedSchedule], partners: [PartnerConfiguration],
+                metrics: MetricsConfiguration = MetricsConfiguration(), run: RunSettings = RunSettings()) {
         self.identity = identity
         self.spoolRoot = spoolRoot
         self.store = store
         self.schedules = schedules
         self.partners = partners
+        self.metrics = metrics
+        self.run = run
     }
 
     /// The partner with this id, for services that were handed an id from the ledger.
@@ -206,4 +213,91 @@ public struct PartnerSchedule: Sendable, Hashable {
         self.name = name
         self.schedule = schedule
     }
+}
+
+/// The metrics endpoint of `gateway run` (`[metrics]`).
+public struct MetricsConfiguration: Sendable, Hashable {
+    /// The `listen` used when none is given: this machine only, Prometheus's conventional exporter port range.
+    public static let defaultListen = ListenAddress(host: "127.0.0.1", port: 9464)
+
+    /// Where to serve `GET /metrics`; nil when turned off (`listen = ""`).
+    public var listen: ListenAddress?
+
+    /// Creates the settings; the default serves on ``defaultListen``.
+    public init(listen: ListenAddress? = MetricsConfiguration.defaultListen) {
+        self.listen = listen
+    }
+}
+
+/// How the long-running `gateway run` paces itself (`[run]`).
+public struct RunSettings: Sendable, Hashable {
+    /// Seconds the worker sleeps when nothing is due before looking again; a pickup wakes it early.
+    public var idlePollSeconds: Int
+    /// Seconds SIGTERM waits for the work in hand to finish before cancelling it.
+    public var shutdownGraceSeconds: Int
+
+    /// Creates the settings; the defaults are 1 s idle polling and a 30 s shutdown grace.
+    public init(idlePollSeconds: Int = 1, shutdownGraceSeconds: Int = 30) {
+        self.idlePollSeconds = idlePollSeconds
+        self.shutdownGraceSeconds = shutdownGraceSeconds
+    }
+
+    /// ``idlePollSeconds`` as a duration, for `WorkerService`.
+    public var idleInterval: Duration { .seconds(idlePollSeconds) }
+    /// ``shutdownGraceSeconds`` as a duration, for `ServiceGroupConfiguration.maximumGracefulShutdownDuration`.
+    public var shutdownGrace: Duration { .seconds(shutdownGraceSeconds) }
+}
+
+/// A TCP address to listen on, written `HOST:PORT` (`127.0.0.1:9464`, `[::1]:9464`, `localhost:9464`).
+public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
+    /// An IP address or a host name; an IPv6 address without its brackets.
+    public var host: String
+    /// The TCP port; 0 asks the system for a free one (tests), which the configuration file refuses.
+    public var port: Int
+
+    /// Creates an address from its parts.
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    /// Why a `HOST:PORT` text was refused, in words for the configuration message.
+    public struct ParseError: Error, Sendable, Hashable, CustomStringConvertible {
+        /// What is wrong and what would be right.
+        public var message: String
+        /// The message.
+        public var description: String { message }
+    }
+
+    /// Parses `HOST:PORT`, an IPv6 host in brackets; the port must be 1-65535.
+    public init(parsing text: String) throws(ParseError) {
+        func fail(_ why: String) -> ParseError {
+            ParseError(message: "'\(text)' \(why) (write HOST:PORT, such as 127.0.0.1:9464 or [::1]:9464)")
+        }
+        guard let colon = text.lastIndex(of: ":") else { throw fail("has no port") }
+        var host = String(text[..<colon])
+        let portText = text[text.index(after: colon)...]
+        if host.hasPrefix("[") {
+            guard host.hasSuffix("]"), host.count > 2 else { throw fail("has an unclosed or empty '['") }
+            host = String(host.dropFirst().dropLast())
+            guard host.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }), host.contains(":") else {
+                throw fail("has '\(host)' in brackets, which is not an IPv6 address")
+            }
+        } else {
+            guard !host.isEmpty else { throw fail("has no host") }
+            if host.contains(":") { throw fail("has an IPv6 host without brackets") }
+            guard host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == ".") }) else {
+                throw fail("has a host that is neither an IP address nor a host name")
+            }
+        }
+        guard !portText.isEmpty, portText.count <= 5, portText.allSatisfy({ $0.isASCII && $0.isNumber }),
+              let port = Int(portText) else {
+            throw fail("has no port number after the last ':'")
+        }
+        guard (1...65535).contains(port) else { throw fail("has port \(port), outside 1-65535") }
+        self.init(host: host, port: port)
+    }
+
+    /// `HOST:PORT`, with an IPv6 host in brackets, as written in the file.
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }

@@ -19,9 +19,9 @@ extension GatewayPipeline {
     /// A pickup of `partner`, recorded as a finished job (kind `pickup`) with its counts when it touched any
     /// file. A poll that found nothing leaves no row (every 15 s for every partner would bury the ledger);
     /// a pickup needs no requeueing after a crash, since the work area is what it resumes from.
-    func pickupJob(_ partner: PartnerConfiguration) -> [PickupLine] {
+    func pickupJob(_ partner: PartnerConfiguration, shouldStop: () -> Bool = { false }) -> [PickupLine] {
         let start = now()
-        let lines = pickup(partner)
+        let lines = pickup(partner, shouldStop: shouldStop)
         // Files still incomplete are looked at again at every poll: only real work leaves a row.
         guard lines.contains(where: { $0.line.outcome != .waiting }) else { return lines }
         var counts: [String: Int] = [:]
@@ -42,7 +42,10 @@ extension GatewayPipeline {
 
     /// Claims, stores and ledgers every ready file of `partner`'s drop (after finishing what a crash left in
     /// its work area); never judges content. Each file's process job is created in the ledger transaction.
-    func pickup(_ partner: PartnerConfiguration) -> [PickupLine] {
+    ///
+    /// `shouldStop` is asked between chunks (a graceful shutdown): the chunk in hand is always finished, the
+    /// files not yet claimed stay in the drop for the next poll.
+    func pickup(_ partner: PartnerConfiguration, shouldStop: () -> Bool = { false }) -> [PickupLine] {
         var lines: [PickupLine] = []
         let work = workDirectory(partner)
         func failed(_ file: String, _ reason: String) -> PickupLine {
@@ -89,6 +92,11 @@ extension GatewayPipeline {
             return lines
         }
         for start in stride(from: 0, to: ready.count, by: Self.chunkSize) {
+            if shouldStop() {
+                logger.notice("pickup stopped for shutdown; the rest waits in the drop",
+                              metadata: ["partner": "\(partner.id)", "left": "\(ready.count - start)"])
+                break
+            }
             lines += claim(ready[start..<min(start + Self.chunkSize, ready.count)], partner: partner)
         }
         return lines

@@ -266,3 +266,22 @@ extension GatewayStore {
         }
     }
 }
+
+extension GatewayStore {
+    /// Per partner, the age in seconds of its oldest unfinished job (queued, retrying, running).
+    public func oldestWaiting(now: Date) throws -> [String: Double] {
+        try pool.read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT partner, min(created_at) AS oldest FROM job
+                    WHERE state IN ('queued', 'retrying', 'running') AND partner IS NOT NULL GROUP BY partner
+                    """)
+            var result: [String: Double] = [:]
+            for row in rows {
+                if let oldest: Date = row["oldest"] { result[row["partner"]] = max(0, now.timeIntervalSince(oldest)) }
+            }
+            return result
+        }
+    }
+}

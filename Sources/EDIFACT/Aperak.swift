@@ -135,16 +135,15 @@ public struct AperakBuilder: Sendable {
     }
 
     /// FTX C108: the text in lines of at most 70 characters (4440 is an..70), at most five (the rest is
-    /// dropped); a line breaks after its last space when there is one in its second half, so words stay whole.
+    /// dropped). A line ends after its last space when there is one in its second half, so words stay whole;
+    /// the space stays at the end of its line, so the lines put back together are the text exactly.
     static func textLines(_ text: String) -> [String] {
         var lines: [String] = []
         var rest = Array(text.unicodeScalars)
         while !rest.isEmpty && lines.count < 5 {
             var cut = min(70, rest.count)
             if cut < rest.count, let space = rest[35..<cut].lastIndex(of: " ") { cut = space + 1 }
-            var line = String.UnicodeScalarView(rest[0..<cut])
-            while line.last == " " && line.count > 1 { line.removeLast() }
-            lines.append(String(line))
+            lines.append(String(String.UnicodeScalarView(rest[0..<cut])))
             rest.removeFirst(cut)
         }
         return lines

@@ -28,6 +28,12 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Run every partner's pickup and every due job once, then exit (for cron).")
     var once = false
 
+    @Flag(help: ArgumentHelp("""
+        With --once: poll only the partners whose schedule fired since their last poll (for a crontab that \
+        runs every minute); without it every partner is polled.
+        """))
+    var dueOnly = false
+
     @Option(help: ArgumentHelp("""
         The configuration file. Default: $\(ConfigurationCheck.environmentVariable), else \
         \(ConfigurationCheck.defaultPath).
@@ -47,13 +53,14 @@ struct RunCommand: ParsableCommand {
     func validate() throws {
         if config?.isEmpty == true { throw ValidationError("Invalid --config: the path is empty") }
         if json && !once { throw ValidationError("--json goes with --once: the service logs, it does not report") }
+        if dueOnly && !once { throw ValidationError("--due-only goes with --once: the service follows the schedules anyway") }
     }
 
     func run() throws {
         try LoggingSetup.bootstrap(option: logLevel, defaultLevel: once ? .warning : .info)
         let path = ConfigurationCheck.path(option: config, environment: ProcessInfo.processInfo.environment)
         let status = once
-            ? RunOnce.run(path: path, json: json, out: .standardOutput(), err: .standardError())
+            ? RunOnce.run(path: path, json: json, dueOnly: dueOnly, out: .standardOutput(), err: .standardError())
             : GatewayService.runUntilStopped(path: path, err: .standardError())
         if status != 0 { throw ExitCode(status) }
     }

@@ -74,12 +74,13 @@ struct AperakTests {
         #expect(AperakBuilder.textLines("SHORT") == ["SHORT"])
         #expect(AperakBuilder.textLines("") == [])
         #expect(AperakBuilder.textLines(String(repeating: "X", count: 140)).count == 2)
-        // Words stay whole: a line breaks after its last space (in its second half), the space dropped.
+        // Words stay whole: a line breaks after its last space (in its second half), which it keeps, so the
+        // lines put back together are the text exactly.
         let words = String(repeating: "word ", count: 30)  // 150 characters
         let lines = AperakBuilder.textLines(words)
-        #expect(lines.allSatisfy { $0.count <= 70 && !$0.hasSuffix(" ") && !$0.hasPrefix(" ") }, "\(lines)")
-        #expect(lines.joined(separator: " ") == String(words.dropLast()), "\(lines)")
-        #expect(lines.first == String(repeating: "word ", count: 14).trimmingCharacters(in: .whitespaces))
+        #expect(lines.allSatisfy { $0.count <= 70 && !$0.hasPrefix(" ") }, "\(lines)")
+        #expect(lines.joined() == words, "\(lines)")
+        #expect(lines.first == String(repeating: "word ", count: 14))
     }
 
     @Test("never an APERAK in reply to an APERAK or a CONTRL")

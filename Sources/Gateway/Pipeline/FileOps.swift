@@ -28,6 +28,15 @@ enum FileOps {
         try Claim.syncDirectory(directory)
     }
 
+    /// "; DIR: No space left on device (N KiB free)" when the file system holding `path` is (nearly) full, so
+    /// an error that does not say it (SQLite's "disk I/O error") points the operator at the real cause.
+    static func spaceNote(_ path: String) -> String {
+        var info = statvfs()
+        guard statvfs(path, &info) == 0 else { return "" }
+        let free = UInt64(info.f_bavail) * UInt64(info.f_frsize)
+        return free < 1 << 20 ? "; \(path): No space left on device (\(free / 1024) KiB free)" : ""
+    }
+
     /// The first `count` bytes of a file (fewer when it is shorter).
     static func readHead(path: String, count: Int) throws(IntakeError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -90,5 +99,28 @@ enum StabilityStore {
         guard let data = try? JSONEncoder().encode(memory) else { return }
         let temp = target + ".tmp"
         if FileManager.default.createFile(atPath: temp, contents: data) { rename(temp, target) }
+    }
+}
+
+/// When each partner's drop was last polled by `gateway run --once --due-only` (a JSON file beside the
+/// database), so a cron-driven gateway honours each partner's schedule. Written without fsync: losing it
+/// only makes the next run poll once more.
+final class PollLog {
+    private let path: String
+    private var times: [String: Double]
+
+    init(stateDirectory: String) {
+        path = stateDirectory + "/last-poll.json"
+        times = FileManager.default.contents(atPath: path)
+            .flatMap { try? JSONDecoder().decode([String: Double].self, from: $0) } ?? [:]
+    }
+
+    func lastPoll(_ partner: String) -> Date? { times[partner].map { Date(timeIntervalSince1970: $0) } }
+
+    func record(_ partner: String, at date: Date) {
+        times[partner] = date.timeIntervalSince1970
+        guard let data = try? JSONEncoder().encode(times) else { return }
+        let temp = path + ".tmp"
+        if FileManager.default.createFile(atPath: temp, contents: data) { rename(temp, path) }
     }
 }

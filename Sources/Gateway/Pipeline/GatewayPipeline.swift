@@ -79,24 +79,57 @@ public final class GatewayPipeline: Sendable {
 
     // MARK: - The whole cycle (`gateway run --once`)
 
-    /// Polls every partner once, then runs every due job until none is left; returns one line per file.
-    public func runOnce() -> IntakeRunReport {
+    /// Polls every partner once (with `dueOnly`, only those whose schedule fired since their last poll), then
+    /// runs every due job until none is left; returns one line per file.
+    public func runOnce(dueOnly: Bool = false) -> IntakeRunReport {
         recover()
         var lines: [IntakeFileResult] = []
         var byProcessJob: [Int64: Int] = [:]
+        let polls = PollLog(stateDirectory: stateDirectory)
+        let started = now()
         for partner in configuration.partners {
+            if dueOnly, let last = polls.lastPoll(partner.id),
+               let next = partner.schedule.schedule.next(after: last), next > started {
+                continue
+            }
+            polls.record(partner.id, at: started)
             for result in pickupJob(partner) {
                 if let job = result.processJob { byProcessJob[job] = lines.count }
                 lines.append(result.line)
             }
         }
-        let runs = drain()
+        let (runs, failure) = drain()
+        let ranJobs = Set(runs.map(\.jobId))
+        let drainFailure = failure.map { "\($0)" + FileOps.spaceNote(stateDirectory) }
+        if let drainFailure {
+            // The ledger refused to lease jobs (a full disk, a locked database): say so on every file left.
+            let reason = "stored, but not processed: \(drainFailure)"
+            for (job, index) in byProcessJob where !ranJobs.contains(job) && lines[index].outcome == .received {
+                lines[index].outcome = .failed
+                lines[index].reason = reason
+            }
+            if byProcessJob.isEmpty { lines.append(IntakeFileResult(partner: "-", file: "-", outcome: .failed, reason: reason)) }
+        }
         // Receipts per process job, through the deliveries it enqueued.
         var deliveredPath: [Int64: String] = [:]
         var deliveryFailure: [Int64: String] = [:]
         for run in runs where run.kind == JobKind.deliver {
             if let path = run.receipt { deliveredPath[run.jobId] = path }
             if run.state != .succeeded { deliveryFailure[run.jobId] = run.reason ?? "not delivered" }
+        }
+        // Deliveries of earlier runs' receipts (retried after a failure): one line each, so none goes unreported.
+        let enqueuedHere = Set(runs.filter { $0.kind == JobKind.process }.flatMap(\.enqueued))
+        for run in runs where run.kind == JobKind.deliver && !enqueuedHere.contains(run.jobId) {
+            var line = run.line
+            if let batchId = run.line.batchId, let batch = try? store.batch(batchId) {
+                line.file = batch.originalName
+                if run.state == .succeeded { line.outcome = Self.outcome(of: batch.state) }
+            }
+            if run.state != .succeeded { line.outcome = .failed }
+            line.receipt = run.receipt
+            line.reason = [run.state == .succeeded ? "receipt of an earlier run delivered now" : nil, run.reason]
+                .compactMap { $0 }.joined(separator: "; ")
+            lines.append(line)
         }
         for run in runs where run.kind == JobKind.process {
             var line = run.line
@@ -105,6 +138,9 @@ public final class GatewayPipeline: Sendable {
             if let failure = run.enqueued.compactMap({ deliveryFailure[$0] }).first {
                 line.outcome = .failed
                 line.reason = [line.reason, "receipt not delivered: \(failure)"].compactMap { $0 }.joined(separator: "; ")
+            } else if let failure = drainFailure, run.enqueued.contains(where: { !ranJobs.contains($0) }) {
+                line.outcome = .failed
+                line.reason = [line.reason, "receipt not delivered yet: \(failure)"].compactMap { $0 }.joined(separator: "; ")
             }
             if let index = byProcessJob[run.jobId] {
                 let file = lines[index].file
@@ -121,19 +157,25 @@ public final class GatewayPipeline: Sendable {
 
     /// Runs due process and deliver jobs, chunk after chunk, until none is due or `shouldStop` says so
     /// (checked between chunks: a chunk in hand is always finished).
-    public func drain(shouldStop: () -> Bool = { false }) -> [JobRun] {
+    /// A ledger error that stops the draining is returned beside the runs done before it.
+    public func drain(shouldStop: () -> Bool = { false }) -> (runs: [JobRun], error: Error?) {
         var runs: [JobRun] = []
         while !shouldStop() {
-            let chunk = runDueJobs()
-            if chunk.isEmpty { break }
-            runs += chunk
+            do {
+                let chunk = try runDueJobs()
+                if chunk.isEmpty { break }
+                runs += chunk
+            } catch {
+                return (runs, error)
+            }
         }
-        return runs
+        return (runs, nil)
     }
 
     /// One chunk: due process jobs first (they create deliveries), else due deliver jobs. `ids` restricts
     /// it to those jobs (an operator's rerun). Returns what each job did; empty when nothing was due.
-    public func runDueJobs(ids: [Int64]? = nil) -> [JobRun] {
+    /// Throws when the ledger cannot lease jobs (the caller decides: report, back off, retry).
+    public func runDueJobs(ids: [Int64]? = nil) throws -> [JobRun] {
         for kind in [JobKind.process, JobKind.deliver] {
             let jobs: [JobRecord]
             do {
@@ -141,7 +183,7 @@ public final class GatewayPipeline: Sendable {
                                               leaseOwner: owner, leaseSeconds: Self.leaseSeconds)
             } catch {
                 logger.error("cannot lease \(kind) jobs: \(error)")
-                return []
+                throw error
             }
             if jobs.isEmpty { continue }
             return kind == JobKind.process ? processChunk(jobs) : deliverChunk(jobs)

@@ -33,11 +33,13 @@ public enum GatewayService {
         let jobs = BlockingQueue(label: "gateway.jobs")
         let pickups = BlockingQueue(label: "gateway.pickups")
         let worker = WorkerService(name: "jobs", idleInterval: configuration.run.idleInterval, logger: logger) {
-            await jobs.run {
-                let done = pipeline.runDueJobs()
-                if !done.isEmpty { pipeline.updateGauges() }
-                return !done.isEmpty
-            }
+            // A ledger error is thrown on to the worker, which logs it and backs off before trying again.
+            try await jobs.run {
+                Result { try pipeline.runDueJobs() }.map { done in
+                    if !done.isEmpty { pipeline.updateGauges() }
+                    return !done.isEmpty
+                }
+            }.get()
         }
         let entries = configuration.partners.map { ScheduleService.Entry(name: $0.id, schedule: $0.schedule.schedule) }
         let scheduler = ScheduleService(entries: entries, logger: logger) { name, _ in

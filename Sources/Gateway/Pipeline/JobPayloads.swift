@@ -36,6 +36,8 @@ struct ProcessInput: Codable, Equatable {
     var replay: Bool?
     /// Set when the file was still incomplete after its deadline: quarantine with this reason.
     var incomplete: String?
+    /// The name this arrival had in the drop (a replay's differs from its batch's first name).
+    var name: String?
 }
 
 /// A deliver job's input: which stored bytes go where under which name.

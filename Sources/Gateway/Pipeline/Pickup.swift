@@ -71,7 +71,8 @@ extension GatewayPipeline {
                 let chunk = Array(claimed[start..<min(start + Self.chunkSize, claimed.count)])
                 lines += record(chunk, partner: partner, incomplete: [:]).map { line in
                     var line = line
-                    line.line.reason = ["recovered after a crash", line.line.reason].compactMap { $0 }.joined(separator: "; ")
+                    line.line.reason = ["left in the work area by an earlier run (a crash or a full disk); finished now",
+                                        line.line.reason].compactMap { $0 }.joined(separator: "; ")
                     return line
                 }
             }
@@ -171,13 +172,16 @@ extension GatewayPipeline {
                 let process = { (replay: Bool) in
                     JobRequest(kind: JobKind.process, partner: partner.id,
                                input: JobJSON.encode(ProcessInput(stamp: stamp, replay: replay ? true : nil,
-                                                                  incomplete: incomplete[file.workPath])),
+                                                                  incomplete: incomplete[file.workPath],
+                                                                  name: file.originalName)),
                                retry: Self.retry)
                 }
                 records.append((file, IntakeRecord(
                     partner: partner.id, originalName: file.originalName, size: object.size,
                     mtime: Date(timeIntervalSince1970: Double(file.modified.seconds) + Double(file.modified.nanoseconds) / 1e9),
-                    digest: object.digest, interchangeRef: header?.reference, senderId: header?.sender,
+                    // An incomplete file's reference is not claimed for it: its complete re-send is new, not a conflict.
+                    digest: object.digest, interchangeRef: incomplete[file.workPath] == nil ? header?.reference : nil,
+                    senderId: header?.sender,
                     receivedAt: receivedAt,
                     // The claim's unique work name: recovering this file after a crash finds the row it already made.
                     claim: partner.id + "/" + (file.workPath.split(separator: "/").last.map(String.init) ?? file.workPath),

@@ -65,7 +65,8 @@ extension GatewayPipeline {
         }
     }
 
-    func commitFailure(_ jobs: [(JobRecord, IntakeFileResult)], _ reason: String) -> [JobRun] {
+    func commitFailure(_ jobs: [(JobRecord, IntakeFileResult)], _ error: String) -> [JobRun] {
+        let reason = error + FileOps.spaceNote(stateDirectory)
         logger.error("chunk not committed; its jobs run again when their leases lapse", metadata: ["error": "\(reason)"])
         return jobs.map { job, line in
             var line = line
@@ -88,14 +89,14 @@ extension GatewayPipeline {
             return transient(PipelineErrorCode.rawIO, "the job's batch \(job.batchId.map(String.init) ?? "none") is not in the ledger", base)
         }
         var line = base
-        line.file = batch.parentBatchId == nil ? batch.originalName : displayName(member: batch)
+        let input = JobJSON.decode(ProcessInput.self, job.input) ?? ProcessInput(stamp: String(batchId))
+        line.file = batch.parentBatchId == nil ? input.name ?? batch.originalName : displayName(member: batch)
         guard let partner = configuration.partner(id: batch.partner) else {
             line.reason = "partner \(batch.partner) is not in the configuration"
             return ProcessDecision(
                 result: .failed(code: PipelineErrorCode.unknownPartner, message: line.reason!, disposition: .permanent,
                                 output: nil), line: line)
         }
-        let input = JobJSON.decode(ProcessInput.self, job.input) ?? ProcessInput(stamp: String(batchId))
         let replay = input.replay == true
         guard let digest = SHA256Digest(hex: batch.sha256), raw.contains(digest) else {
             return transient(PipelineErrorCode.rawIO, "the stored bytes \(batch.sha256) are missing from the raw store", line)
@@ -308,7 +309,7 @@ extension GatewayPipeline {
             let recipient = c.partner.identities.first.map { [$0.id] + ($0.qualifier.map { [$0] } ?? []) } ?? [c.partner.id]
             do {
                 let bytes = try AperakBuilder.fileAperak(
-                    fileName: c.batch.originalName,
+                    fileName: c.batch.parentBatchId == nil ? c.input.name ?? c.batch.originalName : c.line.file,
                     errors: [ApplicationError(code: Self.aperakCode(code),
                                               text: "\(c.line.file): \(reason) (\(code))")],
                     ourIdentity: ourIdentity, recipient: recipient, syntax: c.partner.characterSet,

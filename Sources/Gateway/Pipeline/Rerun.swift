@@ -68,7 +68,7 @@ extension GatewayPipeline {
         } else {
             try store.makeDue(jobId, now: now(), message: "run now by operator (backoff cut short)")
         }
-        guard let run = runDueJobs(ids: [jobId]).first(where: { $0.jobId == jobId }) else {
+        guard let run = try runDueJobs(ids: [jobId]).first(where: { $0.jobId == jobId }) else {
             throw RerunRefusal(notFound: false, message: "job \(jobId) could not be leased (another gateway took it?)")
         }
         report.state = run.state?.rawValue
@@ -94,7 +94,7 @@ extension GatewayPipeline {
             }
         }
         while !due.isEmpty {
-            let runs = runDueJobs(ids: due)
+            let runs = try runDueJobs(ids: due)
             if runs.isEmpty { break }
             for r in runs {
                 due.removeAll { $0 == r.jobId }

@@ -4,7 +4,7 @@ import Foundation
 public enum RunOnce {
     /// Runs one cycle with the configuration at `path`. Exit status: 0 when the run completed (rejections
     /// included), 1 when any file could not be handled, 2 when the configuration is unreadable or has mistakes.
-    public static func run(path: String, json: Bool, out: OutputSink, err: OutputSink) -> Int32 {
+    public static func run(path: String, json: Bool, dueOnly: Bool = false, out: OutputSink, err: OutputSink) -> Int32 {
         defer { out.flush(); err.flush() }
         let configuration: GatewayConfiguration
         do {
@@ -20,9 +20,13 @@ public enum RunOnce {
         }
         let report: IntakeRunReport
         do {
-            report = try GatewayPipeline(configuration: configuration).runOnce()
+            report = try GatewayPipeline(configuration: configuration).runOnce(dueOnly: dueOnly)
         } catch {
-            err.line("cannot open the store: \(error)")
+            let directory: String = {
+                guard case .sqlite(let path) = configuration.store else { return configuration.spoolRoot }
+                return Paths.parent(of: path)
+            }()
+            err.line("cannot open the store: \(error)" + FileOps.spaceNote(directory))
             return 1
         }
         if json {

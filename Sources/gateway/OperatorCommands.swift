@@ -160,7 +160,7 @@ struct StatusCommand: ParsableCommand {
         abstract: "Show, per partner, what waits, what was done today and what needs an operator.",
         discussion: """
             One line per configured partner (even one with no jobs yet), then any partner with jobs that is \
-            no longer configured: jobs waiting (queued, retrying or running), processed today, failed, \
+            no longer configured: jobs waiting (queued, retrying or running), batches judged today, failed, \
             quarantined, the age of the oldest waiting job, and the files sitting in its drop directory now \
             (regular files not starting with a dot), so a pickup that stopped shows. "Today" is the UTC day, \
             whatever the local time zone. \(exitStatuses("when shown", "when the ledger cannot be read"))

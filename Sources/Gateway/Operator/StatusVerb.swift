@@ -83,7 +83,7 @@ public enum StatusVerb {
         var configured: Bool
         /// Jobs queued, retrying or running.
         var waiting: Int
-        /// Jobs that succeeded since the start of the UTC day.
+        /// Batches judged (process jobs that succeeded) since the start of the UTC day.
         var processedToday: Int
         var failed: Int
         var quarantined: Int

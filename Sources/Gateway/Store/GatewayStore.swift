@@ -531,7 +531,7 @@ public final class GatewayStore: Sendable {
                 sql: """
                     SELECT ifnull(partner, '') AS partner,
                            sum(state IN ('queued', 'retrying', 'running')) AS waiting,
-                           sum(state = 'succeeded' AND updated_at >= ?) AS processed,
+                           sum(kind = 'process' AND state = 'succeeded' AND updated_at >= ?) AS processed,
                            sum(state = 'failed') AS failed,
                            sum(state = 'quarantined') AS quarantined,
                            min(CASE WHEN state IN ('queued', 'retrying', 'running') THEN created_at END) AS oldest

@@ -414,7 +414,7 @@ public struct PartnerStatus: Sendable, Hashable, Codable {
     public var partner: String
     /// Jobs queued, retrying or running.
     public var waiting: Int
-    /// Jobs that succeeded since the given start of day.
+    /// Batches judged (process jobs that succeeded) since the given start of day.
     public var processedToday: Int
     /// Jobs failed (waiting for an operator).
     public var failed: Int

@@ -91,10 +91,7 @@ public struct AperakBuilder: Sendable {
         if receiptTypes.contains(message.type) { return nil }
         let all = subject.allMessages
         if !all.isEmpty && all.allSatisfy({ receiptTypes.contains($0.type) }) { return nil }
-        for e in errors.prefix(999) where e.code.isEmpty || e.code.unicodeScalars.count > 8 {
-            throw WriterError(code: .invalidValue, segmentTag: "ERC", elementPosition: 2, componentPosition: 1,
-                              message: "ERC element 2:1: the application error code must be 1 to 8 characters")
-        }
+        try checkErrorCodes(errors)
         if let messageDate, !messageDate.isValid {
             throw WriterError(code: .invalidValue, segmentTag: "DTM", elementPosition: 2, componentPosition: 2,
                               message: "DTM+171 element 2:2: \(messageDate) is not a valid date and time")
@@ -116,15 +113,28 @@ public struct AperakBuilder: Sendable {
             try w.segment("NAD", [["MS"], party(ourIdentity)])
             try w.segment("NAD", [["MR"], party(subject.sender)])
             // SG3: one ERC per finding (at most 999), its text, and the item it concerns.
-            for e in errors.prefix(999) {
-                try w.segment("ERC", [[e.code]])
-                let lines = textLines(e.text)
-                if !lines.isEmpty { try w.segment("FTX", [["AAO"], [], [], lines]) }
-                if let r = e.reference { try w.segment("RFF", [[r.qualifier, r.value]]) }
-            }
+            try writeErrors(errors, to: &w)
             try w.endMessage()
             try w.endInterchange()
             return w.bytes
+        }
+    }
+
+    /// ERC codes are 9321 an..8: refused before anything is written, so a bad code never yields half a reply.
+    static func checkErrorCodes(_ errors: [ApplicationError]) throws(WriterError) {
+        for e in errors.prefix(999) where e.code.isEmpty || e.code.unicodeScalars.count > 8 {
+            throw WriterError(code: .invalidValue, segmentTag: "ERC", elementPosition: 2, componentPosition: 1,
+                              message: "ERC element 2:1: the application error code must be 1 to 8 characters")
+        }
+    }
+
+    /// SG3: one ERC per finding (at most 999), its text as FTX+AAO, and the item it concerns as RFF.
+    static func writeErrors(_ errors: [ApplicationError], to w: inout EDIFACTWriter) throws(WriterError) {
+        for e in errors.prefix(999) {
+            try w.segment("ERC", [[e.code]])
+            let lines = textLines(e.text)
+            if !lines.isEmpty { try w.segment("FTX", [["AAO"], [], [], lines]) }
+            if let r = e.reference { try w.segment("RFF", [[r.qualifier, r.value]]) }
         }
     }
 
@@ -160,10 +170,7 @@ extension AperakBuilder {
         syntax: SyntaxIdentifier, reference: String, documentNumber: String, at date: EDIFACTDateTime,
         options: AperakOptions = .init()
     ) throws(WriterError) -> [UInt8] {
-        for e in errors.prefix(999) where e.code.isEmpty || e.code.unicodeScalars.count > 8 {
-            throw WriterError(code: .invalidValue, segmentTag: "ERC", elementPosition: 2, componentPosition: 1,
-                              message: "ERC element 2:1: the application error code must be 1 to 8 characters")
-        }
+        try checkErrorCodes(errors)
         let fallback: SyntaxIdentifier? = (syntax == .UNOA || syntax == .UNOB) ? .UNOC : nil
         let plan = Reply.Plan(syntax: syntax, version: 3, delimiters: options.delimiters ?? .levelA(syntaxVersion: 3),
                               fallback: fallback)
@@ -179,12 +186,7 @@ extension AperakBuilder {
             try w.segment("RFF", [["ACE", String(fileName.unicodeScalars.prefix(35).map(Character.init))]])
             try w.segment("NAD", [["MS"], party(ourIdentity)])
             try w.segment("NAD", [["MR"], party(recipient)])
-            for e in errors.prefix(999) {
-                try w.segment("ERC", [[e.code]])
-                let lines = textLines(e.text)
-                if !lines.isEmpty { try w.segment("FTX", [["AAO"], [], [], lines]) }
-                if let r = e.reference { try w.segment("RFF", [[r.qualifier, r.value]]) }
-            }
+            try writeErrors(errors, to: &w)
             try w.endMessage()
             try w.endInterchange()
             return w.bytes

@@ -16,6 +16,21 @@ public enum ConfigurationLoader {
     /// Reads the file at `path` and checks it; relative paths in it resolve against the file's directory.
     ///
     /// Throws ``InputFileError`` when the file cannot be read, ``ConfigurationErrors`` when it has mistakes.
+    /// Loads the configuration at `path` for a command; on failure prints every mistake (PATH:LINE: key:
+    /// message) and "PATH: N mistakes; nothing was <verb>" on `err` and returns nil (the command exits 2).
+    static func loadReporting(path: String, err: OutputSink, nothingWas verb: String) -> GatewayConfiguration? {
+        do {
+            return try load(path: path)
+        } catch let error as ConfigurationErrors {
+            for e in error.errors { err.line(e.formatted(path: path)) }
+            let n = error.errors.count
+            err.line("\(path): \(n) mistake\(n == 1 ? "" : "s"); nothing was \(verb)")
+        } catch {
+            err.line("\(error)")
+        }
+        return nil
+    }
+
     public static func load(path: String, currentDirectory: String? = nil) throws -> GatewayConfiguration {
         var bytes: [UInt8] = []
         try ChunkedFile.forEachChunk(path: path) { bytes.append(contentsOf: $0) }

@@ -28,16 +28,7 @@ struct OperatorSession {
         path: String, out: OutputSink, err: OutputSink, _ body: (OperatorSession) throws -> OperatorStatus
     ) -> OperatorStatus {
         defer { out.flush(); err.flush() }
-        let configuration: GatewayConfiguration
-        do {
-            configuration = try ConfigurationLoader.load(path: path)
-        } catch let error as ConfigurationErrors {
-            for e in error.errors { err.line(e.formatted(path: path)) }
-            let n = error.errors.count
-            err.line("\(path): \(n) mistake\(n == 1 ? "" : "s"); nothing was read")
-            return .usage
-        } catch {
-            err.line("\(error)")
+        guard let configuration = ConfigurationLoader.loadReporting(path: path, err: err, nothingWas: "read") else {
             return .usage
         }
         guard case .sqlite(let storePath) = configuration.store else { fatalError("unreachable: only sqlite exists") }

@@ -122,16 +122,7 @@ extension GatewayService {
     /// opened, the metrics address is taken), 2 when the configuration is unreadable or has mistakes.
     public static func runUntilStopped(path: String, err: OutputSink) -> Int32 {
         defer { err.flush() }
-        let configuration: GatewayConfiguration
-        do {
-            configuration = try ConfigurationLoader.load(path: path)
-        } catch let error as ConfigurationErrors {
-            for e in error.errors { err.line(e.formatted(path: path)) }
-            let n = error.errors.count
-            err.line("\(path): \(n) mistake\(n == 1 ? "" : "s"); nothing was run")
-            return 2
-        } catch {
-            err.line("\(error)")
+        guard let configuration = ConfigurationLoader.loadReporting(path: path, err: err, nothingWas: "run") else {
             return 2
         }
         let outcome = NIOLockedValueBox<Int32>(0)

@@ -6,16 +6,7 @@ public enum RunOnce {
     /// included), 1 when any file could not be handled, 2 when the configuration is unreadable or has mistakes.
     public static func run(path: String, json: Bool, dueOnly: Bool = false, out: OutputSink, err: OutputSink) -> Int32 {
         defer { out.flush(); err.flush() }
-        let configuration: GatewayConfiguration
-        do {
-            configuration = try ConfigurationLoader.load(path: path)
-        } catch let error as ConfigurationErrors {
-            for e in error.errors { err.line(e.formatted(path: path)) }
-            let n = error.errors.count
-            err.line("\(path): \(n) mistake\(n == 1 ? "" : "s"); nothing was run")
-            return 2
-        } catch {
-            err.line("\(error)")
+        guard let configuration = ConfigurationLoader.loadReporting(path: path, err: err, nothingWas: "run") else {
             return 2
         }
         let report: IntakeRunReport

@@ -385,24 +385,7 @@ public final class GatewayStore: Sendable {
     /// itself move a job to `failed`.
     @discardableResult
     public func requeueExpiredLeases(now: Date) throws -> [Int64] {
-        try pool.write { db in
-            let expired = try JobRecord.fetchAllCached(db, sql: "SELECT * FROM job WHERE state = 'running' AND lease_expires_at <= ? ORDER BY id",
-                arguments: [now])
-            for job in expired {
-                try db.cachedExecute(
-                    sql: """
-                        UPDATE job SET state = 'queued', next_run_at = ?, lease_owner = NULL, lease_expires_at = NULL,
-                                       updated_at = ?
-                        WHERE id = ?
-                        """,
-                    arguments: [now, now, job.id])
-                let expiry = job.leaseExpiresAt.map { "\($0)" } ?? "?"
-                try Self.appendEvent(
-                    job.id, from: .running, to: .queued, at: now,
-                    message: "lease of \(job.leaseOwner ?? "?") expired at \(expiry); requeued (crash recovery)", db)
-            }
-            return expired.map(\.id)
-        }
+        try requeueOrphanedJobs(now: now, isGone: { _ in false })
     }
 
     /// Operator rerun (`gateway jobs rerun`, `quarantine release`): a failed, quarantined, cancelled or

@@ -62,7 +62,7 @@ public enum ConfigurationLoader {
 }
 
 /// A TOML value copied out of TOMLKit's C++ tree into plain Swift values, in one pass.
-private indirect enum Node {
+indirect enum Node {
     case table([(key: String, value: Node)])
     case array([Node])
     case string(String)
@@ -97,7 +97,7 @@ private indirect enum Node {
 }
 
 /// Walks the tree, checking each table, and collects every mistake rather than stopping at the first.
-private struct Checker {
+struct Checker {
     let index: TOMLLineIndex
     var errors: [ConfigurationError] = []
 
@@ -108,6 +108,12 @@ private struct Checker {
         var identities: [EDIFACTIdentity] = []
         var drop: String?
         var pickup: String?
+        /// It has a `[partner.trust]` table (an agency's CA).
+        var hasTrust = false
+        /// Its `[partner.signature] trust` entries, with their key paths.
+        var signatureTrust: [(path: String, value: String)] = []
+        /// Its `[partner.signature] sign_outbound`.
+        var signsOutbound = false
     }
     var facts: [PartnerFacts] = []
     /// Every key under [schedules], valid or not, so a partner naming a broken schedule is not also "unknown".
@@ -229,6 +235,8 @@ private struct Checker {
         top.known.append("gateway")
         var identity: EDIFACTIdentity?
         var spoolRoot = configurationDirectory
+        var signingKey: String?, signingCertificate: String?
+        var warningDays = 30
         if let node = top.value("gateway") {
             if var g = table(node, at: "gateway") {
                 if let id = string(&g, "sender_id", required: true) {
@@ -239,6 +247,13 @@ private struct Checker {
                     checkIdentityPart(q, max: 4, at: g.keyPath("sender_qualifier"), what: "sender_qualifier")
                     identity?.qualifier = q
                 }
+                signingKey = string(&g, "signing_key")
+                signingCertificate = string(&g, "signing_certificate")
+                if (signingKey == nil) != (signingCertificate == nil) {
+                    fail(g.keyPath(signingKey == nil ? "signing_key" : "signing_certificate"),
+                         "is missing: signing_key and signing_certificate go together")
+                }
+                if let days = int(&g, "certificate_warning_days", minimum: 0) { warningDays = days }
                 if let spool = string(&g, "spool") {
                     if let problem = Paths.problem(with: spool, escapeAllowed: true) {
                         fail(g.keyPath("spool"), problem)
@@ -341,13 +356,24 @@ private struct Checker {
                 fail("partner", "must be an array of tables, written [[partner]], not a \(node.typeName)")
             }
         }
+        var signing: SigningIdentity?
+        if let signingKey, let signingCertificate {
+            for (key, text) in [("signing_key", signingKey), ("signing_certificate", signingCertificate)] {
+                if let problem = Paths.problem(with: text, escapeAllowed: true) { fail("gateway." + key, problem) }
+            }
+            signing = SigningIdentity(key: Paths.resolve(signingKey, against: spoolRoot),
+                                      certificate: Paths.resolve(signingCertificate, against: spoolRoot))
+        }
         crossCheck()
+        // Half an identity is already reported at [gateway]; sign_outbound is not blamed for it as well.
+        crossCheckSignatures(hasSigningIdentity: signingKey != nil || signingCertificate != nil)
         finish(top)
 
         guard let identity, let store else { return nil }
         return GatewayConfiguration(identity: identity, spoolRoot: spoolRoot, store: store,
                                     schedules: schedules, partners: partners.map(\.config),
-                                    metrics: metrics, run: run)
+                                    metrics: metrics, run: run, signing: signing,
+                                    certificateWarningDays: warningDays)
     }
 
     mutating func checkIdentityPart(_ value: String, max: Int, at path: String, what: String) {
@@ -425,6 +451,21 @@ private struct Checker {
             finish(a)
         }
 
+        t.known.append("trust")
+        var trust: TrustConfiguration?
+        if let node = t.value("trust") {
+            trust = self.trust(node, at: t.keyPath("trust"), spoolRoot: spoolRoot, role: role)
+            // Even a table with mistakes: they are reported there, not again at every partner naming it.
+            facts[facts.count - 1].hasTrust = true
+        }
+        t.known.append("signature")
+        var signature = SignaturePolicy()
+        if let node = t.value("signature"), let (policy, trustItems) = signaturePolicy(node, at: t.keyPath("signature")) {
+            signature = policy
+            facts[facts.count - 1].signatureTrust = trustItems
+            facts[facts.count - 1].signsOutbound = policy.signOutbound
+        }
+
         var schedule: PartnerSchedule? = PartnerSchedule(name: nil, schedule: try! CronSchedule(parsing: ConfigurationLoader.defaultSchedule))
         if let text = string(&t, "schedule") {
             schedule = nil
@@ -451,7 +492,8 @@ private struct Checker {
         return PartnerConfiguration(id: id, role: role, name: name, identities: identities, dropDirectory: drop,
                                     pickupDirectory: pickup, patterns: patterns, readiness: readiness,
                                     incompleteDeadlineSeconds: deadline, characterSet: charset,
-                                    acknowledgement: acknowledgement, schedule: schedule)
+                                    acknowledgement: acknowledgement, schedule: schedule, trust: trust,
+                                    signature: signature)
     }
 
     /// A required directory key, resolved against the spool root.

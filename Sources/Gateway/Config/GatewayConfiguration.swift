@@ -22,9 +22,17 @@ public struct GatewayConfiguration: Sendable, Hashable {
     public var run: RunSettings
 
     /// Creates a configuration from parts (tests and tools; files go through ``ConfigurationLoader``).
+    /// The gateway's key and certificate for signing outbound files ([gateway] signing_key, signing_certificate).
+    public var signing: SigningIdentity?
+    /// `check-config` warns about CA and partner certificates that expire within this many days.
+    public var certificateWarningDays: Int
+
     public init(identity: EDIFACTIdentity, spoolRoot: String, store: StoreConfiguration,
                 schedules: [NamedSchedule], partners: [PartnerConfiguration],
-                metrics: MetricsConfiguration = MetricsConfiguration(), run: RunSettings = RunSettings()) {
+                metrics: MetricsConfiguration = MetricsConfiguration(), run: RunSettings = RunSettings(),
+                signing: SigningIdentity? = nil, certificateWarningDays: Int = 30) {
+        self.signing = signing
+        self.certificateWarningDays = certificateWarningDays
         self.identity = identity
         self.spoolRoot = spoolRoot
         self.store = store
@@ -124,10 +132,18 @@ public struct PartnerConfiguration: Sendable, Hashable {
     public var schedule: PartnerSchedule
 
     /// Creates a partner's settings (tests and tools; files go through ``ConfigurationLoader``).
+    /// An agency's own CA ([partner.trust]); nil for other partners.
+    public var trust: TrustConfiguration?
+    /// How this partner's files must be signed ([partner.signature]).
+    public var signature: SignaturePolicy
+
     public init(id: String, role: PartnerRole, name: String? = nil, identities: [EDIFACTIdentity],
                 dropDirectory: String, pickupDirectory: String, patterns: [FilePattern],
                 readiness: ReadinessConvention, incompleteDeadlineSeconds: Int, characterSet: SyntaxIdentifier,
-                acknowledgement: AcknowledgementPolicy, schedule: PartnerSchedule) {
+                acknowledgement: AcknowledgementPolicy, schedule: PartnerSchedule,
+                trust: TrustConfiguration? = nil, signature: SignaturePolicy = SignaturePolicy()) {
+        self.trust = trust
+        self.signature = signature
         self.id = id
         self.role = role
         self.name = name ?? id

@@ -59,10 +59,10 @@ struct SignatureConfigurationTests {
         #expect(customs.trust == TrustConfiguration(
             certificates: ["/srv/spool/trust/CUSTOMS/root.pem", "/srv/spool/trust/CUSTOMS/intermediate.pem"],
             crls: ["/srv/spool/trust/CUSTOMS/intermediate.crl"], requireCRL: true))
-        #expect(customs.signature == SignaturePolicy())
+        #expect(customs.signature == PartnerSignaturePolicy())
         let carrier = try #require(c.partner(id: "CARRIERX"))
         #expect(carrier.trust == nil)
-        #expect(carrier.signature == SignaturePolicy(
+        #expect(carrier.signature == PartnerSignaturePolicy(
             required: true, trust: ["CUSTOMS"], subjects: ["CN=CARRIERX,O=Carrier X"], serials: ["1a2b"],
             formats: [.cmsDetached, .xmldsig], algorithms: ["sha256", "sha512"], signOutbound: true))
         // Without any of it: nothing required, nothing signed, a 30-day warning window.

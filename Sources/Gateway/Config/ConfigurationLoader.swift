@@ -459,7 +459,7 @@ struct Checker {
             facts[facts.count - 1].hasTrust = true
         }
         t.known.append("signature")
-        var signature = SignaturePolicy()
+        var signature = PartnerSignaturePolicy()
         if let node = t.value("signature"), let (policy, trustItems) = signaturePolicy(node, at: t.keyPath("signature")) {
             signature = policy
             facts[facts.count - 1].signatureTrust = trustItems

@@ -135,13 +135,13 @@ public struct PartnerConfiguration: Sendable, Hashable {
     /// An agency's own CA ([partner.trust]); nil for other partners.
     public var trust: TrustConfiguration?
     /// How this partner's files must be signed ([partner.signature]).
-    public var signature: SignaturePolicy
+    public var signature: PartnerSignaturePolicy
 
     public init(id: String, role: PartnerRole, name: String? = nil, identities: [EDIFACTIdentity],
                 dropDirectory: String, pickupDirectory: String, patterns: [FilePattern],
                 readiness: ReadinessConvention, incompleteDeadlineSeconds: Int, characterSet: SyntaxIdentifier,
                 acknowledgement: AcknowledgementPolicy, schedule: PartnerSchedule,
-                trust: TrustConfiguration? = nil, signature: SignaturePolicy = SignaturePolicy()) {
+                trust: TrustConfiguration? = nil, signature: PartnerSignaturePolicy = PartnerSignaturePolicy()) {
         self.trust = trust
         self.signature = signature
         self.id = id

@@ -30,7 +30,7 @@ public enum SignatureFormat: String, Sendable, Hashable, Codable, CaseIterable {
 }
 
 /// A partner's signature policy: whether its files must be signed, by whom, chained to which agency's CA.
-public struct SignaturePolicy: Sendable, Hashable {
+public struct PartnerSignaturePolicy: Sendable, Hashable {
     /// Files without a good signature are quarantined (never routed).
     public var required: Bool
     /// Ids of the agency partners whose CA the signer's certificate must chain to.
@@ -48,7 +48,7 @@ public struct SignaturePolicy: Sendable, Hashable {
 
     /// The default: signatures not required, none checked, nothing signed.
     public init(required: Bool = false, trust: [String] = [], subjects: [String] = [], serials: [String] = [],
-                formats: [SignatureFormat] = [.cmsDetached], algorithms: [String] = SignaturePolicy.defaultAlgorithms,
+                formats: [SignatureFormat] = [.cmsDetached], algorithms: [String] = PartnerSignaturePolicy.defaultAlgorithms,
                 signOutbound: Bool = false) {
         self.required = required
         self.trust = trust
@@ -63,6 +63,14 @@ public struct SignaturePolicy: Sendable, Hashable {
     public static let defaultAlgorithms = ["sha256", "sha384", "sha512"]
     /// Digest algorithms a configuration may list.
     public static let knownAlgorithms = ["sha224", "sha256", "sha384", "sha512", "sha3-256", "sha3-384", "sha3-512"]
+}
+
+extension PartnerConfiguration {
+    /// The suffix of this partner's detached signatures (`.p7s`) when it signs that way: such files are never
+    /// data, and each data file is claimed together with its `NAME.p7s`.
+    public var detachedSignatureSuffix: String? {
+        signature.formats.contains(.cmsDetached) && (signature.required || !signature.trust.isEmpty) ? ".p7s" : nil
+    }
 }
 
 /// The gateway's own key and certificate, for the partners that require signed files from us.
@@ -99,9 +107,9 @@ extension Checker {
     }
 
     /// `[partner.signature]`.
-    mutating func signaturePolicy(_ node: Node, at path: String) -> (SignaturePolicy, [(path: String, value: String)])? {
+    mutating func signaturePolicy(_ node: Node, at path: String) -> (PartnerSignaturePolicy, [(path: String, value: String)])? {
         guard var t = table(node, at: path) else { return nil }
-        var policy = SignaturePolicy()
+        var policy = PartnerSignaturePolicy()
         policy.required = bool(&t, "required") ?? false
         let trust = strings(&t, "trust") ?? []
         policy.trust = trust.map(\.value)
@@ -131,10 +139,10 @@ extension Checker {
                 let name = text.lowercased()
                 if ["md5", "sha1", "sha-1"].contains(name) {
                     fail(itemPath, "\(text) is broken for signatures and never accepted")
-                } else if SignaturePolicy.knownAlgorithms.contains(name) {
+                } else if PartnerSignaturePolicy.knownAlgorithms.contains(name) {
                     policy.algorithms.append(name)
                 } else {
-                    fail(itemPath, "'\(text)' is not a digest algorithm (\(SignaturePolicy.knownAlgorithms.joined(separator: ", ")))")
+                    fail(itemPath, "'\(text)' is not a digest algorithm (\(PartnerSignaturePolicy.knownAlgorithms.joined(separator: ", ")))")
                 }
             }
             if items.isEmpty { fail(t.keyPath("algorithms"), "is empty, so no signature could ever verify") }

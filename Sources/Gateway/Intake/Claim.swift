@@ -24,6 +24,8 @@ public struct ClaimedFile: Sendable, Hashable {
     public var modified: FileTime
     /// Done-markers that were removed with it (full drop paths).
     public var removedMarkers: [String]
+    /// Companions claimed with it (work-area paths `<work name><suffix>`, e.g. the detached signature).
+    public var companions: [String] = []
 }
 
 /// The result of trying to claim a ready file: losing a race to another poller is normal, not an error.
@@ -47,10 +49,26 @@ public enum Claim {
     ) throws(IntakeError) -> ClaimOutcome {
         let workName = uniqueWorkName(partner: partner, original: file.name)
         let workPath = DropDirectory.join(workDirectory, workName)
+        // Companions first: a crash after them and before the file leaves companions in the work area without
+        // their file, which the next pickup puts back into the drop (`Claim.returnOrphanCompanions`); the other
+        // order would leave the file to be judged without its signature.
+        var moved: [(from: String, to: String)] = []
+        for companion in file.companions {
+            let name = String(companion.split(separator: "/").last ?? "")
+            guard name.hasPrefix(file.name), name.count > file.name.count else { continue }
+            let target = workPath + name.dropFirst(file.name.count)
+            if Self.renameNoReplace(companion, target) == 0 {
+                moved.append((companion, target))
+            } else if errno != ENOENT {
+                throw IntakeError.system("claim.rename", path: companion, operation: "rename into \(target)")
+            }
+        }
         if Self.renameNoReplace(file.path, workPath) != 0 {
             let e = errno
             switch e {
             case ENOENT:
+                // The companions were taken for a file another poller took first: give them back.
+                for (companion, target) in moved { _ = Self.renameNoReplace(target, companion) }
                 // Either the source is gone (lost the race) or the work area is missing: tell them apart.
                 var st = stat()
                 if stat(workDirectory, &st) != 0 {
@@ -86,7 +104,7 @@ public enum Claim {
         }
         return .claimed(ClaimedFile(
             partner: partner, originalName: file.name, originalPath: file.path, workPath: workPath,
-            size: Int64(st.st_size), modified: FileTime(st.st_mtim), removedMarkers: removed))
+            size: Int64(st.st_size), modified: FileTime(st.st_mtim), removedMarkers: removed, companions: moved.map(\.to)))
     }
 
     /// `<partner>.<epoch-nanos>.<random>.<original>`: unique across pollers and restarts, and still

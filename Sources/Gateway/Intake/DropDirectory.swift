@@ -21,14 +21,18 @@ public struct ReadyFile: Sendable, Hashable {
     public var modified: FileTime
     /// Full paths of the done-markers that announced this file; removed once the file is claimed.
     public var markers: [String]
+    /// Full paths of files claimed with it, named `NAME<suffix>` (a detached signature, `NAME.p7s`).
+    public var companions: [String]
 
     /// Creates a ready file; scans build these, tests and SFTP adapters may too.
-    public init(name: String, path: String, size: Int64, modified: FileTime, markers: [String] = []) {
+    public init(name: String, path: String, size: Int64, modified: FileTime, markers: [String] = [],
+                companions: [String] = []) {
         self.name = name
         self.path = path
         self.size = size
         self.modified = modified
         self.markers = markers
+        self.companions = companions
     }
 }
 

@@ -59,13 +59,25 @@ extension GatewayPipeline {
         }
         // 1. Crash recovery: whatever is in the work area was claimed and not finished.
         do {
-            let leftovers = try DropDirectory.listRegularFiles(work).filter { !$0.key.hasPrefix(".") }.sorted { $0.key < $1.key }
+            let listed = try DropDirectory.listRegularFiles(work).filter { !$0.key.hasPrefix(".") }
             var claimed: [ClaimedFile] = []
-            for (name, entry) in leftovers {
+            for (name, entry) in listed.sorted(by: { $0.key < $1.key }) {
+                if let suffix = partner.detachedSignatureSuffix, name.hasSuffix(suffix) {
+                    // A companion: claimed with its file, or (its file never followed: a crash in the claim)
+                    // given back to the drop, where it waits for its file again.
+                    if listed[String(name.dropLast(suffix.count))] == nil {
+                        let original = Self.originalName(workName: name, partner: partner.id)
+                        _ = Claim.renameNoReplace(DropDirectory.join(work, name), DropDirectory.join(partner.dropDirectory, original))
+                    }
+                    continue
+                }
+                let workPath = DropDirectory.join(work, name)
+                let companions = partner.detachedSignatureSuffix.map { workPath + $0 }.flatMap {
+                    listed[String($0.split(separator: "/").last ?? "")] != nil ? [$0] : nil } ?? []
                 claimed.append(ClaimedFile(
                     partner: partner.id, originalName: Self.originalName(workName: name, partner: partner.id),
-                    originalPath: "", workPath: DropDirectory.join(work, name), size: entry.size,
-                    modified: entry.modified, removedMarkers: []))
+                    originalPath: "", workPath: workPath, size: entry.size,
+                    modified: entry.modified, removedMarkers: [], companions: companions))
             }
             for start in stride(from: 0, to: claimed.count, by: Self.chunkSize) {
                 let chunk = Array(claimed[start..<min(start + Self.chunkSize, claimed.count)])
@@ -118,7 +130,21 @@ extension GatewayPipeline {
         var lines: [PickupLine] = []
         var claimed: [ClaimedFile] = []
         var incomplete: [String: String] = [:]
-        for file in chunk {
+        for var file in chunk {
+            if let suffix = partner.detachedSignatureSuffix {
+                // A signature is never data; a file is claimed with its signature, or waits for it.
+                if file.name.hasSuffix(suffix) { continue }
+                let signature = file.path + suffix
+                if access(signature, F_OK) == 0 {
+                    file.companions = [signature]
+                } else if partner.signature.required
+                            && FileTime.now().seconds(since: file.modified) < Double(partner.incompleteDeadlineSeconds) {
+                    lines.append(PickupLine(line: IntakeFileResult(
+                        partner: partner.id, file: file.name, outcome: .waiting,
+                        reason: "its signature \(file.name)\(suffix) has not arrived yet")))
+                    continue
+                }
+            }
             do {
                 var expired: String?
                 switch try ContentCompleteness.check(path: file.path,
@@ -168,6 +194,7 @@ extension GatewayPipeline {
             do {
                 var header: (sender: String?, reference: String?)?
                 let object = try raw.adopt(fileAt: file.workPath) { head in header = Self.interchangeHeader(bytes: head) }
+                let signature = try file.companions.first.map { try raw.adopt(fileAt: $0) { _ in } }
                 let stamp = Self.stamp(workPath: file.workPath, partner: partner.id)
                 let process = { (replay: Bool) in
                     JobRequest(kind: JobKind.process, partner: partner.id,
@@ -185,6 +212,8 @@ extension GatewayPipeline {
                     receivedAt: receivedAt,
                     // The claim's unique work name: recovering this file after a crash finds the row it already made.
                     claim: partner.id + "/" + (file.workPath.split(separator: "/").last.map(String.init) ?? file.workPath),
+                    signatureDigest: signature?.digest,
+                    signatureName: signature.map { _ in file.originalName + (partner.detachedSignatureSuffix ?? "") },
                     jobOnNew: process(false), jobOnConflict: process(false), jobOnReplay: process(true))))
             } catch {
                 lines.append(PickupLine(line: IntakeFileResult(partner: partner.id, file: file.originalName,
@@ -207,6 +236,7 @@ extension GatewayPipeline {
             switch outcome {
             case .success(let o):
                 finished.append(file.workPath)
+                finished += file.companions
                 var kind: IntakeFileOutcome = {
                     switch o {
                     case .new: .received

@@ -28,12 +28,15 @@ public struct JobCommit: Sendable {
     public var enqueue: [JobRequest]
     /// A note for the job's history.
     public var message: String?
+    /// The signature verdict it reached, kept as evidence with it (batch = the job's batch).
+    public var evidence: SignatureVerdictEvidence?
 
     /// Creates a commit; only `jobId`, `leaseOwner` and `result` are required.
     public init(jobId: Int64, leaseOwner: String, result: Result, batchState: (Int64, BatchState, String?)? = nil,
                 receipt: (batchId: Int64, kind: ReceiptKind, fileName: String, digest: SHA256Digest)? = nil,
                 members: (archiveId: Int64, records: [IntakeRecord])? = nil, enqueue: [JobRequest] = [],
-                message: String? = nil) {
+                message: String? = nil, evidence: SignatureVerdictEvidence? = nil) {
+        self.evidence = evidence
         self.jobId = jobId
         self.leaseOwner = leaseOwner
         self.result = result
@@ -126,6 +129,9 @@ extension GatewayStore {
                             try db.cachedExecute(
                                 sql: "UPDATE batch SET state = ?, reason = ?, updated_at = ? WHERE id = ?",
                                 arguments: [state.rawValue, reason, now, batchId])
+                        }
+                        if let e = c.evidence {
+                            try Self.insertEvidence(e, jobId: c.jobId, now: now, db)
                         }
                         if let r = c.receipt {
                             try db.cachedExecute(
@@ -282,6 +288,32 @@ extension GatewayStore {
                 if let oldest: Date = row["oldest"] { result[row["partner"]] = max(0, now.timeIntervalSince(oldest)) }
             }
             return result
+        }
+    }
+}
+
+extension GatewayStore {
+    static func insertEvidence(_ e: SignatureVerdictEvidence, jobId: Int64, now: Date, _ db: Database) throws {
+        guard let batchId = try Int64.fetchOneCached(db, sql: "SELECT batch_id FROM job WHERE id = ?", arguments: [jobId]) else {
+            throw StoreError(.jobNotFound, "job \(jobId) has no batch for its signature evidence")
+        }
+        try db.cachedExecute(
+            sql: """
+                INSERT INTO signature_verdict (batch_id, job_id, format, valid, code, reason, partner_reason,
+                    signature_sha256, signer_subject, signer_issuer, signer_serial, signer_fingerprint, chain_pem,
+                    crl_sha256, algorithms, trust, validation_time, verified_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [batchId, jobId, e.format, e.valid ? 1 : 0, e.code, e.reason, e.partnerReason,
+                        e.signatureSha256, e.signerSubject, e.signerIssuer, e.signerSerial, e.signerFingerprint,
+                        e.chainPEM, e.crlSha256, e.algorithms, e.trust, e.validationTime, now])
+    }
+
+    /// Every signature verdict reached for a batch, oldest first (`gateway jobs show`, `gateway verify`).
+    public func signatureVerdicts(batchId: Int64) throws -> [SignatureVerdictRecord] {
+        try pool.read { db in
+            try SignatureVerdictRecord.fetchAll(
+                db, sql: "SELECT * FROM signature_verdict WHERE batch_id = ? ORDER BY id", arguments: [batchId])
         }
     }
 }

@@ -160,13 +160,15 @@ public final class GatewayStore: Sendable {
         try db.cachedExecute(
             sql: """
                 INSERT INTO batch (partner, original_name, size, mtime, sha256, interchange_ref, sender_id,
-                                   received_at, parent_batch_id, member_name, state, reason, updated_at, claim)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                   received_at, parent_batch_id, member_name, state, reason, updated_at, claim,
+                                   signature_sha256, signature_name)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
                 intake.partner, intake.originalName, intake.size, intake.mtime, intake.digest.hex,
                 intake.interchangeRef, intake.senderId, intake.receivedAt, intake.parentBatchId,
                 intake.memberName, state.rawValue, reason, intake.receivedAt, intake.claim,
+                intake.signatureDigest?.hex, intake.signatureName,
             ])
         return db.lastInsertedRowID
     }

@@ -123,6 +123,10 @@ public struct IntakeRecord: Sendable, Hashable {
     /// The arrival's claim (its unique work-area name); recording the same claim again returns the outcome
     /// it had the first time, so crash recovery never records an arrival twice. nil for callers without one.
     public var claim: String?
+    /// SHA-256 of the detached signature that came with it (`NAME.p7s`, in the raw store), if any.
+    public var signatureDigest: SHA256Digest?
+    /// The detached signature's file name as dropped.
+    public var signatureName: String?
     /// Job created with a new batch, in the same transaction (typically "process").
     public var jobOnNew: JobRequest?
     /// Job created with a conflict, in the same transaction (typically the rejecting receipt).
@@ -135,9 +139,12 @@ public struct IntakeRecord: Sendable, Hashable {
         partner: String, originalName: String, size: Int64, mtime: Date? = nil, digest: SHA256Digest,
         interchangeRef: String? = nil, senderId: String? = nil, receivedAt: Date,
         parentBatchId: Int64? = nil, memberName: String? = nil, claim: String? = nil,
+        signatureDigest: SHA256Digest? = nil, signatureName: String? = nil,
         jobOnNew: JobRequest? = nil, jobOnConflict: JobRequest? = nil, jobOnReplay: JobRequest? = nil
     ) {
         self.claim = claim
+        self.signatureDigest = signatureDigest
+        self.signatureName = signatureName
         self.partner = partner
         self.originalName = originalName
         self.size = size
@@ -223,6 +230,10 @@ public struct BatchRecord: Sendable, Hashable, Codable, FetchableRecord {
     public var updatedAt: Date
     /// The arrival's claim (`<partner>/<work name>`): names its receipts; nil for archive members.
     public var claim: String?
+    /// SHA-256 (raw store address) of the detached signature that came with it, if any.
+    public var signatureSha256: String?
+    /// The detached signature's file name as dropped.
+    public var signatureName: String?
 
     /// Decodes a `batch` row.
     public init(row: Row) throws {
@@ -241,6 +252,8 @@ public struct BatchRecord: Sendable, Hashable, Codable, FetchableRecord {
         reason = row["reason"]
         updatedAt = row["updated_at"]
         claim = row["claim"]
+        signatureSha256 = row["signature_sha256"]
+        signatureName = row["signature_name"]
     }
 }
 
@@ -439,4 +452,86 @@ where T.RawValue == String {
     let raw: String = row[column]
     guard let value = T(rawValue: raw) else { throw StoreError(.corrupt, "\(table) \(id) has unknown \(column) '\(raw)'") }
     return value
+}
+
+/// The evidence of one signature verdict, as the ledger keeps it (append-only): an operator or auditor can
+/// see later why a file was accepted or refused, and against what.
+public struct SignatureVerdictEvidence: Sendable, Hashable, Codable {
+    /// The format checked: cms-detached, cms-enveloping, xmldsig, or none (no signature arrived).
+    public var format: String
+    /// Whether the signature was accepted.
+    public var valid: Bool
+    /// Stable code of a refusal (`sig.untrusted`, ...); nil when valid.
+    public var code: String?
+    /// The operator's reason (may name the trust store's details).
+    public var reason: String
+    /// The reason in plain words for the partner (never the trust store's details).
+    public var partnerReason: String
+    /// SHA-256 of the signature bytes (raw store), when there were any.
+    public var signatureSha256: String?
+    /// The signer certificate's subject, issuer, serial (hex) and SHA-256 fingerprint.
+    public var signerSubject: String?
+    public var signerIssuer: String?
+    public var signerSerial: String?
+    public var signerFingerprint: String?
+    /// The chain from the signer to the anchor, PEM.
+    public var chainPEM: String?
+    /// SHA-256 of the CRL consulted, if any.
+    public var crlSha256: String?
+    /// The algorithms seen (digest, signature), for the record.
+    public var algorithms: String?
+    /// The agencies whose anchors were used (comma-separated ids).
+    public var trust: String
+    /// The time the chain was validated at (the file's receipt time, so a rerun agrees).
+    public var validationTime: Date
+
+    /// Creates evidence; the signer fields stay nil when no certificate could be read.
+    public init(format: String, valid: Bool, code: String?, reason: String, partnerReason: String,
+                signatureSha256: String? = nil, signerSubject: String? = nil, signerIssuer: String? = nil,
+                signerSerial: String? = nil, signerFingerprint: String? = nil, chainPEM: String? = nil,
+                crlSha256: String? = nil, algorithms: String? = nil, trust: String, validationTime: Date) {
+        self.format = format
+        self.valid = valid
+        self.code = code
+        self.reason = reason
+        self.partnerReason = partnerReason
+        self.signatureSha256 = signatureSha256
+        self.signerSubject = signerSubject
+        self.signerIssuer = signerIssuer
+        self.signerSerial = signerSerial
+        self.signerFingerprint = signerFingerprint
+        self.chainPEM = chainPEM
+        self.crlSha256 = crlSha256
+        self.algorithms = algorithms
+        self.trust = trust
+        self.validationTime = validationTime
+    }
+}
+
+/// One stored signature verdict: its evidence, the batch and job it belongs to, and when it was reached.
+public struct SignatureVerdictRecord: Sendable, Hashable, Codable, FetchableRecord {
+    /// Ledger id.
+    public var id: Int64
+    /// The batch whose signature it judged.
+    public var batchId: Int64
+    /// The process job that reached it.
+    public var jobId: Int64?
+    /// What was checked and found.
+    public var evidence: SignatureVerdictEvidence
+    /// When.
+    public var verifiedAt: Date
+
+    /// Decodes a `signature_verdict` row.
+    public init(row: Row) throws {
+        id = row["id"]
+        batchId = row["batch_id"]
+        jobId = row["job_id"]
+        verifiedAt = row["verified_at"]
+        evidence = SignatureVerdictEvidence(
+            format: row["format"], valid: (row["valid"] as Int) == 1, code: row["code"], reason: row["reason"],
+            partnerReason: row["partner_reason"], signatureSha256: row["signature_sha256"],
+            signerSubject: row["signer_subject"], signerIssuer: row["signer_issuer"], signerSerial: row["signer_serial"],
+            signerFingerprint: row["signer_fingerprint"], chainPEM: row["chain_pem"], crlSha256: row["crl_sha256"],
+            algorithms: row["algorithms"], trust: row["trust"], validationTime: row["validation_time"])
+    }
 }

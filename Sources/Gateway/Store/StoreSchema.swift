@@ -12,6 +12,7 @@ enum StoreSchema {
         migrator.registerMigration("v1_intake", migrate: v1Intake)
         migrator.registerMigration("v1_jobs", migrate: v1Jobs)
         migrator.registerMigration("v2_claims", migrate: v2Claims)
+        migrator.registerMigration("v3_signatures", migrate: v3Signatures)
         return migrator
     }
 
@@ -169,6 +170,46 @@ enum StoreSchema {
             ALTER TABLE replay ADD COLUMN claim TEXT;
             CREATE UNIQUE INDEX batch_claim ON batch(claim) WHERE claim IS NOT NULL;
             CREATE UNIQUE INDEX replay_claim ON replay(claim) WHERE claim IS NOT NULL;
+            """)
+    }
+
+    /// A batch's detached signature (stored in the raw store beside its bytes) and the evidence of every
+    /// signature verdict: what was checked, against which agency's anchors, at which validation time, with
+    /// which signer, chain and CRL, and the result. Append-only, so an auditor sees every verdict, reruns too.
+    static func v3Signatures(_ db: Database) throws {
+        try db.execute(sql: """
+            ALTER TABLE batch ADD COLUMN signature_sha256 TEXT
+                CHECK (signature_sha256 IS NULL OR (length(signature_sha256) = 64 AND signature_sha256 NOT GLOB '*[^0-9a-f]*'));
+            ALTER TABLE batch ADD COLUMN signature_name TEXT;
+            CREATE TABLE signature_verdict (
+                id INTEGER PRIMARY KEY,
+                batch_id INTEGER NOT NULL REFERENCES batch(id),
+                job_id INTEGER REFERENCES job(id),
+                format TEXT NOT NULL CHECK (format IN ('cms-detached', 'cms-enveloping', 'xmldsig', 'none')),
+                valid INTEGER NOT NULL CHECK (valid IN (0, 1)),
+                code TEXT,
+                reason TEXT NOT NULL,
+                partner_reason TEXT NOT NULL,
+                signature_sha256 TEXT,
+                signer_subject TEXT,
+                signer_issuer TEXT,
+                signer_serial TEXT,
+                signer_fingerprint TEXT,
+                chain_pem TEXT,
+                crl_sha256 TEXT,
+                algorithms TEXT,
+                trust TEXT NOT NULL,
+                validation_time TEXT NOT NULL,
+                verified_at TEXT NOT NULL,
+                -- A refusal says why with a stable code; an acceptance names its signer.
+                CHECK (valid = 1 OR code IS NOT NULL),
+                CHECK (valid = 0 OR signer_fingerprint IS NOT NULL)
+            );
+            CREATE INDEX signature_verdict_batch ON signature_verdict(batch_id, id);
+            CREATE TRIGGER signature_verdict_immutable BEFORE UPDATE ON signature_verdict
+            BEGIN SELECT RAISE(ABORT, 'signature evidence is append-only'); END;
+            CREATE TRIGGER signature_verdict_no_delete BEFORE DELETE ON signature_verdict
+            BEGIN SELECT RAISE(ABORT, 'signature evidence is append-only'); END;
             """)
     }
 }

@@ -35,4 +35,9 @@
    accessor when threads are enabled, so Swift cannot see it; this getter expands it in C. */
 static inline const char *swg_xmlParserVersion(void) { return xmlParserVersion; }
 
+/* `xmlFree` is a global function-pointer variable, which Swift 6 refuses to read without
+   `@preconcurrency` ("not concurrency-safe", pitfall P8); this wrapper frees libxml2-owned strings
+   (xmlGetNoNsProp, xmlNodeGetContent, xmlDocDumpMemory) without weakening the import. */
+static inline void swg_xmlFree(void *p) { xmlFree(p); }
+
 #endif /* SWG_CLIBXML2_SHIM_H */

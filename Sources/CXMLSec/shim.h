@@ -45,4 +45,31 @@ static inline xmlSecTransformId swg_xmlSecTransformExclC14NId(void) { return xml
 static inline xmlSecTransformId swg_xmlSecTransformEnvelopedId(void) { return xmlSecTransformEnvelopedId; }
 static inline xmlSecKeyDataId swg_xmlSecKeyDataX509Id(void) { return xmlSecKeyDataX509Id; }
 
+/* XML-DSig allow-lists (XMLDSigXMLSec.swift): the rest of the transform and key-data ids the verifier
+   enables one by one, for the same reason as above (`...GetKlass()` macros, pitfall P4). Anything not
+   listed here (SHA-1, MD5, HMAC, DSA, XPath, XSLT, base64, c14n 1.1) is never enabled. */
+static inline xmlSecTransformId swg_xmlSecTransformRsaSha384Id(void) { return xmlSecTransformRsaSha384Id; }
+static inline xmlSecTransformId swg_xmlSecTransformRsaSha512Id(void) { return xmlSecTransformRsaSha512Id; }
+static inline xmlSecTransformId swg_xmlSecTransformEcdsaSha256Id(void) { return xmlSecTransformEcdsaSha256Id; }
+static inline xmlSecTransformId swg_xmlSecTransformEcdsaSha384Id(void) { return xmlSecTransformEcdsaSha384Id; }
+static inline xmlSecTransformId swg_xmlSecTransformEcdsaSha512Id(void) { return xmlSecTransformEcdsaSha512Id; }
+static inline xmlSecTransformId swg_xmlSecTransformSha384Id(void) { return xmlSecTransformSha384Id; }
+static inline xmlSecTransformId swg_xmlSecTransformSha512Id(void) { return xmlSecTransformSha512Id; }
+static inline xmlSecTransformId swg_xmlSecTransformInclC14NId(void) { return xmlSecTransformInclC14NId; }
+static inline xmlSecTransformId swg_xmlSecTransformInclC14NWithCommentsId(void) { return xmlSecTransformInclC14NWithCommentsId; }
+static inline xmlSecTransformId swg_xmlSecTransformExclC14NWithCommentsId(void) { return xmlSecTransformExclC14NWithCommentsId; }
+
+/* The X.509 key-data store inside a keys manager (where trusted CA certificates and CRLs live) is
+   named by the macro `xmlSecOpenSSLX509StoreId` = `xmlSecOpenSSLX509StoreGetKlass()` (pitfall P4). */
+static inline xmlSecKeyDataStoreId swg_xmlSecOpenSSLX509StoreId(void) { return xmlSecOpenSSLX509StoreId; }
+
+/* `keyInfoReadCtx.enabledKeyData` is an xmlSecPtrList embedded by value in xmlSecDSigCtx, and xmlsec
+   has no "enable key data" call (unlike EnableReferenceTransform / EnableSignatureTransform). Swift
+   cannot take the stable address of a field reached through `ctx.pointee` (inout access may go
+   through a temporary copy), so the address is taken here. A non-empty list means "only these":
+   this is the fix for the KeyValue hole (pitfall X1). */
+static inline int swg_xmlSecDSigCtxEnableKeyData(xmlSecDSigCtxPtr ctx, xmlSecKeyDataId dataId) {
+    return xmlSecPtrListAdd(&(ctx->keyInfoReadCtx.enabledKeyData), (xmlSecPtr)dataId);
+}
+
 #endif /* SWG_CXMLSEC_SHIM_H */

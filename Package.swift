@@ -71,6 +71,8 @@ let package = Package(
         .executableTarget(name: "EDIFACTFuzz", dependencies: ["EDIFACT"]),
         // Throughput benchmark: `scripts/bench-edifact.sh` (release build, prints MB/s and peak RSS).
         .executableTarget(name: "edifact-bench", dependencies: ["EDIFACT"]),
+        // Signature verification benchmark: `scripts/bench-signatures.sh` (files/s beside `openssl speed`).
+        .executableTarget(name: "sig-bench", dependencies: ["Gateway"]),
         // Helpers shared by the test targets.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "EDIFACTTests", dependencies: ["EDIFACT", "TestSupport"], exclude: ["Fixtures"]),

@@ -39,6 +39,8 @@ public final class GatewayPipeline: Sendable {
     public let owner: String
     /// Where log lines go; metadata carries partner, file, batch and job.
     public let logger: Logger
+    /// The partners' signature checks (each agency's anchors loaded once).
+    public let signatures: SignatureGate
     /// Files or jobs per group commit.
     public static let chunkSize = 256
     /// How long a lease lasts before another worker may take the job over (a chunk takes well under this).
@@ -58,6 +60,7 @@ public final class GatewayPipeline: Sendable {
         self.now = now
         self.owner = ProcessIdentity.current
         self.logger = logger
+        self.signatures = SignatureGate(configuration: configuration)
     }
 
     // MARK: - Start-up

@@ -16,6 +16,8 @@ struct ProcessDecision {
     var members: (archiveId: Int64, records: [IntakeRecord])?
     var deliveries: [JobRequest] = []
     var line: IntakeFileResult
+    /// The signature verdict reached on the way, kept as evidence with the commit.
+    var evidence: SignatureVerdictEvidence?
 }
 
 extension GatewayPipeline {
@@ -38,7 +40,7 @@ extension GatewayPipeline {
         }
         let commits = decisions.map { job, d in
             JobCommit(jobId: job.id, leaseOwner: owner, result: d.result, batchState: d.batchState, members: d.members,
-                      enqueue: d.deliveries)
+                      enqueue: d.deliveries, evidence: d.evidence)
         }
         let outcomes: [JobCommitOutcome]
         do {
@@ -79,12 +81,6 @@ extension GatewayPipeline {
     /// Decides what one process job does with its batch. Never throws: every failure is a decision.
     func decide(_ job: JobRecord, batch prefetched: BatchRecord?) -> ProcessDecision {
         let base = IntakeFileResult(partner: job.partner ?? "-", file: "-", outcome: .failed, batchId: job.batchId)
-        func transient(_ code: String, _ message: String, _ line: IntakeFileResult) -> ProcessDecision {
-            var line = line
-            line.reason = message
-            return ProcessDecision(result: .failed(code: code, message: message, disposition: .transient, output: nil),
-                                   line: line)
-        }
         guard let batchId = job.batchId, let batch = prefetched ?? (try? store.batch(batchId)) else {
             return transient(PipelineErrorCode.rawIO, "the job's batch \(job.batchId.map(String.init) ?? "none") is not in the ledger", base)
         }
@@ -101,12 +97,57 @@ extension GatewayPipeline {
         guard let digest = SHA256Digest(hex: batch.sha256), raw.contains(digest) else {
             return transient(PipelineErrorCode.rawIO, "the stored bytes \(batch.sha256) are missing from the raw store", line)
         }
-        let path = raw.path(for: digest)
+        var path = raw.path(for: digest)
         let context = Context(job: job, batch: batch, partner: partner, input: input, replay: replay, line: line)
 
         if let reason = input.incomplete {
             return quarantine(context, code: PipelineErrorCode.incomplete, reason: "incomplete: \(reason)")
         }
+        // Signatures first: nothing is judged, let alone routed, before the partner's signature is good.
+        // Archive members were covered by their archive's signature.
+        var evidence: SignatureVerdictEvidence?
+        if batch.parentBatchId == nil && (partner.signature.required || batch.signatureSha256 != nil) {
+            let content: [UInt8], detached: [UInt8]?
+            do {
+                content = try raw.open(digest).readAll()
+                detached = try batch.signatureSha256.flatMap(SHA256Digest.init(hex:)).map { try raw.open($0).readAll() }
+            } catch {
+                return transient(PipelineErrorCode.rawIO, "\(error)", line)
+            }
+            switch signatures.check(partner: partner, fileName: input.name ?? batch.originalName, content: content,
+                                    detachedSignature: detached, receivedAt: batch.receivedAt) {
+            case .notRequired:
+                break
+            case .verified(let verified, let inner):
+                evidence = verified
+                if let inner {
+                    // An enveloping signature: what was signed is judged, never the envelope.
+                    do { path = try raw.put(bytes: inner, durable: false).path } catch {
+                        return transient(PipelineErrorCode.rawIO, "\(error)", line)
+                    }
+                }
+            case .refused(let refused):
+                return quarantine(context, code: refused.code ?? "sig.refused", reason: "signature refused: \(refused.reason)",
+                                  partnerReason: refused.partnerReason, evidence: refused)
+            case .unavailable(let code, let reason):
+                // The trust configuration is broken: an operator fixes it and reruns the job.
+                line.reason = "signature not checked: \(reason)"
+                return ProcessDecision(result: .failed(code: code, message: line.reason!, disposition: .permanent, output: nil),
+                                       line: line)
+            }
+        }
+        var decision = judge(context, path: path)
+        decision.evidence = decision.evidence ?? evidence
+        if let evidence, evidence.valid, decision.line.outcome != .failed {
+            decision.line.reason = ["signature verified (\(evidence.signerSubject ?? "?"), agency \(evidence.trust))",
+                                    decision.line.reason].compactMap { $0 }.joined(separator: "; ")
+        }
+        return decision
+    }
+
+    /// Judges the content at `path` (the stored bytes, or what an enveloping signature held).
+    func judge(_ context: Context, path: String) -> ProcessDecision {
+        let batch = context.batch, line = context.line
         // Archives are recognised by content, never by name.
         do {
             switch try ArchiveUnpacker.unpack(path: path, temporaryDirectory: raw.root + "/tmp") {
@@ -300,8 +341,11 @@ extension GatewayPipeline {
 
     /// Sets the batch aside with a stable code: the job is quarantined (an operator releases or discards it),
     /// the batch says why, and the partner gets an APERAK in plain words (unless its setting is `never`).
-    func quarantine(_ c: Context, code: String, reason: String) -> ProcessDecision {
-        var decision = ProcessDecision(result: .succeeded(output: nil), line: c.line)
+    /// `partnerReason` is what the APERAK says when the operator's reason must not reach the partner (trust-store
+    /// details of a refused signature); `evidence` is kept with the verdict.
+    func quarantine(_ c: Context, code: String, reason: String, partnerReason: String? = nil,
+                    evidence: SignatureVerdictEvidence? = nil) -> ProcessDecision {
+        var decision = ProcessDecision(result: .succeeded(output: nil), line: c.line, evidence: evidence)
         var receipts: [String] = []
         var notes = [reason]
         if c.partner.acknowledgement.aperak != .never {
@@ -311,7 +355,7 @@ extension GatewayPipeline {
                 let bytes = try AperakBuilder.fileAperak(
                     fileName: c.batch.parentBatchId == nil ? c.input.name ?? c.batch.originalName : c.line.file,
                     errors: [ApplicationError(code: Self.aperakCode(code),
-                                              text: "\(c.line.file): \(reason) (\(code))")],
+                                              text: "\(c.line.file): \(partnerReason ?? reason) (\(code))")],
                     ourIdentity: ourIdentity, recipient: recipient, syntax: c.partner.characterSet,
                     reference: Self.replyReference(stamp: c.input.stamp, index: 0),
                     documentNumber: "B\(c.batch.id)", at: Self.edifactDate(now()),
@@ -353,6 +397,14 @@ extension GatewayPipeline {
             retry: Self.retry, idempotencyKey: "deliver:\(c.partner.id):\(name)")
     }
 
+    /// A failure that clears by itself (I/O): the job is retried with backoff.
+    func transient(_ code: String, _ message: String, _ line: IntakeFileResult) -> ProcessDecision {
+        var line = line
+        line.reason = message
+        return ProcessDecision(result: .failed(code: code, message: message, disposition: .transient, output: nil),
+                               line: line)
+    }
+
     func failedLine(_ line: IntakeFileResult, _ reason: String) -> IntakeFileResult {
         var line = line
         line.outcome = .failed
@@ -392,7 +444,7 @@ extension GatewayPipeline {
         switch code {
         case PipelineErrorCode.unreadable: "SWG-UNRD"
         case PipelineErrorCode.incomplete: "SWG-INCM"
-        default: code.hasPrefix("archive.") ? "SWG-ARCH" : "SWG-ERR"
+        default: code.hasPrefix("archive.") ? "SWG-ARCH" : code.hasPrefix("sig.") || code.hasPrefix("xml.") ? "SWG-SIG" : "SWG-ERR"
         }
     }
 

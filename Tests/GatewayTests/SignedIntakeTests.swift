@@ -1,0 +1,183 @@
+import Foundation
+import GRDB
+import Testing
+import TestSupport
+
+@testable import Gateway
+
+// Signatures through the real pipeline (issue 4): a carrier that must sign with a certificate of the customs CA
+// drops signed, tampered, foreign, revoked and unsigned files; `gateway run --once` must accept only the good
+// ones, quarantine the rest with their stable code, answer them in plain words, and keep the evidence.
+
+/// Two agencies with their own CAs and a carrier that declares to customs.
+private func signedConfig(_ pki: TestPKI, carrierFormats: String = "[\"cms-detached\"]") -> String {
+    func list(_ paths: [String]) -> String { "[" + paths.map { "\"\($0)\"" }.joined(separator: ", ") + "]" }
+    return """
+        [gateway]
+        sender_id = "SWGATEWAY"
+        sender_qualifier = "ZZZ"
+        spool = "."
+
+        [[partner]]
+        id = "CUSTOMS"
+        role = "agency"
+        drop = "partners/CUSTOMS/drop"
+        pickup = "partners/CUSTOMS/pickup"
+        [partner.trust]
+        certificates = \(list(pki.customs.certificateFiles))
+        crls = \(list(pki.customs.crlFiles))
+
+        [[partner]]
+        id = "CIQ"
+        role = "agency"
+        drop = "partners/CIQ/drop"
+        pickup = "partners/CIQ/pickup"
+        [partner.trust]
+        certificates = \(list(pki.ciq.certificateFiles))
+        crls = \(list(pki.ciq.crlFiles))
+
+        [[partner]]
+        id = "CARRIERX"
+        role = "carrier"
+        identities = ["CARRIERX:ZZZ"]
+        drop = "partners/CARRIERX/drop"
+        pickup = "partners/CARRIERX/pickup"
+        patterns = ["*.edi", "*.p7s", "*.p7m"]
+        incomplete_deadline_seconds = 600
+        [partner.signature]
+        required = true
+        trust = ["CUSTOMS"]
+        subjects = ["\(pki.carrierXRSA.subject)", "\(pki.carrierXECDSA.subject)", "\(pki.revoked.subject)", "\(pki.wrongAgency.subject)"]
+        formats = \(carrierFormats)
+
+        """
+}
+
+private func cuscar(_ reference: String) throws -> [UInt8] {
+    Array(try String(contentsOf: CLI.fixtures.appendingPathComponent("valid/cuscar-d95b-notes.edi"), encoding: .utf8)
+        .replacingOccurrences(of: "CUS000123", with: reference).utf8)
+}
+
+private func listing(_ dir: URL) -> [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).sorted()
+}
+
+@Suite("signed intake through gateway run --once", .serialized)
+struct SignedIntakeTests {
+    @Test("only files signed by the partner's own certificate from the right agency's CA are accepted")
+    func detachedSignatures() throws {
+        let pki = try TestPKI.get()
+        let spool = try Scratch()
+        _ = try spool.write("gateway.toml", signedConfig(pki))
+        let drop = spool.url.appendingPathComponent("partners/CARRIERX/drop")
+        let pickup = spool.url.appendingPathComponent("partners/CARRIERX/pickup")
+        try FileManager.default.createDirectory(at: drop, withIntermediateDirectories: true)
+        func put(_ name: String, _ bytes: [UInt8], signature: [UInt8]?) throws {
+            if let signature { _ = try spool.write("partners/CARRIERX/drop/\(name).p7s", signature) }
+            _ = try spool.write("partners/CARRIERX/drop/" + name, bytes)
+        }
+        let good = try cuscar("SIG0001"), ecdsa = try cuscar("SIG0002")
+        try put("good.edi", good, signature: try pki.signDetached(payload: good, with: pki.carrierXRSA))
+        try put("ecdsa.edi", ecdsa, signature: try pki.signDetached(payload: ecdsa, with: pki.carrierXECDSA, encoding: .pem))
+        let original = try cuscar("SIG0003")
+        var tampered = original
+        tampered[tampered.count - 20] ^= 0x01
+        try put("tampered.edi", tampered, signature: try pki.signDetached(payload: original, with: pki.carrierXRSA))
+        let other = try cuscar("SIG0004")
+        try put("other.edi", other, signature: try pki.signDetached(payload: other, with: pki.carrierYRSA))
+        let foreign = try cuscar("SIG0005")
+        try put("foreign.edi", foreign, signature: try pki.signDetached(payload: foreign, with: pki.wrongAgency))
+        let revoked = try cuscar("SIG0006")
+        try put("revoked.edi", revoked, signature: try pki.signDetached(payload: revoked, with: pki.revoked))
+        // No signature: a fresh one waits for it; one past the deadline is refused as unsigned.
+        try put("fresh.edi", try cuscar("SIG0007"), signature: nil)
+        try put("late.edi", try cuscar("SIG0008"), signature: nil)
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-3600)],
+                                              ofItemAtPath: drop.appendingPathComponent("late.edi").path)
+
+        let run = try spool.gateway("run", "--once", "--config", "gateway.toml")
+        #expect(run.status == 0, "\(run)")
+        func line(_ file: String) -> String {
+            run.stdout.split(separator: "\n").first { $0.hasPrefix("CARRIERX \(file):") }.map(String.init) ?? "(no line for \(file))"
+        }
+        #expect(line("good.edi").contains("accepted — receipt partners/CARRIERX/pickup/CONTRL-"), "\(run)")
+        #expect(line("good.edi").contains("signature verified"), "\(run)")
+        #expect(line("ecdsa.edi").contains("accepted"), "\(run)")
+        let expected = [("tampered.edi", "sig.bad-signature"), ("other.edi", "sig.signer-mismatch"),
+                        ("foreign.edi", "sig.untrusted"), ("revoked.edi", "sig.revoked"), ("late.edi", "sig.missing")]
+        for (file, _) in expected {
+            #expect(line(file).contains("quarantined — receipt partners/CARRIERX/pickup/APERAK-"), "\(file): \(run)")
+        }
+        #expect(line("fresh.edi").contains("waiting (its signature fresh.edi.p7s has not arrived yet)"), "\(run)")
+        // Only the file still waiting for its signature is left; every .p7s went with its file.
+        #expect(listing(drop) == ["fresh.edi"])
+
+        // The ledger: quarantined with the stable code, and the evidence of every verdict.
+        let db = try DatabaseQueue(path: spool.url.appendingPathComponent("state/gateway.sqlite").path)
+        let rows = try db.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT b.original_name AS name, b.state, j.error_code AS code, v.valid, v.code AS vcode,
+                       v.signer_subject AS subject, v.trust, v.signature_sha256 AS sig, b.signature_sha256 AS bsig
+                FROM batch b JOIN job j ON j.batch_id = b.id AND j.kind = 'process'
+                LEFT JOIN signature_verdict v ON v.batch_id = b.id ORDER BY b.id
+                """)
+        }
+        let byName = Dictionary(uniqueKeysWithValues: rows.map { ($0["name"] as String, $0) })
+        for name in ["good.edi", "ecdsa.edi"] {
+            let row = try #require(byName[name])
+            #expect(row["state"] as String == "accepted" && row["valid"] as Int == 1, "\(row)")
+            #expect((row["subject"] as String?)?.contains("CARRIERX") == true && row["trust"] as String == "CUSTOMS", "\(row)")
+            #expect(row["sig"] as String? == row["bsig"] as String?, "the evidence names the stored signature: \(row)")
+        }
+        for (name, code) in expected {
+            let row = try #require(byName[name], "\(name) not in the ledger")
+            #expect(row["state"] as String == "quarantined" && row["code"] as String? == code, "\(name): \(row)")
+            #expect(row["valid"] as Int == 0 && row["vcode"] as String? == code, "\(name): \(row)")
+        }
+
+        // The APERAKs speak plain words and never show the trust store's details.
+        for name in listing(pickup) where name.hasPrefix("APERAK-") {
+            let text = try String(contentsOf: pickup.appendingPathComponent(name), encoding: .utf8)
+            #expect(text.contains("ERC+SWG-SIG'"), "\(name): \(text)")
+            for secret in ["Signing CA", "Root CA", "CRL", ".pem", "OpenSSL", "/"] where text.contains("FTX") {
+                let ftx = text.components(separatedBy: "FTX+").dropFirst().joined()
+                #expect(!ftx.contains(secret), "\(name) shows '\(secret)': \(text)")
+            }
+        }
+        let aperakFor = { (file: String) in
+            try listing(pickup).filter { $0.hasPrefix("APERAK-") }.map {
+                try String(contentsOf: pickup.appendingPathComponent($0), encoding: .utf8)
+            }.first { $0.contains("RFF+ACE:\(file)'") } ?? ""
+        }
+        #expect(try aperakFor("tampered.edi").contains("The signature does not match the file"))
+        #expect(try aperakFor("late.edi").contains("The file has no signature"))
+
+        // The signature arrives at last: the waiting file is taken with it.
+        let fresh = try cuscar("SIG0007")
+        _ = try spool.write("partners/CARRIERX/drop/fresh.edi.p7s", try pki.signDetached(payload: fresh, with: pki.carrierXRSA))
+        let again = try spool.gateway("run", "--once", "--config", "gateway.toml")
+        #expect(again.stdout.contains("CARRIERX fresh.edi: accepted"), "\(again)")
+        #expect(listing(drop).isEmpty)
+    }
+
+    @Test("an enveloping .p7m: verified, then what it holds is judged and answered")
+    func envelopingSignature() throws {
+        let pki = try TestPKI.get()
+        let spool = try Scratch()
+        _ = try spool.write("gateway.toml", signedConfig(pki, carrierFormats: "[\"cms-enveloping\"]"))
+        try FileManager.default.createDirectory(at: spool.url.appendingPathComponent("partners/CARRIERX/drop"),
+                                                withIntermediateDirectories: true)
+        let inner = try cuscar("ENV0001")
+        _ = try spool.write("partners/CARRIERX/drop/manifest.p7m", try pki.signEnveloping(payload: inner, with: pki.carrierXRSA))
+        let forged = try cuscar("ENV0002")
+        _ = try spool.write("partners/CARRIERX/drop/forged.p7m", try pki.signEnveloping(payload: forged, with: pki.carrierYRSA))
+        let run = try spool.gateway("run", "--once", "--config", "gateway.toml")
+        #expect(run.status == 0, "\(run)")
+        #expect(run.stdout.contains("CARRIERX manifest.p7m: accepted — receipt partners/CARRIERX/pickup/CONTRL-"), "\(run)")
+        #expect(run.stdout.contains("CARRIERX forged.p7m: quarantined"), "\(run)")
+        let pickup = spool.url.appendingPathComponent("partners/CARRIERX/pickup")
+        let contrl = try #require(listing(pickup).first { $0.hasPrefix("CONTRL-") })
+        let text = try String(contentsOf: pickup.appendingPathComponent(contrl), encoding: .utf8)
+        #expect(text.contains("UCI+ENV0001+CARRIERX:ZZZ+SWGATEWAY:ZZZ+7'"), "the inner interchange is answered: \(text)")
+    }
+}

@@ -181,3 +181,52 @@ struct SignedIntakeTests {
         #expect(text.contains("UCI+ENV0001+CARRIERX:ZZZ+SWGATEWAY:ZZZ+7'"), "the inner interchange is answered: \(text)")
     }
 }
+
+@Suite("signed receipts for partners that require them", .serialized)
+struct SignedReceiptTests {
+    @Test("sign_outbound: every receipt comes with NAME.p7s that openssl cms -verify accepts; a lax key file is refused")
+    func signedReceipts() throws {
+        let pki = try TestPKI.get()
+        let spool = try Scratch()
+        // The gateway's key in the spool, at first readable by others (refused), then 0600.
+        let keyFile = spool.url.appendingPathComponent("keys/gateway.key")
+        try FileManager.default.createDirectory(at: keyFile.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: pki.gateway.privateKey, toPath: keyFile.path)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: keyFile.path)
+        // The certificate file carries its chain after it.
+        let certificate = try String(contentsOfFile: pki.gateway.certificate, encoding: .utf8)
+            + String(contentsOfFile: pki.customs.intermediateCertificate, encoding: .utf8)
+        _ = try spool.write("keys/gateway.pem", certificate)
+        let config = signedConfig(pki).replacingOccurrences(of: "spool = \".\"", with: """
+            spool = "."
+            signing_key = "keys/gateway.key"
+            signing_certificate = "keys/gateway.pem"
+            """) + "sign_outbound = true\n"
+        _ = try spool.write("gateway.toml", config)
+        try FileManager.default.createDirectory(at: spool.url.appendingPathComponent("partners/CARRIERX/drop"),
+                                                withIntermediateDirectories: true)
+        let manifest = try cuscar("OUT0001")
+        _ = try spool.write("partners/CARRIERX/drop/m.edi.p7s", try pki.signDetached(payload: manifest, with: pki.carrierXRSA))
+        _ = try spool.write("partners/CARRIERX/drop/m.edi", manifest)
+        let pickup = spool.url.appendingPathComponent("partners/CARRIERX/pickup")
+
+        var run = try spool.gateway("run", "--once", "--config", "gateway.toml")
+        #expect(run.status == 1, "\(run)")
+        #expect(run.stderr.contains("receipt not signed") && run.stderr.contains("signer.key-permissions"), "\(run)")
+        #expect(listing(pickup).isEmpty, "nothing unsigned goes out")
+
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: keyFile.path)
+        let jobs = try spool.gateway("jobs", "list", "--config", "gateway.toml", "--state", "failed", "--json")
+        let list = try #require((try JSONSerialization.jsonObject(with: Data(jobs.stdout.utf8)) as? [String: Any])?["jobs"] as? [[String: Any]])
+        let failed = try #require(list.first { $0["kind"] as? String == "process" }?["id"] as? NSNumber)
+        run = try spool.gateway("jobs", "rerun", failed.stringValue, "--config", "gateway.toml")
+        #expect(run.status == 0, "\(run)")
+        let files = listing(pickup)
+        let receipt = try #require(files.first { $0.hasPrefix("CONTRL-") && $0.hasSuffix(".edi") }, "\(files)")
+        #expect(files == [receipt, receipt + ".p7s"], "\(files)")
+        // Only the root as trust: the intermediate travels in the signature.
+        try pki.runOpenSSL(["cms", "-verify", "-binary", "-inform", "DER", "-in", pickup.appendingPathComponent(receipt + ".p7s").path,
+                            "-content", pickup.appendingPathComponent(receipt).path, "-CAfile", pki.customs.rootCertificate,
+                            "-purpose", "any", "-out", "/dev/null"])
+    }
+}

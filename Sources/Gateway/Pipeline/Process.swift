@@ -252,12 +252,15 @@ extension GatewayPipeline {
             let name = Self.receiptName(kind: "CONTRL", batchId: c.batch.id, reference: subjects[0].reference,
                                         stamp: c.input.stamp)
             do {
-                decision.deliveries.append(try delivery(kind: .contrl, name: name, bytes: contrl, context: c))
+                decision.deliveries += try deliveries(kind: .contrl, name: name, bytes: contrl, context: c)
                 receipts.append(name)
-            } catch {
+            } catch let error as SignatureError {
+                // Our own key or certificate is unusable: an operator fixes it and reruns the job.
                 return ProcessDecision(
-                    result: .failed(code: PipelineErrorCode.rawIO, message: "\(error)", disposition: .transient, output: nil),
-                    line: failedLine(c.line, "\(error)"))
+                    result: .failed(code: error.code, message: "\(error)", disposition: .permanent, output: nil),
+                    line: failedLine(c.line, "receipt not signed: \(error)"))
+            } catch {
+                return transient(PipelineErrorCode.rawIO, "\(error)", failedLine(c.line, "\(error)"))
             }
         } else if subjects.allSatisfy(\.isControlInterchange) {
             notes.append("a CONTRL: never a receipt for a receipt")
@@ -360,7 +363,7 @@ extension GatewayPipeline {
                     reference: Self.replyReference(stamp: c.input.stamp, index: 0),
                     documentNumber: "B\(c.batch.id)", at: Self.edifactDate(now()),
                     options: AperakOptions(segmentSuffix: "\n"))
-                decision.deliveries.append(try delivery(kind: .aperak, name: name, bytes: bytes, context: c))
+                decision.deliveries += try deliveries(kind: .aperak, name: name, bytes: bytes, context: c)
                 receipts.append(name)
             } catch {
                 notes.append("no APERAK: \(error)")
@@ -387,14 +390,23 @@ extension GatewayPipeline {
     // MARK: - Helpers
 
     /// Stores a receipt's bytes (no fsync: the chunk's syncfs covers it) and describes its delivery, keyed so
-    /// that running this job again never enqueues a second delivery of the same receipt.
-    func delivery(kind: ReceiptKind, name: String, bytes: [UInt8], context c: Context) throws -> JobRequest {
-        let object = try raw.put(bytes: bytes, durable: false)
-        return JobRequest(
-            kind: JobKind.deliver, partner: c.partner.id, batchId: c.batch.id,
-            input: JobJSON.encode(DeliverInput(kind: kind.rawValue, file: name, sha256: object.digest.hex,
-                                               records: !c.replay)),
-            retry: Self.retry, idempotencyKey: "deliver:\(c.partner.id):\(name)")
+    /// that running this job again never enqueues a second delivery of the same receipt. For a partner that
+    /// requires signed files from us, the receipt's detached signature `NAME.p7s` is delivered first, so it is
+    /// there when the receipt appears (a partner using the done-marker habit of waiting for the signature).
+    func deliveries(kind: ReceiptKind, name: String, bytes: [UInt8], context c: Context) throws -> [JobRequest] {
+        func request(_ kind: String, _ name: String, _ bytes: [UInt8], records: Bool) throws -> JobRequest {
+            let object = try raw.put(bytes: bytes, durable: false)
+            return JobRequest(
+                kind: JobKind.deliver, partner: c.partner.id, batchId: c.batch.id,
+                input: JobJSON.encode(DeliverInput(kind: kind, file: name, sha256: object.digest.hex, records: records)),
+                retry: Self.retry, idempotencyKey: "deliver:\(c.partner.id):\(name)")
+        }
+        var requests: [JobRequest] = []
+        if c.partner.signature.signOutbound {
+            requests.append(try request("SIGNATURE", name + ".p7s", try signatures.signOutbound(bytes), records: false))
+        }
+        requests.append(try request(kind.rawValue, name, bytes, records: !c.replay))
+        return requests
     }
 
     /// A failure that clears by itself (I/O): the job is retried with backoff.

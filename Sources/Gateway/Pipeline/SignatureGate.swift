@@ -26,6 +26,7 @@ public final class SignatureGate: Sendable {
 
     let configuration: GatewayConfiguration
     private let cms = NIOLockedValueBox([String: CMSVerifier]())
+    private let signer = NIOLockedValueBox<CMSSigner?>(nil)
     private let xml = NIOLockedValueBox([String: XMLDSigVerifier]())
 
     /// A gate over `configuration`'s agencies; anchors are loaded on first use and kept.
@@ -86,6 +87,19 @@ public final class SignatureGate: Sendable {
         // says less than an expired, revoked or tampered signature that did).
         let best = refusals.first { $0.code != SignatureFailureCode.untrusted.rawValue } ?? refusals[0]
         return .refused(best)
+    }
+
+    /// A detached CMS signature (DER) over `bytes` with the gateway's own key, for partners that require signed
+    /// files from us ([partner.signature] sign_outbound). The key is loaded once (its file's permissions checked).
+    public func signOutbound(_ bytes: [UInt8]) throws(SignatureError) -> [UInt8] {
+        if let loaded = signer.withLockedValue({ $0 }) { return try loaded.signDetached(bytes) }
+        guard let identity = configuration.signing else {
+            throw SignatureError(code: "signer.none", path: "",
+                                 message: "a partner requires signed files, but [gateway] has no signing_key and signing_certificate")
+        }
+        let loaded = try CMSSigner(certificateFile: identity.certificate, privateKeyFile: identity.key)
+        signer.withLockedValue { $0 = loaded }
+        return try loaded.signDetached(bytes)
     }
 
     // MARK: - CMS

@@ -19,8 +19,9 @@ public final class CMSSigner: Sendable {
     /// The signing certificate, for logs and receipts (public information only).
     public let certificateEvidence: CertificateEvidence
 
-    /// Loads the signing certificate (first PEM block of `certificateFile`), the private key, and
-    /// optional chain certificates to include in each signature so counterparts can build the path.
+    /// Loads the signing certificate (first PEM block of `certificateFile`; the blocks after it are its chain),
+    /// the private key, and optional chain certificates to include in each signature so counterparts can build
+    /// the path.
     public init(certificateFile: String, privateKeyFile: String, chainFiles: [String] = []) throws(SignatureError) {
         try Self.checkPermissions(privateKeyFile)
         let certificates: [X509Certificate]
@@ -35,7 +36,7 @@ public final class CMSSigner: Sendable {
             throw SignatureError(code: "signer.key-mismatch", path: privateKeyFile,
                                  message: "the private key does not belong to the certificate in \(certificateFile)")
         }
-        var chain: [X509Certificate] = []
+        var chain = Array(certificates.dropFirst())
         for path in chainFiles {
             do {
                 chain += try X509Certificate.readPEMFile(path)

@@ -162,9 +162,11 @@ public struct AperakBuilder: Sendable {
 
 extension AperakBuilder {
     /// An APERAK about a whole file that could not be read as an interchange (no UNB to copy from), addressed
-    /// to the partner's configured identity: BGM rejected (27), RFF+ACE with the file name (cut to 35
+    /// to the partner's configured identity: BGM rejected (27) or accepted (29), RFF+ACE with the file name (cut to 35
     /// characters), then one ERC/FTX per error. Written in `syntax` (version 3, Level A delimiters); when a value
     /// does not fit (a lower-case file name in UNOA), once more in UNOC, as for every reply.
+    /// With no errors it is an acceptance (1225 = 29): the answer to a file judged good that has no CONTRL
+    /// of its own (an XML document).
     public static func fileAperak(
         fileName: String, errors: [ApplicationError], ourIdentity: [String], recipient: [String],
         syntax: SyntaxIdentifier, reference: String, documentNumber: String, at date: EDIFACTDateTime,
@@ -181,7 +183,7 @@ extension AperakBuilder {
             try w.beginInterchange(sender: ourIdentity, recipient: recipient, at: date, reference: reference,
                                    acknowledgementRequest: options.acknowledgementRequest)
             try w.beginMessage(reference: "1", identifier: ["APERAK", "D", options.directoryRelease, "UN"])
-            try w.segment("BGM", [[options.documentCode], [documentNumber], ["27"]])
+            try w.segment("BGM", [[options.documentCode], [documentNumber], [errors.isEmpty ? "29" : "27"]])
             try w.segment("DTM", [["137", date.ccyymmddhhmm, "203"]])
             try w.segment("RFF", [["ACE", String(fileName.unicodeScalars.prefix(35).map(Character.init))]])
             try w.segment("NAD", [["MS"], party(ourIdentity)])

@@ -165,6 +165,7 @@ extension GatewayPipeline {
         } catch {
             return transient(PipelineErrorCode.rawIO, "\(error)", line)
         }
+        if Self.looksLikeXML(path: path) { return xmlDocument(context, path: path) }
         let reports: [InterchangeReport]
         do {
             reports = try Self.validate(path: path)
@@ -340,6 +341,53 @@ extension GatewayPipeline {
             batchState: (c.batch.id, .unpacked, nil), members: (c.batch.id, records), line: line)
     }
 
+    // MARK: - XML
+
+    /// An XML document: parsed safely (no network, no DTD, no entities); well-formed is accepted and answered
+    /// by an APERAK (29), since CONTRL answers EDIFACT only. Its content is mapped by the manifest mapping.
+    func xmlDocument(_ c: Context, path: String) -> ProcessDecision {
+        guard let content = Self.readFile(path) else {
+            return transient(PipelineErrorCode.rawIO, "cannot read the stored bytes at \(path)", c.line)
+        }
+        do {
+            _ = try XMLDSigXMLDocument.parse(content)
+        } catch {
+            let unsafe = error.code == .unsafeXML
+            return quarantine(c, code: unsafe ? "xml.unsafe" : "xml.malformed", reason: "XML refused: \(error.operatorReason)",
+                              partnerReason: unsafe ? error.partnerReason : "The file is not well-formed XML: \(error.operatorReason)")
+        }
+        var decision = ProcessDecision(result: .succeeded(output: nil), line: c.line)
+        var receipts: [String] = []
+        var notes = ["XML document well-formed"]
+        if c.partner.acknowledgement.aperak == .always {
+            let name = Self.receiptName(kind: "APERAK", batchId: c.batch.id, reference: "", stamp: c.input.stamp)
+            let recipient = c.partner.identities.first.map { [$0.id] + ($0.qualifier.map { [$0] } ?? []) } ?? [c.partner.id]
+            do {
+                let aperak = try AperakBuilder.fileAperak(
+                    fileName: c.input.name ?? c.batch.originalName, errors: [], ourIdentity: ourIdentity,
+                    recipient: recipient, syntax: c.partner.characterSet,
+                    reference: Self.replyReference(stamp: c.input.stamp, index: 0), documentNumber: "B\(c.batch.id)",
+                    at: Self.edifactDate(now()), options: AperakOptions(segmentSuffix: "\n"))
+                decision.deliveries += try deliveries(kind: .aperak, name: name, bytes: aperak, context: c)
+                receipts.append(name)
+            } catch {
+                notes.append("no APERAK: \(error)")
+            }
+        }
+        decision.line.outcome = c.replay ? .replay : .accepted
+        decision.line.reason = notes.joined(separator: "; ")
+        decision.result = .succeeded(output: JobJSON.encode(ProcessOutput(
+            outcome: decision.line.outcome.rawValue, interchanges: nil, findings: nil, receipts: receipts, members: nil)))
+        if !c.replay { decision.batchState = (c.batch.id, .accepted, nil) }
+        return decision
+    }
+
+    /// Whether the file's first byte after blanks (and a UTF-8 byte-order mark) is '<'.
+    static func looksLikeXML(path: String) -> Bool {
+        guard let head = try? FileOps.readHead(path: path, count: 512) else { return false }
+        return head.first { ![0x20, 0x09, 0x0A, 0x0D, 0xEF, 0xBB, 0xBF].contains($0) } == UInt8(ascii: "<")
+    }
+
     // MARK: - Quarantine
 
     /// Sets the batch aside with a stable code: the job is quarantined (an operator releases or discards it),
@@ -456,6 +504,7 @@ extension GatewayPipeline {
         switch code {
         case PipelineErrorCode.unreadable: "SWG-UNRD"
         case PipelineErrorCode.incomplete: "SWG-INCM"
+        case "xml.malformed", "xml.unsafe": "SWG-XML"
         default: code.hasPrefix("archive.") ? "SWG-ARCH" : code.hasPrefix("sig.") || code.hasPrefix("xml.") ? "SWG-SIG" : "SWG-ERR"
         }
     }

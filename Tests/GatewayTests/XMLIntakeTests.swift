@@ -1,0 +1,124 @@
+import Foundation
+import GRDB
+import Testing
+import TestSupport
+
+@testable import Gateway
+
+// XML documents through `gateway run --once`: well-formed ones are accepted and answered by an APERAK (29),
+// malformed and DOCTYPE-carrying ones are quarantined; an XML-DSig-signed one is verified against the agency's CA.
+
+private func listing(_ dir: URL) -> [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).sorted()
+}
+
+private let manifestXML = """
+    <?xml version="1.0" encoding="UTF-8"?>
+    <Manifest Id="m1" xmlns="urn:swg:manifest:1"><Voyage>MSCA123</Voyage><BillOfLading>MEDUSH123456</BillOfLading></Manifest>
+
+    """
+
+@Suite("XML documents through gateway run --once", .serialized)
+struct XMLIntakeTests {
+    @Test("well-formed XML is accepted with an APERAK 29; malformed and DOCTYPE XML are quarantined, no file read")
+    func plainXML() throws {
+        let spool = try Scratch()
+        _ = try spool.write("gateway.toml", runOnceConfig.replacingOccurrences(of: "patterns = [\"*.edi\"]", with: "patterns = [\"*.xml\"]"))
+        try FileManager.default.createDirectory(at: spool.url.appendingPathComponent("partners/CARRIERX/drop"),
+                                                withIntermediateDirectories: true)
+        _ = try spool.write("partners/CARRIERX/drop/good.xml", manifestXML)
+        _ = try spool.write("partners/CARRIERX/drop/broken.xml", "<Manifest><Voyage>MSCA123</Manifest>\n")
+        _ = try spool.write("partners/CARRIERX/drop/entity.xml", """
+            <?xml version="1.0"?>
+            <!DOCTYPE m [<!ENTITY x SYSTEM "file:///etc/passwd">]>
+            <m>&x;</m>
+
+            """)
+        let run = try spool.gateway("run", "--once", "--config", "gateway.toml")
+        #expect(run.status == 0, "\(run)")
+        #expect(run.stdout.contains("CARRIERX good.xml: accepted — receipt partners/CARRIERX/pickup/APERAK-"), "\(run)")
+        #expect(run.stdout.contains("CARRIERX broken.xml: quarantined"), "\(run)")
+        #expect(run.stdout.contains("CARRIERX entity.xml: quarantined"), "\(run)")
+        let pickup = spool.url.appendingPathComponent("partners/CARRIERX/pickup")
+        let aperaks = try listing(pickup).map { try String(contentsOf: pickup.appendingPathComponent($0), encoding: .utf8) }
+        let good = try #require(aperaks.first { $0.contains("RFF+ACE:good.xml'") })
+        #expect(good.range(of: "BGM\\+963\\+B[0-9]+\\+29'", options: .regularExpression) != nil && !good.contains("ERC+"), "\(good)")
+        let broken = try #require(aperaks.first { $0.contains("RFF+ACE:broken.xml'") })
+        #expect(broken.contains("BGM+963+") && broken.contains("+27'") && broken.contains("ERC+SWG-XML'"), "\(broken)")
+        #expect(broken.contains("not well-formed XML"), "\(broken)")
+        let entity = try #require(aperaks.first { $0.contains("RFF+ACE:entity.xml'") })
+        #expect(entity.contains("DOCTYPE") && !entity.contains("root:"), "\(entity)")
+        let db = try DatabaseQueue(path: spool.url.appendingPathComponent("state/gateway.sqlite").path)
+        let codes = try db.read { try Row.fetchAll($0, sql: """
+            SELECT b.original_name AS name, b.state, j.error_code AS code FROM batch b
+            JOIN job j ON j.batch_id = b.id AND j.kind = 'process' ORDER BY b.id
+            """) }
+        let byName = Dictionary(uniqueKeysWithValues: codes.map { ($0["name"] as String, $0) })
+        #expect(byName["good.xml"]?["state"] == "accepted")
+        #expect(byName["broken.xml"]?["code"] == "xml.malformed")
+        #expect(byName["entity.xml"]?["code"] == "xml.unsafe")
+    }
+
+    @Test("an XML-DSig-signed manifest is verified against the agency's CA; a tampered one is refused")
+    func signedXML() throws {
+        let pki = try TestPKI.get()
+        let spool = try Scratch()
+        func list(_ paths: [String]) -> String { "[" + paths.map { "\"\($0)\"" }.joined(separator: ", ") + "]" }
+        _ = try spool.write("gateway.toml", """
+            [gateway]
+            sender_id = "SWGATEWAY"
+            sender_qualifier = "ZZZ"
+            spool = "."
+
+            [[partner]]
+            id = "CUSTOMS"
+            role = "agency"
+            drop = "partners/CUSTOMS/drop"
+            pickup = "partners/CUSTOMS/pickup"
+            [partner.trust]
+            certificates = \(list(pki.customs.certificateFiles))
+            crls = \(list(pki.customs.crlFiles))
+
+            [[partner]]
+            id = "CARRIERX"
+            role = "carrier"
+            identities = ["CARRIERX:ZZZ"]
+            drop = "partners/CARRIERX/drop"
+            pickup = "partners/CARRIERX/pickup"
+            patterns = ["*.xml"]
+            [partner.signature]
+            required = true
+            trust = ["CUSTOMS"]
+            subjects = ["\(pki.carrierXRSA.subject)"]
+            formats = ["xmldsig"]
+
+            """)
+        try FileManager.default.createDirectory(at: spool.url.appendingPathComponent("partners/CARRIERX/drop"),
+                                                withIntermediateDirectories: true)
+        // The carrier signs with its own key (a copy only it can read, as the signer requires).
+        let key = spool.url.appendingPathComponent("carrier.key")
+        try FileManager.default.copyItem(atPath: pki.carrierXRSA.privateKey, toPath: key.path)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: key.path)
+        let signer = try XMLDSigSigner(keyFile: key.path, certificateFile: pki.carrierXRSA.certificate)
+        let signed = try signer.sign(Array(manifestXML.utf8))
+        _ = try spool.write("partners/CARRIERX/drop/signed.xml", signed)
+        let text = String(decoding: signed, as: UTF8.self)
+        _ = try spool.write("partners/CARRIERX/drop/tampered.xml", text.replacingOccurrences(of: "MEDUSH123456", with: "MEDUSH999999"))
+        _ = try spool.write("partners/CARRIERX/drop/unsigned.xml", manifestXML)
+
+        let run = try spool.gateway("run", "--once", "--config", "gateway.toml")
+        #expect(run.status == 0, "\(run)")
+        #expect(run.stdout.contains("CARRIERX signed.xml: accepted") && run.stdout.contains("signature verified"), "\(run)")
+        #expect(run.stdout.contains("CARRIERX tampered.xml: quarantined"), "\(run)")
+        #expect(run.stdout.contains("CARRIERX unsigned.xml: quarantined"), "\(run)")
+        let db = try DatabaseQueue(path: spool.url.appendingPathComponent("state/gateway.sqlite").path)
+        let rows = try db.read { try Row.fetchAll($0, sql: """
+            SELECT b.original_name AS name, v.valid, v.code, v.format FROM batch b JOIN signature_verdict v ON v.batch_id = b.id
+            ORDER BY b.id
+            """) }
+        let byName = Dictionary(uniqueKeysWithValues: rows.map { ($0["name"] as String, $0) })
+        #expect(byName["signed.xml"]?["valid"] == 1 && byName["signed.xml"]?["format"] == "xmldsig", "\(rows)")
+        #expect(byName["tampered.xml"]?["code"] == "sig.bad-signature", "\(rows)")
+        #expect(byName["unsigned.xml"]?["code"] == "sig.missing", "\(rows)")
+    }
+}

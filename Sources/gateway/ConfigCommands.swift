@@ -10,6 +10,11 @@ struct CheckConfigCommand: ParsableCommand {
         discussion: """
             Every mistake is printed as PATH:LINE: key: message (unknown keys, wrong types, missing keys, \
             duplicate partners, bad cron expressions or patterns, clashing directories), all in one run. \
+            Every agency's trust anchors ([partner.trust]) and the gateway's signing key and certificate are \
+            loaded as the pipeline loads them: an unreadable or non-CA certificate file, an unreadable or \
+            badly signed CRL, an expired CA certificate or an unusable signing key is a mistake named by its \
+            key and file; a CA or gateway certificate expiring within [gateway] certificate_warning_days, or a \
+            CRL past its nextUpdate, is a warning (printed, not failing). \
             Without mistakes, prints the partners by role and the next run of every schedule (UTC). \
             Exit status: 0 when the file is valid, 1 when it has mistakes, 2 on a usage error or when \
             the file cannot be read.

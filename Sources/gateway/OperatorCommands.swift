@@ -110,7 +110,9 @@ struct JobsCommand: ParsableCommand {
                 The job (state, attempts, times, error code and message, input and output), its batch (file, \
                 size, SHA-256, where its raw bytes are kept, interchange reference, sender, state and reason, \
                 claim), the archive it was unpacked from or the members it unpacked into, its conflict, every \
-                state change in order, the receipts written and how many identical copies arrived since. \
+                signature verdict with its evidence (code, reasons, signer, agency, validation time, CRL; the \
+                chain's PEM with --json), every state change in order, the receipts written and how many \
+                identical copies arrived since. \
                 Times are UTC. \(exitStatuses("when shown", "when there is no such job or the ledger cannot be read"))
                 """
         )

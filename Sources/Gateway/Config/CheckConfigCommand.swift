@@ -18,6 +18,8 @@ public enum ConfigurationCheck {
 
     /// Checks the file at `path`: mistakes as `PATH:LINE: key: message` (exit 1), else a summary with
     /// each schedule's next run after `now` (exit 0); an unreadable file is reported on `err` (exit 2).
+    /// Trust anchors and the signing identity, when configured, are loaded and judged as of `now` too
+    /// (``TrustConfigurationCheck``): their mistakes fail the check, their warnings are printed after it.
     public static func run(path: String, json: Bool, now: Date, out: OutputSink, err: OutputSink) -> CommandStatus {
         defer { out.flush(); err.flush() }
         let configuration: GatewayConfiguration
@@ -39,15 +41,53 @@ public enum ConfigurationCheck {
             err.line("\(path): \(error)")
             return .failure
         }
-        let summary = Summary(configuration, now: now)
+        var summary = Summary(configuration, now: now)
+        // Trust anchors and the signing identity: only configurations that have them see any of this, so the
+        // output for the others stays as it was.
+        guard TrustConfigurationCheck.applies(to: configuration) else {
+            if json {
+                var document = Document(config: path, valid: true, errors: [])
+                document.summary = summary
+                out.write(render(document))
+            } else {
+                out.write(summary.text(path: path))
+            }
+            return .success
+        }
+        let trust = TrustConfigurationCheck(configuration, now: now)
+        let index = lineIndex(path: path)
+        func located(_ finding: TrustConfigurationCheck.Finding) -> ConfigurationError {
+            ConfigurationError(key: finding.key, line: index?.line(for: finding.key), message: finding.message)
+        }
+        let mistakes = trust.mistakes.map(located)
+        let warnings = trust.warnings.map(located)
+        summary.trust = trust.agencies
+        summary.signing = trust.signing
         if json {
-            var document = Document(config: path, valid: true, errors: [])
-            document.summary = summary
+            var document = Document(config: path, valid: mistakes.isEmpty, errors: mistakes)
+            document.warnings = warnings
+            if mistakes.isEmpty { document.summary = summary }
             out.write(render(document))
         } else {
-            out.write(summary.text(path: path))
+            if mistakes.isEmpty { out.write(summary.text(path: path)) }
+            for e in mistakes { out.line(e.formatted(path: path)) }
+            for w in warnings { out.line(ConfigurationError(key: w.key, line: w.line, message: "warning: " + w.message).formatted(path: path)) }
+            let n = mistakes.count, w = warnings.count
+            if n > 0 {
+                err.line("\(path): \(n) mistake\(n == 1 ? "" : "s")" + (w > 0 ? ", \(w) warning\(w == 1 ? "" : "s")" : ""))
+            } else if w > 0 {
+                err.line("\(path): \(w) warning\(w == 1 ? "" : "s")")
+            }
         }
-        return .success
+        return mistakes.isEmpty ? .success : .invalid
+    }
+
+    /// The line index of the file just loaded, to put lines on what the trust check finds (it names keys only).
+    private static func lineIndex(path: String) -> TOMLLineIndex? {
+        var bytes: [UInt8] = []
+        guard (try? ChunkedFile.forEachChunk(path: path, { bytes.append(contentsOf: $0) })) != nil,
+              let text = String(validating: bytes, as: UTF8.self) else { return nil }
+        return TOMLLineIndex(text)
     }
 
     /// What `--json` prints: the mistakes, or the summary when there are none.
@@ -60,6 +100,9 @@ public enum ConfigurationCheck {
         public var errors: [ConfigurationError]
         /// What the gateway would run; absent when there are mistakes.
         public var summary: Summary?
+        /// What works today but will not for long (a CA or the gateway's certificate about to expire, a stale
+        /// CRL); present only when the configuration has trust tables or a signing identity.
+        public var warnings: [ConfigurationError]?
     }
 
     /// The configuration in brief, as an operator checks it after an edit.
@@ -90,6 +133,34 @@ public enum ConfigurationCheck {
         public var roles: [String: Int]
         public var partners: [Partner]
         public var schedules: [Schedule]
+        /// One agency's CA as loaded (`[partner.trust]`).
+        public struct Trust: Codable, Sendable, Equatable {
+            public var agency: String
+            /// How many CA certificates (roots and intermediates) and CRLs were loaded.
+            public var certificates: Int
+            public var crls: Int
+            public var requireCRL: Bool
+            /// The first CA certificate to expire, and when (ISO 8601 UTC).
+            public var firstExpiry: String?
+            public var firstExpiring: String?
+            /// The earliest nextUpdate among its CRLs.
+            public var crlNextUpdate: String?
+            /// The partners whose signatures chain to it.
+            public var partners: [String]
+        }
+        /// The gateway's own signing certificate (`[gateway] signing_certificate`).
+        public struct Signing: Codable, Sendable, Equatable {
+            public var subject: String
+            public var issuer: String
+            public var serial: String
+            public var notAfter: String
+            public var certificate: String
+            public var key: String
+        }
+        /// Each agency's CA; absent when no partner has a `[partner.trust]` table and no signing identity is set.
+        public var trust: [Trust]?
+        /// The gateway's signing certificate, when configured and loaded.
+        public var signing: Signing?
 
         /// Summarizes `configuration`, with next runs computed after `now`.
         public init(_ configuration: GatewayConfiguration, now: Date) {
@@ -130,6 +201,18 @@ public enum ConfigurationCheck {
             for p in partners {
                 lines.append("partner   \(pad(p.id, idWidth))  \(pad(p.role, 8))  \(pad(p.readiness, 11))  "
                              + "\(pad(p.schedule, scheduleWidth))  next \(p.next ?? "never")  drop \(p.drop)  pickup \(p.pickup)")
+            }
+            let agencyWidth = trust?.map(\.agency.count).max() ?? 0
+            for t in trust ?? [] {
+                var line = "trust     \(pad(t.agency, agencyWidth))  \(t.certificates) CA certificate\(t.certificates == 1 ? "" : "s"), "
+                    + "\(t.crls) CRL\(t.crls == 1 ? "" : "s")\(t.requireCRL ? " (required)" : "")"
+                if let first = t.firstExpiry { line += "  first CA expiry \(first)" }
+                if let next = t.crlNextUpdate { line += "  CRL next update \(next)" }
+                line += "  for " + (t.partners.isEmpty ? "no partner" : t.partners.joined(separator: ", "))
+                lines.append(line)
+            }
+            if let s = signing {
+                lines.append("signing   \(s.subject)  serial \(s.serial)  until \(s.notAfter)  certificate \(s.certificate)  key \(s.key)")
             }
             let nameWidth = schedules.map(\.name.count).max() ?? 0
             let expressionWidth = schedules.map(\.expression.count).max() ?? 0

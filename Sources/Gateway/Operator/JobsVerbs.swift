@@ -79,6 +79,16 @@ public enum JobsVerbs {
                 members = memberBatches.map { MemberLine($0, jobs: jobs[$0.id] ?? []) }
             }
             if let conflict = story.conflict { conflictBatch = try store.batch(conflict.existingBatchId) }
+            // Every signature verdict reached for the batch; an archive member was covered by its archive's.
+            var signatures: [SignatureLine] = []
+            var signaturesOf: Int64?
+            if let batch = story.batch {
+                signatures = try store.signatureVerdicts(batchId: batch.id).map(SignatureLine.init)
+                if signatures.isEmpty, let archive = story.parentBatch {
+                    signatures = try store.signatureVerdicts(batchId: archive.id).map(SignatureLine.init)
+                    if !signatures.isEmpty { signaturesOf = archive.id }
+                }
+            }
             let document = ShowDocument(
                 job: JobDetail(story.job),
                 batch: story.batch.map { BatchDetail($0, claim: claim, raw: session.rawPath(sha256: $0.sha256)) },
@@ -87,7 +97,9 @@ public enum JobsVerbs {
                 conflict: story.conflict.map { ConflictDetail($0, existing: conflictBatch) },
                 events: story.events.map(EventLine.init),
                 receipts: story.receipts.map(ReceiptLine.init),
-                replayCount: story.replayCount)
+                replayCount: story.replayCount,
+                signatures: signatures,
+                signaturesOfArchive: signaturesOf)
             out.write(json ? OperatorFormat.json(document) + "\n" : document.text())
             return .success
         }
@@ -115,6 +127,10 @@ public enum JobsVerbs {
         var events: [EventLine]
         var receipts: [ReceiptLine]
         var replayCount: Int
+        /// Every signature verdict reached for the batch, oldest first, with its evidence.
+        var signatures: [SignatureLine]
+        /// Set when the verdicts are the archive's (the batch is a member its signature covered).
+        @Nullable var signaturesOfArchive: Int64?
 
         /// The text `jobs show` prints: labelled sections, one fact per line.
         func text() -> String {
@@ -170,6 +186,31 @@ public enum JobsVerbs {
                     fact("resolved", "\(resolvedAt): \(OperatorFormat.cell(conflict.resolution ?? ""))")
                 } else {
                     fact("resolved", "no (open)")
+                }
+            }
+            if batch != nil {
+                if signatures.isEmpty {
+                    lines.append("signatures  none recorded")
+                } else {
+                    lines.append("signatures (\(signatures.count))" + (signaturesOfArchive.map { ", of archive \($0)" } ?? ""))
+                    for v in signatures {
+                        lines.append("  \(v.verifiedAt)  \(v.format)  " + (v.valid ? "valid" : "refused \(v.code ?? "?")")
+                                     + "  agency \(v.agency)" + (v.jobId.map { "  job \($0)" } ?? ""))
+                        func detail(_ label: String, _ value: String?) {
+                            if let value { lines.append("    " + pad(label, 12) + OperatorFormat.cell(value)) }
+                        }
+                        detail("validated", v.validationTime)
+                        detail("reason", v.reason)
+                        detail("partner", v.partnerReason)
+                        detail("signer", v.signerSubject)
+                        detail("issuer", v.signerIssuer)
+                        detail("serial", v.signerSerial)
+                        detail("fingerprint", v.signerFingerprint)
+                        detail("algorithms", v.algorithms)
+                        detail("signature", v.signatureSha256.map { "sha256 \($0)" })
+                        detail("crl", v.crlSha256.map { "sha256 \($0)" })
+                        detail("chain", v.chainPEM.map { _ in "PEM kept (jobs show --json)" })
+                    }
                 }
             }
             if events.isEmpty {
@@ -374,6 +415,52 @@ public enum JobsVerbs {
             from = event.fromState
             to = event.toState
             message = event.message
+        }
+    }
+
+    /// One signature verdict and its evidence, as the ledger keeps it.
+    struct SignatureLine: Encodable {
+        var id: Int64
+        @Nullable var jobId: Int64?
+        var verifiedAt: String
+        var format: String
+        var valid: Bool
+        @Nullable var code: String?
+        var reason: String
+        var partnerReason: String
+        @Nullable var signerSubject: String?
+        @Nullable var signerIssuer: String?
+        @Nullable var signerSerial: String?
+        @Nullable var signerFingerprint: String?
+        /// The agency whose anchors were used (the agencies named, when no signature came).
+        var agency: String
+        var validationTime: String
+        @Nullable var crlSha256: String?
+        @Nullable var signatureSha256: String?
+        @Nullable var algorithms: String?
+        /// The chain from the signer to the anchor, PEM (JSON only: too long for the text).
+        @Nullable var chainPEM: String?
+
+        init(_ record: SignatureVerdictRecord) {
+            let e = record.evidence
+            id = record.id
+            jobId = record.jobId
+            verifiedAt = OperatorFormat.time(record.verifiedAt)
+            format = e.format
+            valid = e.valid
+            code = e.code
+            reason = e.reason
+            partnerReason = e.partnerReason
+            signerSubject = e.signerSubject
+            signerIssuer = e.signerIssuer
+            signerSerial = e.signerSerial
+            signerFingerprint = e.signerFingerprint
+            agency = e.trust
+            validationTime = OperatorFormat.time(e.validationTime)
+            crlSha256 = e.crlSha256
+            signatureSha256 = e.signatureSha256
+            algorithms = e.algorithms.flatMap { $0.isEmpty ? nil : $0 }
+            chainPEM = e.chainPEM
         }
     }
 

@@ -179,7 +179,7 @@ public final class SignatureGate: Sendable {
             partnerReason: failure?.partnerReason ?? "signature verified",
             signatureSha256: nil, signerSubject: signer?.subject, signerIssuer: signer?.issuer,
             signerSerial: signer?.serialNumber, signerFingerprint: signer?.sha256Fingerprint,
-            chainPEM: signer.map { $0.chainPEM.joined() }, trust: agency, validationTime: time)
+            chainPEM: signer.map { $0.certificatePEM + $0.chainPEM.joined() }, trust: agency, validationTime: time)
         return verdict.isValid ? .verified(evidence, content: nil) : .refused(evidence)
     }
 

@@ -1,14 +1,12 @@
 import Foundation
 import Testing
+import TestSupport
 
 @testable import Gateway
 
 // `gateway jobs rerun` and `gateway quarantine release` through the real executable: a rerun judges the stored
 // bytes again, never sends a receipt twice, and says what it did and did not do.
 
-private func listing(_ dir: URL) -> [String] {
-    ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).sorted()
-}
 
 /// The jobs of the ledger as `gateway jobs list --json` prints them: (id, kind, state, file, error code).
 private func jobs(_ scratch: Scratch) throws -> [(id: Int64, kind: String, state: String, file: String?, code: String?)] {

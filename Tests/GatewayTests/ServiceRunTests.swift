@@ -41,9 +41,6 @@ private func serviceConfig(port: Int) -> String {
         """) + "\nschedule = \"@every 1s\"\n"
 }
 
-private func listing(_ dir: URL) -> [String] {
-    ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).sorted()
-}
 
 /// Starts `gateway run` in `spool`, standard error captured in `stderr.log` there.
 private func startService(in spool: Scratch) throws -> Process {

@@ -11,8 +11,7 @@ import TestSupport
 
 /// Two agencies with their own CAs and a carrier that declares to customs.
 private func signedConfig(_ pki: TestPKI, carrierFormats: String = "[\"cms-detached\"]") -> String {
-    func list(_ paths: [String]) -> String { "[" + paths.map { "\"\($0)\"" }.joined(separator: ", ") + "]" }
-    return """
+    """
         [gateway]
         sender_id = "SWGATEWAY"
         sender_qualifier = "ZZZ"
@@ -23,18 +22,14 @@ private func signedConfig(_ pki: TestPKI, carrierFormats: String = "[\"cms-detac
         role = "agency"
         drop = "partners/CUSTOMS/drop"
         pickup = "partners/CUSTOMS/pickup"
-        [partner.trust]
-        certificates = \(list(pki.customs.certificateFiles))
-        crls = \(list(pki.customs.crlFiles))
+        \(pki.customs.trustTable)
 
         [[partner]]
         id = "CIQ"
         role = "agency"
         drop = "partners/CIQ/drop"
         pickup = "partners/CIQ/pickup"
-        [partner.trust]
-        certificates = \(list(pki.ciq.certificateFiles))
-        crls = \(list(pki.ciq.crlFiles))
+        \(pki.ciq.trustTable)
 
         [[partner]]
         id = "CARRIERX"
@@ -58,9 +53,6 @@ private func cuscar(_ reference: String) throws -> [UInt8] {
         .replacingOccurrences(of: "CUS000123", with: reference).utf8)
 }
 
-private func listing(_ dir: URL) -> [String] {
-    ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).sorted()
-}
 
 @Suite("signed intake through gateway run --once", .serialized)
 struct SignedIntakeTests {

@@ -8,9 +8,6 @@ import TestSupport
 // XML documents through `gateway run --once`: well-formed ones are accepted and answered by an APERAK (29),
 // malformed and DOCTYPE-carrying ones are quarantined; an XML-DSig-signed one is verified against the agency's CA.
 
-private func listing(_ dir: URL) -> [String] {
-    ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).sorted()
-}
 
 private let manifestXML = """
     <?xml version="1.0" encoding="UTF-8"?>
@@ -63,7 +60,6 @@ struct XMLIntakeTests {
     func signedXML() throws {
         let pki = try TestPKI.get()
         let spool = try Scratch()
-        func list(_ paths: [String]) -> String { "[" + paths.map { "\"\($0)\"" }.joined(separator: ", ") + "]" }
         _ = try spool.write("gateway.toml", """
             [gateway]
             sender_id = "SWGATEWAY"
@@ -75,9 +71,7 @@ struct XMLIntakeTests {
             role = "agency"
             drop = "partners/CUSTOMS/drop"
             pickup = "partners/CUSTOMS/pickup"
-            [partner.trust]
-            certificates = \(list(pki.customs.certificateFiles))
-            crls = \(list(pki.customs.crlFiles))
+            \(pki.customs.trustTable)
 
             [[partner]]
             id = "CARRIERX"

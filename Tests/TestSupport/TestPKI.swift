@@ -436,3 +436,11 @@ private struct Maker {
         }
     }
 }
+
+extension TestPKI.Agency {
+    /// This agency's `[partner.trust]` table for a gateway configuration (its certificates and current CRLs).
+    public var trustTable: String {
+        func list(_ paths: [String]) -> String { "[" + paths.map { "\"\($0)\"" }.joined(separator: ", ") + "]" }
+        return "[partner.trust]\ncertificates = \(list(certificateFiles))\ncrls = \(list(crlFiles))\n"
+    }
+}

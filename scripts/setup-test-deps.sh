@@ -7,7 +7,7 @@ set -euo pipefail
 BUILD_ONLY=0; [ "${1:-}" = "--build-only" ] && BUILD_ONLY=1
 
 APT_PACKAGES=(pkg-config libsqlite3-dev libssh-dev libarchive-dev libxml2-dev libssl-dev libxmlsec1-dev xmlsec1
-              openssh-server python3 python3-pip rsync)
+              openssh-server python3 python3-pip rsync openssl zip)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

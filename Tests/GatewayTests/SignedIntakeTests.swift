@@ -9,8 +9,9 @@ import TestSupport
 // drops signed, tampered, foreign, revoked and unsigned files; `gateway run --once` must accept only the good
 // ones, quarantine the rest with their stable code, answer them in plain words, and keep the evidence.
 
-/// Two agencies with their own CAs and a carrier that declares to customs.
-private func signedConfig(_ pki: TestPKI, carrierFormats: String = "[\"cms-detached\"]") -> String {
+/// Two agencies with their own CAs and a carrier that declares to customs (shared with XMLIntakeTests).
+func signedConfig(_ pki: TestPKI, carrierFormats: String = "[\"cms-detached\"]",
+                  patterns: String = "[\"*.edi\", \"*.p7s\", \"*.p7m\"]") -> String {
     """
         [gateway]
         sender_id = "SWGATEWAY"
@@ -37,7 +38,7 @@ private func signedConfig(_ pki: TestPKI, carrierFormats: String = "[\"cms-detac
         identities = ["CARRIERX:ZZZ"]
         drop = "partners/CARRIERX/drop"
         pickup = "partners/CARRIERX/pickup"
-        patterns = ["*.edi", "*.p7s", "*.p7m"]
+        patterns = \(patterns)
         incomplete_deadline_seconds = 600
         [partner.signature]
         required = true

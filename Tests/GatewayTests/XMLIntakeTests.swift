@@ -60,33 +60,7 @@ struct XMLIntakeTests {
     func signedXML() throws {
         let pki = try TestPKI.get()
         let spool = try Scratch()
-        _ = try spool.write("gateway.toml", """
-            [gateway]
-            sender_id = "SWGATEWAY"
-            sender_qualifier = "ZZZ"
-            spool = "."
-
-            [[partner]]
-            id = "CUSTOMS"
-            role = "agency"
-            drop = "partners/CUSTOMS/drop"
-            pickup = "partners/CUSTOMS/pickup"
-            \(pki.customs.trustTable)
-
-            [[partner]]
-            id = "CARRIERX"
-            role = "carrier"
-            identities = ["CARRIERX:ZZZ"]
-            drop = "partners/CARRIERX/drop"
-            pickup = "partners/CARRIERX/pickup"
-            patterns = ["*.xml"]
-            [partner.signature]
-            required = true
-            trust = ["CUSTOMS"]
-            subjects = ["\(pki.carrierXRSA.subject)"]
-            formats = ["xmldsig"]
-
-            """)
+        _ = try spool.write("gateway.toml", signedConfig(pki, carrierFormats: "[\"xmldsig\"]", patterns: "[\"*.xml\"]"))
         try FileManager.default.createDirectory(at: spool.url.appendingPathComponent("partners/CARRIERX/drop"),
                                                 withIntermediateDirectories: true)
         // The carrier signs with its own key (a copy only it can read, as the signer requires).

@@ -42,6 +42,13 @@ public struct GatewayConfiguration: Sendable, Hashable {
         self.run = run
     }
 
+    /// The directory beside the database: the raw store (`raw/`) and small state files live there.
+    public var stateDirectory: String {
+        switch store {
+        case .sqlite(let path): Paths.parent(of: path)
+        }
+    }
+
     /// The partner with this id, for services that were handed an id from the ledger.
     public func partner(id: String) -> PartnerConfiguration? { partners.first { $0.id == id } }
 

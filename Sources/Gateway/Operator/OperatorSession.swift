@@ -49,7 +49,7 @@ struct OperatorSession {
 
     /// Where the raw bytes of a batch are kept, when the raw store exists and holds them.
     func rawPath(sha256 hex: String) -> String? {
-        let root = Paths.parent(of: storePath) + "/raw"
+        let root = configuration.stateDirectory + "/raw"
         // Opening a RawStore creates its directories; a read-side verb only looks where one already is.
         guard FileManager.default.fileExists(atPath: root + "/sha256"), let digest = SHA256Digest(hex: hex),
               let raw = try? RawStore(root: root), raw.contains(digest) else { return nil }

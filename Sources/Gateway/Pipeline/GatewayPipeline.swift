@@ -53,7 +53,7 @@ public final class GatewayPipeline: Sendable {
                 logger: Logger = Logger(label: "gateway.pipeline")) throws {
         self.configuration = configuration
         guard case .sqlite(let path) = configuration.store else { fatalError("unreachable: only sqlite exists") }
-        let directory = Paths.parent(of: path)
+        let directory = configuration.stateDirectory
         try FileOps.makeDirectories(directory)
         self.store = try GatewayStore(path: path)
         self.raw = try RawStore(root: directory + "/raw")

@@ -116,10 +116,7 @@ extension GatewayPipeline {
     }
 
     /// Where small state files live (beside the database): stability memory of `stable` drops.
-    var stateDirectory: String {
-        guard case .sqlite(let path) = configuration.store else { return configuration.spoolRoot }
-        return Paths.parent(of: path)
-    }
+    var stateDirectory: String { configuration.stateDirectory }
 
     /// Completeness and claim for every file of `chunk`, the claims made durable with one fsync of each
     /// directory, then the chunk stored and recorded.
@@ -279,12 +276,6 @@ extension GatewayPipeline {
         case .quarantined: .quarantined
         case .conflict: .conflict
         }
-    }
-
-    /// UNB sender and reference from the first 64 KiB (enough for any UNB), when the file is EDIFACT.
-    static func interchangeHeader(path: String) -> (sender: String?, reference: String?)? {
-        guard let head = try? FileOps.readHead(path: path, count: 65_536) else { return nil }
-        return head.withUnsafeBytes { interchangeHeader(bytes: $0) }
     }
 
     /// UNB sender and reference from a file's first bytes, when they are EDIFACT.

@@ -308,14 +308,14 @@ extension GatewayPipeline {
         do {
             for m in members {
                 let object: RawObject
-                let header: (sender: String?, reference: String?)?
+                var header: (sender: String?, reference: String?)?
                 switch m.content {
                 case .bytes(let bytes):
                     object = try raw.put(bytes: bytes, durable: false)
                     header = Array(bytes.prefix(65_536)).withUnsafeBytes { Self.interchangeHeader(bytes: $0) }
                 case .file(let path):
-                    object = try raw.put(fileAt: path, durable: false)
-                    header = Self.interchangeHeader(path: path)
+                    // The unpacker's own temporary: linked into the store like a claimed file, not copied.
+                    object = try raw.adopt(fileAt: path) { header = Self.interchangeHeader(bytes: $0) }
                 }
                 let process = { (replay: Bool) in
                     JobRequest(kind: JobKind.process, partner: c.partner.id,
@@ -384,8 +384,12 @@ extension GatewayPipeline {
 
     /// Whether the file's first byte after blanks (and a UTF-8 byte-order mark) is '<'.
     static func looksLikeXML(path: String) -> Bool {
-        guard let head = try? FileOps.readHead(path: path, count: 512) else { return false }
-        return head.first { ![0x20, 0x09, 0x0A, 0x0D, 0xEF, 0xBB, 0xBF].contains($0) } == UInt8(ascii: "<")
+        (try? FileOps.readHead(path: path, count: 512)).map(looksLikeXML) ?? false
+    }
+
+    /// Whether the first byte after blanks (and a UTF-8 byte-order mark) is '<'.
+    static func looksLikeXML(_ head: some Collection<UInt8>) -> Bool {
+        head.first { ![0x20, 0x09, 0x0A, 0x0D, 0xEF, 0xBB, 0xBF].contains($0) } == UInt8(ascii: "<")
     }
 
     // MARK: - Quarantine

@@ -13,11 +13,7 @@ public enum RunOnce {
         do {
             report = try GatewayPipeline(configuration: configuration).runOnce(dueOnly: dueOnly)
         } catch {
-            let directory: String = {
-                guard case .sqlite(let path) = configuration.store else { return configuration.spoolRoot }
-                return Paths.parent(of: path)
-            }()
-            err.line("cannot open the store: \(error)" + FileOps.spaceNote(directory))
+            err.line("cannot open the store: \(error)" + FileOps.spaceNote(configuration.stateDirectory))
             return 1
         }
         if json {

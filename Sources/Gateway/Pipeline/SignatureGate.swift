@@ -40,7 +40,7 @@ public final class SignatureGate: Sendable {
         let policy = partner.signature
         let trust = policy.trust.joined(separator: ",")
         let lower = fileName.lowercased()
-        let looksXML = content.first(where: { ![0x20, 0x09, 0x0A, 0x0D, 0xEF, 0xBB, 0xBF].contains($0) }) == UInt8(ascii: "<")
+        let looksXML = GatewayPipeline.looksLikeXML(content.prefix(512))
         let format: SignatureFormat?
         if detachedSignature != nil {
             format = .cmsDetached

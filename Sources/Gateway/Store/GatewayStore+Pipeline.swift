@@ -235,13 +235,6 @@ extension GatewayStore {
         }
     }
 
-    /// The job created with `key`, if any (deliveries are keyed by batch, receipt kind and claim).
-    public func job(idempotencyKey key: String) throws -> JobRecord? {
-        try pool.read { db in
-            try JobRecord.fetchOneCached(db, sql: "SELECT * FROM job WHERE idempotency_key = ?", arguments: [key])
-        }
-    }
-
     /// Counts of jobs per kind and state among the unfinished ones (queued, retrying, running): queue depth.
     public func queueDepth() throws -> [(kind: String, state: JobState, count: Int)] {
         try pool.read { db in

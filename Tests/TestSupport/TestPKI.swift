@@ -187,8 +187,15 @@ public final class TestPKI: Sendable {
         try sign(payload: payload, with: identity, encoding: encoding, digest: digest, detached: false)
     }
 
+    /// A CMS signature by `openssl cms -sign -binary` with further options (`-nosmimecap`, `-noattr`,
+    /// `-cades`, `-nocerts`, `-certfile FILE`, ...), detached unless `detached` is false.
+    public func sign(payload: [UInt8], with identity: Identity, encoding: Encoding = .der, digest: String = "sha256",
+                     detached: Bool = true, options: [String]) throws -> [UInt8] {
+        try sign(payload: payload, with: identity, encoding: encoding, digest: digest, detached: detached, extra: options)
+    }
+
     private func sign(payload: [UInt8], with identity: Identity, encoding: Encoding, digest: String,
-                      detached: Bool) throws -> [UInt8] {
+                      detached: Bool, extra: [String] = []) throws -> [UInt8] {
         let work = try scratchDirectory()
         defer { try? FileManager.default.removeItem(at: work) }
         let input = work.appendingPathComponent("payload")
@@ -198,7 +205,7 @@ public final class TestPKI: Sendable {
                          "-inkey", identity.privateKey, "-md", digest, "-outform", encoding == .der ? "DER" : "PEM",
                          "-out", output.path]
         if !detached { arguments.append("-nodetach") }
-        try runOpenSSL(arguments)
+        try runOpenSSL(arguments + extra)
         return [UInt8](try Data(contentsOf: output))
     }
 

@@ -237,6 +237,7 @@ struct Checker {
         var spoolRoot = configurationDirectory
         var signingKey: String?, signingCertificate: String?
         var warningDays = 30
+        var maxDocumentBytes = InMemoryLimits.documentBytes
         if let node = top.value("gateway") {
             if var g = table(node, at: "gateway") {
                 if let id = string(&g, "sender_id", required: true) {
@@ -254,6 +255,7 @@ struct Checker {
                          "is missing: signing_key and signing_certificate go together")
                 }
                 if let days = int(&g, "certificate_warning_days", minimum: 0) { warningDays = days }
+                if let mib = int(&g, "max_document_mib", minimum: 1) { maxDocumentBytes = Int64(mib) << 20 }
                 if let spool = string(&g, "spool") {
                     if let problem = Paths.problem(with: spool, escapeAllowed: true) {
                         fail(g.keyPath("spool"), problem)
@@ -370,10 +372,12 @@ struct Checker {
         finish(top)
 
         guard let identity, let store else { return nil }
-        return GatewayConfiguration(identity: identity, spoolRoot: spoolRoot, store: store,
-                                    schedules: schedules, partners: partners.map(\.config),
-                                    metrics: metrics, run: run, signing: signing,
-                                    certificateWarningDays: warningDays)
+        var configuration = GatewayConfiguration(identity: identity, spoolRoot: spoolRoot, store: store,
+                                                 schedules: schedules, partners: partners.map(\.config),
+                                                 metrics: metrics, run: run, signing: signing,
+                                                 certificateWarningDays: warningDays)
+        configuration.maxDocumentBytes = maxDocumentBytes
+        return configuration
     }
 
     mutating func checkIdentityPart(_ value: String, max: Int, at path: String, what: String) {

@@ -26,6 +26,9 @@ public struct GatewayConfiguration: Sendable, Hashable {
     public var signing: SigningIdentity?
     /// `check-config` warns about CA and partner certificates that expire within this many days.
     public var certificateWarningDays: Int
+    /// The largest signed or XML document the process step reads whole into memory
+    /// ([gateway] max_document_mib; `InMemoryLimits`).
+    public var maxDocumentBytes: Int64 = InMemoryLimits.documentBytes
 
     public init(identity: EDIFACTIdentity, spoolRoot: String, store: StoreConfiguration,
                 schedules: [NamedSchedule], partners: [PartnerConfiguration],

@@ -26,6 +26,21 @@ public enum PipelineErrorCode {
     public static let unknownPartner = "config.unknown-partner"
     /// A reply could not be built (a value does not fit the partner's syntax).
     public static let replyUnwritable = "reply.unwritable"
+    /// Larger than what is checked in memory (`InMemoryLimits`): set aside, answered by APERAK.
+    public static let tooLarge = "intake.too-large"
+}
+
+/// The largest files the process step reads whole into memory. EDIFACT is validated streaming and
+/// archives are unpacked to disk, so these bound only what must be held at once: a document whose
+/// signature is checked (CMS over the bytes, XML-DSig over the tree), an XML document parsed into a
+/// tree, and a detached `.p7s`. A larger file is quarantined (`intake.too-large`) with its size and
+/// the limit, never read: one hostile upload must not exhaust the worker's memory.
+public enum InMemoryLimits {
+    /// Signed or XML documents, by default: 256 MiB (a manifest of 20 000 containers in XML is about
+    /// 40 MB); `[gateway] max_document_mib` sets it.
+    public static let documentBytes: Int64 = 256 << 20
+    /// A detached CMS signature: 1 MiB (a signature with a three-certificate chain is about 5 KB).
+    public static let detachedSignatureBytes: Int64 = 1 << 20
 }
 
 /// A process job's input: where its batch came from and how its receipts are named.

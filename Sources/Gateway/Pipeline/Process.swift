@@ -107,10 +107,16 @@ extension GatewayPipeline {
         // Archive members were covered by their archive's signature.
         var evidence: SignatureVerdictEvidence?
         if batch.parentBatchId == nil && (partner.signature.required || batch.signatureSha256 != nil) {
+            let signatureDigest = batch.signatureSha256.flatMap(SHA256Digest.init(hex:))
+            if let refusal = tooLarge(context, digest: digest, limit: configuration.maxDocumentBytes, what: "a signed file")
+                ?? signatureDigest.flatMap({ tooLarge(context, digest: $0, limit: InMemoryLimits.detachedSignatureBytes,
+                                                     what: "a detached signature") }) {
+                return refusal
+            }
             let content: [UInt8], detached: [UInt8]?
             do {
                 content = try raw.open(digest).readAll()
-                detached = try batch.signatureSha256.flatMap(SHA256Digest.init(hex:)).map { try raw.open($0).readAll() }
+                detached = try signatureDigest.map { try raw.open($0).readAll() }
             } catch {
                 return transient(PipelineErrorCode.rawIO, "\(error)", line)
             }
@@ -346,6 +352,9 @@ extension GatewayPipeline {
     /// An XML document: parsed safely (no network, no DTD, no entities); well-formed is accepted and answered
     /// by an APERAK (29), since CONTRL answers EDIFACT only. Its content is mapped by the manifest mapping.
     func xmlDocument(_ c: Context, path: String) -> ProcessDecision {
+        if let refusal = tooLarge(c, size: Self.fileSize(path), limit: configuration.maxDocumentBytes, what: "an XML document") {
+            return refusal
+        }
         guard let content = Self.readFile(path) else {
             return transient(PipelineErrorCode.rawIO, "cannot read the stored bytes at \(path)", c.line)
         }
@@ -398,6 +407,25 @@ extension GatewayPipeline {
     /// the batch says why, and the partner gets an APERAK in plain words (unless its setting is `never`).
     /// `partnerReason` is what the APERAK says when the operator's reason must not reach the partner (trust-store
     /// details of a refused signature); `evidence` is kept with the verdict.
+    /// A quarantine decision when the stored object `digest` (or a file of `size` bytes) is over `limit`.
+    func tooLarge(_ c: Context, digest: SHA256Digest, limit: Int64, what: String) -> ProcessDecision? {
+        tooLarge(c, size: Self.fileSize(raw.path(for: digest)), limit: limit, what: what)
+    }
+
+    func tooLarge(_ c: Context, size: Int64?, limit: Int64, what: String) -> ProcessDecision? {
+        guard let size, size > limit else { return nil }
+        let mib = { (bytes: Int64) in String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
+        return quarantine(c, code: PipelineErrorCode.tooLarge,
+                          reason: "\(what) of \(size) bytes (\(mib(size))) is over the \(mib(limit)) checked in memory",
+                          partnerReason: "The file is too large: \(what) may be at most \(mib(limit)).")
+    }
+
+    /// A file's size by stat; nil when it cannot be read (the read that follows reports that).
+    static func fileSize(_ path: String) -> Int64? {
+        var status = stat()
+        return stat(path, &status) == 0 ? Int64(status.st_size) : nil
+    }
+
     func quarantine(_ c: Context, code: String, reason: String, partnerReason: String? = nil,
                     evidence: SignatureVerdictEvidence? = nil) -> ProcessDecision {
         var decision = ProcessDecision(result: .succeeded(output: nil), line: c.line, evidence: evidence)
@@ -509,6 +537,7 @@ extension GatewayPipeline {
         case PipelineErrorCode.unreadable: "SWG-UNRD"
         case PipelineErrorCode.incomplete: "SWG-INCM"
         case "xml.malformed", "xml.unsafe": "SWG-XML"
+        case PipelineErrorCode.tooLarge: "SWG-SIZE"
         default: code.hasPrefix("archive.") ? "SWG-ARCH" : code.hasPrefix("sig.") || code.hasPrefix("xml.") ? "SWG-SIG" : "SWG-ERR"
         }
     }

@@ -139,10 +139,15 @@ public final class CMSVerifier: Sendable {
     private let cacheCapacity: Int
     /// Decoded certificates by exact DER: OpenSSL 3.0 takes ~130 µs to decode one (CMSCertificateSplit).
     private let certificates = NIOLockedValueBox([DERKey: X509Certificate]())
+    /// Whether the plain layout is checked without OpenSSL's CMS layer (CMSPlainSignedData).
+    private let fastPath: Bool
 
     /// Creates a verifier; fails if the policy requires CRLs and the anchors have none.
     /// `chainCacheCapacity` bounds the chain cache (0 turns it off: every file pays the full chain check).
-    public init(anchors: TrustAnchors, policy: SignaturePolicy = .standard, chainCacheCapacity: Int = 4096) throws(SignatureError) {
+    /// `openSSLOnly` sends every file through OpenSSL's CMS layer, never the plain-layout check
+    /// (CMSPlainSignedData): for the tests that compare the two and for the benchmark.
+    public init(anchors: TrustAnchors, policy: SignaturePolicy = .standard, chainCacheCapacity: Int = 4096,
+                openSSLOnly: Bool = false) throws(SignatureError) {
         if policy.revocation == .required && !anchors.hasCRLs {
             throw SignatureError(code: "trust.no-crl", path: "",
                                  message: "the policy requires CRLs but agency \(anchors.agency) has none configured")
@@ -150,6 +155,7 @@ public final class CMSVerifier: Sendable {
         self.anchors = anchors
         self.policy = policy
         self.cacheCapacity = chainCacheCapacity
+        self.fastPath = !openSSLOnly
     }
 
     // MARK: Public entry points
@@ -207,64 +213,27 @@ public final class CMSVerifier: Sendable {
         func fail(_ code: SignatureFailureCode, _ reason: String) -> (verdict: SignatureVerdict, content: [UInt8]?) {
             (SignatureVerdict(outcome: .failed(SignatureFailure(code: code, operatorReason: reason)), evidence: evidence), nil)
         }
-        func openSSL(_ errors: [String]) -> String { errors.isEmpty ? "" : " (openssl: \(errors.joined(separator: "; ")))" }
 
         guard !signature.isEmpty else { return fail(.missing, "signature file\(file) is empty") }
         evidence.signatureBytes = signature
 
-        let cms: CMSSignedData
-        let lookup: (([UInt8]) -> X509Certificate?)? = cacheCapacity > 0 ? { self.decodedCertificate($0) } : nil
-        switch CMSSignedData.decode(signature, certificate: lookup) {
-        case .failure(let failure):
-            return fail(.malformed, "signature file\(file) is not a \(failure.encoding == .pem ? "PEM" : "DER") CMS structure"
-                        + openSSL(failure.openSSLErrors))
-        case .success(let decoded):
-            cms = decoded
+        let checked: CheckedSignature
+        if fastPath, let plain = plainLayoutCheck(signature, kind: evidence.kind, source: source) {
+            checked = plain
+        } else {
+            switch try openSSLCheck(signature, evidence: &evidence, source: source, file: file) {
+            case .checked(let stage): checked = stage
+            case .refused(let code, let reason): return fail(code, reason)
+            }
         }
-        evidence.encoding = cms.encoding
-
-        let type = cms.contentType
-        guard type.isSignedData else { return fail(.malformed, "signature file\(file) holds \(type.name), not signed data") }
-        switch (evidence.kind, cms.isDetached) {
-        case (.detached, false):
-            return fail(.wrongFile, "signature file\(file) carries its own content (an enveloping signature) where a detached .p7s was expected")
-        case (.enveloping, true):
-            return fail(.wrongFile, "signed file\(file) carries no content (a detached signature) where an enveloping .p7m was expected")
-        default: break
-        }
-        let signerCount = cms.signerCount
-        guard signerCount == 1, let signer = cms.signer() else {
-            return fail(.malformed, "signature file\(file) has \(signerCount) signers; exactly one is accepted")
-        }
-        evidence.digestAlgorithm = signer.digest.name
-        evidence.signatureAlgorithm = signer.signature.name
-        for digest in [signer.digest.digest ?? signer.digest.name, signer.signature.digest].compactMap({ $0 })
-        where !policy.allowedDigests.contains(digest) {
-            if let certificate = signer.certificate { evidence.signer = certificate.evidence }
-            return fail(.weakAlgorithm, "the CMS signature uses digest \(digest) (\(signer.signature.name)); allowed: "
-                        + policy.allowedDigests.sorted().joined(separator: ", "))
-        }
-        guard let leaf = signer.certificate else {
-            return fail(.untrusted, "signature file\(file) does not carry the signer's certificate")
-        }
-
-        let content: [UInt8]?
-        switch try cms.verifySignature(over: source, returningContent: evidence.kind == .enveloping) {
-        case .verified(let embedded):
-            content = embedded
-        case .badSignature(let errors):
-            evidence.signer = leaf.evidence
-            return fail(.badSignature, "the signature does not match the \(evidence.kind == .detached ? "file's bytes" : "enveloped content")"
-                        + openSSL(errors))
-        case .signerCertificateMissing(let errors):
-            return fail(.untrusted, "signature file\(file) does not carry the signer's certificate" + openSSL(errors))
-        case .malformed(let errors):
-            evidence.signer = leaf.evidence
-            return fail(.malformed, "OpenSSL could not verify the CMS structure" + openSSL(errors))
-        }
+        evidence.encoding = checked.encoding
+        evidence.digestAlgorithm = checked.digest
+        evidence.signatureAlgorithm = checked.signature
+        let leaf = checked.leaf
+        let content = checked.content
 
         let time = Self.epochSeconds(evidence.validationTime)
-        let carried = cms.certificates
+        let carried = checked.carried
         let accepted: ChainAcceptance
         switch checkChain(leaf: leaf, carried: carried, at: time) {
         case .accepted(let chain):
@@ -283,6 +252,116 @@ public final class CMSVerifier: Sendable {
                         + "SHA-256 \(evidence.signer?.sha256Fingerprint ?? "?")), which is not a certificate registered for partner \(binding.partner)")
         }
         return (SignatureVerdict(outcome: .valid, evidence: evidence), content)
+    }
+
+    // MARK: The signature over the bytes
+
+    /// What the signature check hands on to the chain check.
+    private struct CheckedSignature {
+        var encoding: SignatureEncoding
+        var digest: String
+        var signature: String
+        var leaf: X509Certificate
+        var carried: [X509Certificate]
+        var content: [UInt8]?
+    }
+
+    private enum SignatureStage {
+        case checked(CheckedSignature)
+        case refused(SignatureFailureCode, String)
+    }
+
+    /// The carried certificate for `der`: from the cache when it is on, else decoded now.
+    private func certificate(_ der: [UInt8]) -> X509Certificate? {
+        cacheCapacity > 0 ? decodedCertificate(der) : X509Certificate.decode(der: der)
+    }
+
+    /// The check for the plain layout (CMSPlainSignedData): nil for anything it does not recognise and
+    /// for anything that does not verify, so OpenSSL decides and words every refusal.
+    private func plainLayoutCheck(_ signature: [UInt8], kind: SignatureKind, source: CMSContentSource) -> CheckedSignature? {
+        let encoding: SignatureEncoding = PEMText.looksLikePEM(signature) ? .pem : .der
+        guard let der = encoding == .der ? signature : CMSSignedData.pemBody(signature),
+              let plain = CMSPlainSignedData.parse(der), (plain.content == nil) == (kind == .detached),
+              let signerIndex = plain.signerIndex()
+        else { return nil }
+        let digest = PlainSignatureCheck.algorithmName(oid: plain.digestOID, isDigest: true)
+        let algorithm = PlainSignatureCheck.algorithmName(oid: plain.signatureOID, isDigest: false)
+        guard [digest.digest, algorithm.digest].allSatisfy({ $0.map(policy.allowedDigests.contains) ?? true }) else { return nil }
+        var carried: [X509Certificate] = []
+        for der in plain.certificates {
+            guard let decoded = certificate(der) else { return nil }
+            carried.append(decoded)
+        }
+        let leaf = carried[signerIndex]
+        guard PlainSignatureCheck.keyIs(plain.keyType, leaf) else { return nil }
+        let contentDigest: [UInt8]?
+        switch source {
+        case .bytes(let bytes): contentDigest = PlainSignatureCheck.digest(plain.digest, of: bytes[...])
+        case .file(let path): contentDigest = PlainSignatureCheck.digest(plain.digest, ofFileAt: path)
+        case .embedded: contentDigest = plain.content.flatMap { PlainSignatureCheck.digest(plain.digest, of: der[$0]) }
+        }
+        guard let contentDigest, contentDigest.elementsEqual(plain.messageDigest),
+              PlainSignatureCheck.verify(plain.signature, over: plain.signedAttributes, digest: plain.digest, certificate: leaf)
+        else { return nil }
+        return CheckedSignature(encoding: encoding, digest: digest.name, signature: algorithm.name, leaf: leaf, carried: carried,
+                                content: plain.content.map { Array(der[$0]) })
+    }
+
+    /// The check OpenSSL does whole (`d2i_CMS_ContentInfo`, `CMS_verify`), which words every refusal.
+    private func openSSLCheck(_ signature: [UInt8], evidence: inout SignatureEvidence, source: CMSContentSource,
+                              file: String) throws(SignatureError) -> SignatureStage {
+        func openSSL(_ errors: [String]) -> String { errors.isEmpty ? "" : " (openssl: \(errors.joined(separator: "; ")))" }
+        let cms: CMSSignedData
+        let lookup: (([UInt8]) -> X509Certificate?)? = cacheCapacity > 0 ? { self.decodedCertificate($0) } : nil
+        switch CMSSignedData.decode(signature, certificate: lookup) {
+        case .failure(let failure):
+            return .refused(.malformed, "signature file\(file) is not a \(failure.encoding == .pem ? "PEM" : "DER") CMS structure"
+                        + openSSL(failure.openSSLErrors))
+        case .success(let decoded):
+            cms = decoded
+        }
+        evidence.encoding = cms.encoding
+
+        let type = cms.contentType
+        guard type.isSignedData else { return .refused(.malformed, "signature file\(file) holds \(type.name), not signed data") }
+        switch (evidence.kind, cms.isDetached) {
+        case (.detached, false):
+            return .refused(.wrongFile, "signature file\(file) carries its own content (an enveloping signature) where a detached .p7s was expected")
+        case (.enveloping, true):
+            return .refused(.wrongFile, "signed file\(file) carries no content (a detached signature) where an enveloping .p7m was expected")
+        default: break
+        }
+        let signerCount = cms.signerCount
+        guard signerCount == 1, let signer = cms.signer() else {
+            return .refused(.malformed, "signature file\(file) has \(signerCount) signers; exactly one is accepted")
+        }
+        evidence.digestAlgorithm = signer.digest.name
+        evidence.signatureAlgorithm = signer.signature.name
+        for digest in [signer.digest.digest ?? signer.digest.name, signer.signature.digest].compactMap({ $0 })
+        where !policy.allowedDigests.contains(digest) {
+            evidence.signer = signer.certificate?.evidence
+            return .refused(.weakAlgorithm, "the CMS signature uses digest \(digest) (\(signer.signature.name)); allowed: "
+                        + policy.allowedDigests.sorted().joined(separator: ", "))
+        }
+        guard let leaf = signer.certificate else {
+            return .refused(.untrusted, "signature file\(file) does not carry the signer's certificate")
+        }
+
+        switch try cms.verifySignature(over: source, returningContent: evidence.kind == .enveloping) {
+        case .verified(let embedded):
+            return .checked(CheckedSignature(encoding: cms.encoding, digest: signer.digest.name, signature: signer.signature.name,
+                                             leaf: leaf, carried: cms.certificates, content: embedded))
+        case .badSignature(let errors):
+            evidence.signer = leaf.evidence
+            return .refused(.badSignature, "the signature does not match the \(evidence.kind == .detached ? "file's bytes" : "enveloped content")"
+                        + openSSL(errors))
+        case .signerCertificateMissing(let errors):
+            return .refused(.untrusted, "signature file\(file) does not carry the signer's certificate" + openSSL(errors))
+        case .malformed(let errors):
+            evidence.signer = leaf.evidence
+            return .refused(.malformed, "OpenSSL could not verify the CMS structure" + openSSL(errors))
+        }
+
     }
 
     // MARK: Chain, with its cache
@@ -405,9 +484,10 @@ public final class CMSVerifier: Sendable {
         return (from, until)
     }
 
-    /// Exact DER bytes as a dictionary key: equality compares every byte, and hashing feeds the bytes
-    /// to the hasher in one call (Array<UInt8>'s own hashing goes byte by byte, slower than the lookup
-    /// it serves).
+    /// Exact DER bytes as a dictionary key: equality compares every byte (no collision to reason
+    /// about), while the hash takes each part's length and last 32 bytes only. A certificate ends with
+    /// its signature value, which differs between any two certificates, and hashing all of a 1 KB
+    /// certificate twice per file cost more than the lookups it served.
     private struct DERKey: Hashable {
         var parts: [[UInt8]]
 
@@ -416,7 +496,15 @@ public final class CMSVerifier: Sendable {
         func hash(into hasher: inout Hasher) {
             for part in parts {
                 hasher.combine(part.count)
-                part.withUnsafeBytes { hasher.combine(bytes: $0) }
+                part.withUnsafeBytes { hasher.combine(bytes: UnsafeRawBufferPointer(rebasing: $0.suffix(32))) }
+            }
+        }
+
+        static func == (a: DERKey, b: DERKey) -> Bool {
+            a.parts.count == b.parts.count && zip(a.parts, b.parts).allSatisfy { x, y in
+                x.count == y.count && x.withUnsafeBytes { p in
+                    y.withUnsafeBytes { q in p.isEmpty || memcmp(p.baseAddress!, q.baseAddress!, p.count) == 0 }
+                }
             }
         }
     }
@@ -442,20 +530,36 @@ public final class CMSVerifier: Sendable {
         defer { close(fd) }
         var status = stat()
         let expected = fstat(fd, &status) == 0 ? max(Int(status.st_size), 0) : 0
-        // Sized from fstat and read in place; a file that grows meanwhile is read to its end anyway.
-        var bytes = [UInt8](repeating: 0, count: expected + 1)
-        var filled = 0
-        while true {
-            if filled == bytes.count { bytes += [UInt8](repeating: 0, count: max(bytes.count, 4096)) }
-            let count = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, $0.count - filled) }
+        // Sized from fstat and read in place, without zeroing first; a file that grows meanwhile is
+        // read to its end anyway, in further reads appended.
+        var failure: Int32 = 0
+        var bytes = [UInt8](unsafeUninitializedCapacity: expected + 1) { buffer, initialized in
+            while initialized < buffer.count {
+                let count = read(fd, buffer.baseAddress! + initialized, buffer.count - initialized)
+                if count == 0 { return }
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    return
+                }
+                initialized += count
+            }
+        }
+        // A full buffer means the file grew after fstat: read on to its end.
+        var chunk = [UInt8](repeating: 0, count: bytes.count > expected ? 64 * 1024 : 0)
+        while failure == 0 && bytes.count > expected {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
             if count == 0 { break }
             if count < 0 {
                 if errno == EINTR { continue }
-                throw SignatureError(code: "sig.io", path: path, message: "cannot read: \(String(cString: strerror(errno)))")
+                failure = errno
+                break
             }
-            filled += count
+            bytes += chunk[..<count]
         }
-        bytes.removeSubrange(filled...)
+        if failure != 0 {
+            throw SignatureError(code: "sig.io", path: path, message: "cannot read: \(String(cString: strerror(failure)))")
+        }
         return bytes
     }
 }

@@ -1,5 +1,6 @@
 import COpenSSL
 import Foundation
+import NIOConcurrencyHelpers
 
 #if canImport(Glibc)
 import Glibc
@@ -131,6 +132,9 @@ final class X509Certificate: @unchecked Sendable {
     fileprivate let handle: OpaquePointer
     /// The DER it was decoded from, when known (saves re-encoding it for cache keys and evidence).
     private let knownDER: [UInt8]?
+    /// Digest-verify contexts set up with this certificate's key, one per digest name, copied for each
+    /// use (PlainSignatureCheck): setting one up costs a third of an RSA-2048 verification.
+    fileprivate let verifyContexts = NIOLockedValueBox([String: OpaquePointer]())
 
     /// Takes ownership of one reference.
     fileprivate init(owning handle: OpaquePointer, der: [UInt8]? = nil) {
@@ -154,7 +158,10 @@ final class X509Certificate: @unchecked Sendable {
         self.init(owning: handle)
     }
 
-    deinit { X509_free(handle) }
+    deinit {
+        verifyContexts.withLockedValue { contexts in contexts.values.forEach { EVP_MD_CTX_free($0) } }
+        X509_free(handle)
+    }
 
     /// Every certificate in a PEM file (one or more `BEGIN CERTIFICATE` blocks), in file order.
     static func readPEMFile(_ path: String) throws(SignatureError) -> [X509Certificate] {
@@ -593,7 +600,7 @@ final class CMSSignedData {
 
     /// The DER inside a PEM block labelled as OpenSSL's CMS reader would accept; nil otherwise
     /// (including encrypted PEM, which no signature file has reason to be).
-    private static func pemBody(_ bytes: [UInt8]) -> [UInt8]? {
+    static func pemBody(_ bytes: [UInt8]) -> [UInt8]? {
         withMemoryBIO(bytes) { bio -> [UInt8]? in
             var name: UnsafeMutablePointer<CChar>?
             var header: UnsafeMutablePointer<CChar>?
@@ -655,6 +662,11 @@ final class CMSSignedData {
         guard let algorithm else { return AlgorithmName(name: "?", digest: nil) }
         var object: OpaquePointer?
         X509_ALGOR_get0(&object, nil, nil, algorithm)
+        return Self.algorithm(object: object, isDigest: isDigest)
+    }
+
+    /// The names of an algorithm object: short name for digests, long name and implied digest otherwise.
+    fileprivate static func algorithm(object: OpaquePointer?, isDigest: Bool) -> AlgorithmName {
         let nid = OBJ_obj2nid(object)
         guard nid != NID_undef else { return AlgorithmName(name: oidText(object), digest: isDigest ? oidText(object) : nil) }
         if isDigest { return AlgorithmName(name: shortName(nid) ?? "?", digest: shortName(nid)) }
@@ -796,4 +808,115 @@ func cmsSignDetached(source: CMSContentSource, certificate: X509Certificate, key
     defer { BIO_free(output) }
     guard i2d_CMS_bio(output, cms) == 1 else { throw failure("i2d_CMS_bio") }
     return memoryBIOBytes(output)
+}
+
+// MARK: - The plain-layout signature check (CMSPlainSignedData)
+
+/// The three digests the plain layout allows, fetched once: `EVP_sha256()` and friends make OpenSSL 3
+/// fetch the implementation again on every init, behind a lock.
+private enum FetchedDigests {
+    nonisolated(unsafe) static let byName: [String: OpaquePointer] = {
+        var table: [String: OpaquePointer] = [:]
+        for name in ["SHA256", "SHA384", "SHA512"] {
+            if let md = EVP_MD_fetch(nil, name, nil) { table[name] = md }
+        }
+        return table
+    }()
+}
+
+/// RFC 5652 §5.4 done with OpenSSL's primitives, for what CMSPlainSignedData has already read.
+enum PlainSignatureCheck {
+    /// The digest (`SHA256`, `SHA384`, `SHA512`) of `bytes`; nil if OpenSSL fails.
+    static func digest(_ name: String, of bytes: ArraySlice<UInt8>) -> [UInt8]? {
+        guard let md = FetchedDigests.byName[name] else { return nil }
+        var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        var length: UInt32 = 0
+        let ok = bytes.withUnsafeBytes { raw in EVP_Digest(raw.baseAddress, raw.count, &out, &length, md, nil) }
+        return ok == 1 ? Array(out.prefix(Int(length))) : nil
+    }
+
+    /// The digest of the file at `path`, streamed in 16 KiB reads; nil if it cannot be read.
+    static func digest(_ name: String, ofFileAt path: String) -> [UInt8]? {
+        guard let md = FetchedDigests.byName[name], let context = EVP_MD_CTX_new() else { return nil }
+        defer { EVP_MD_CTX_free(context) }
+        guard EVP_DigestInit_ex2(context, md, nil) == 1 else { return nil }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        // A stack buffer, neither allocated nor zeroed per file: both cost more than hashing 5 KB.
+        let complete = withUnsafeTemporaryAllocation(byteCount: 16 * 1024, alignment: 16) { buffer -> Bool in
+            while true {
+                let count = read(fd, buffer.baseAddress, buffer.count)
+                if count == 0 { return true }
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    return false
+                }
+                guard EVP_DigestUpdate(context, buffer.baseAddress, count) == 1 else { return false }
+            }
+        }
+        guard complete else { return nil }
+        var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        var length: UInt32 = 0
+        guard EVP_DigestFinal_ex(context, &out, &length) == 1 else { return nil }
+        return Array(out.prefix(Int(length)))
+    }
+
+    /// Whether `signature` verifies over `data` with `certificate`'s public key and digest `name`
+    /// (PKCS #1 v1.5 for RSA keys, DER ECDSA-Sig-Value for EC keys: OpenSSL's defaults).
+    static func verify(_ signature: ArraySlice<UInt8>, over data: [UInt8], digest name: String,
+                       certificate: X509Certificate) -> Bool {
+        defer { OpenSSLErrorQueue.clear() }
+        guard let context = EVP_MD_CTX_new() else { return false }
+        defer { EVP_MD_CTX_free(context) }
+        let copied = certificate.verifyContexts.withLockedValue { contexts -> Bool in
+            if contexts[name] == nil {
+                guard let key = X509_get0_pubkey(certificate.handle), let prepared = EVP_MD_CTX_new() else { return false }
+                guard EVP_DigestVerifyInit_ex(prepared, nil, name, nil, nil, key, nil) == 1 else {
+                    EVP_MD_CTX_free(prepared)
+                    return false
+                }
+                contexts[name] = prepared
+            }
+            return EVP_MD_CTX_copy_ex(context, contexts[name]) == 1
+        }
+        guard copied else { return false }
+        return signature.withUnsafeBytes { signatureBytes in
+            data.withUnsafeBytes { dataBytes in
+                EVP_DigestVerify(context, signatureBytes.baseAddress?.assumingMemoryBound(to: UInt8.self), signatureBytes.count,
+                                 dataBytes.baseAddress?.assumingMemoryBound(to: UInt8.self), dataBytes.count) == 1
+            }
+        }
+    }
+
+    /// OpenSSL's names for an allowed algorithm OID, as `CMSSignedData.signer()` reports them; worked
+    /// out once per OID (an object decode and two name lookups per file otherwise).
+    static func algorithmName(oid: [UInt8], isDigest: Bool) -> AlgorithmName {
+        let table = isDigest ? AlgorithmNames.digests : AlgorithmNames.signatures
+        return table[oid] ?? AlgorithmNames.name(oid: oid, isDigest: isDigest)
+    }
+
+    /// Whether `certificate`'s key is of OpenSSL's type `name` ("RSA", "EC").
+    static func keyIs(_ name: String, _ certificate: X509Certificate) -> Bool {
+        guard let key = X509_get0_pubkey(certificate.handle) else { return false }
+        return EVP_PKEY_is_a(key, name) == 1
+    }
+}
+
+/// The names of the plain layout's algorithms, computed once.
+private enum AlgorithmNames {
+    static let digests = Dictionary(uniqueKeysWithValues: CMSPlainSignedData.digests.keys.map { ($0, name(oid: $0, isDigest: true)) })
+    static let signatures = Dictionary(uniqueKeysWithValues: CMSPlainSignedData.signatureAlgorithms.keys.map {
+        ($0, name(oid: $0, isDigest: false))
+    })
+
+    static func name(oid: [UInt8], isDigest: Bool) -> AlgorithmName {
+        let der = [0x06] + DERReader.length(oid.count) + oid
+        let object: OpaquePointer? = der.withUnsafeBufferPointer { buffer in
+            var cursor = buffer.baseAddress
+            return d2i_ASN1_OBJECT(nil, &cursor, buffer.count)
+        }
+        defer { ASN1_OBJECT_free(object) }
+        return CMSSignedData.algorithm(object: object, isDigest: isDigest)
+    }
 }

@@ -73,6 +73,8 @@ let package = Package(
         .executableTarget(name: "edifact-bench", dependencies: ["EDIFACT"]),
         // Signature verification benchmark: `scripts/bench-signatures.sh` (files/s beside `openssl speed`).
         .executableTarget(name: "sig-bench", dependencies: ["Gateway", "COpenSSL"]),
+        // SFTP transfer benchmark against the OpenSSH sftp client: `scripts/bench-sftp-transfer.sh`.
+        .executableTarget(name: "sftp-bench", dependencies: ["Gateway"]),
         // Helpers shared by the test targets.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "EDIFACTTests", dependencies: ["EDIFACT", "TestSupport"], exclude: ["Fixtures"]),

@@ -30,6 +30,13 @@ struct CheckConfigCommand: ParsableCommand {
     @Flag(help: "Print one JSON document (the mistakes, or the summary).")
     var json = false
 
+    @Flag(help: ArgumentHelp("""
+        Also connect to every partner directory on an SFTP server and try it: list, write a file under a \
+        temporary name, rename it, read it back, rename onto an existing file, delete what it made; report \
+        each step's time, whether rename replaces files, and the server's clock skew. A failing probe fails the check.
+        """))
+    var probe = false
+
     @Option(help: ArgumentHelp("Compute next runs after this time instead of now, as YYYY-MM-DDTHH:MM:SSZ (UTC).",
                                valueName: "time"))
     var at: String?
@@ -44,6 +51,7 @@ struct CheckConfigCommand: ParsableCommand {
     func run() throws {
         let path = ConfigurationCheck.path(option: config, environment: ProcessInfo.processInfo.environment)
         let now = at.flatMap(ConfigurationCheck.parseTimestamp) ?? Date()
-        try finish(ConfigurationCheck.run(path: path, json: json, now: now, out: .standardOutput(), err: .standardError()))
+        try finish(ConfigurationCheck.run(path: path, json: json, now: now, probe: probe, out: .standardOutput(),
+                                          err: .standardError()))
     }
 }

@@ -20,7 +20,11 @@ public enum ConfigurationCheck {
     /// each schedule's next run after `now` (exit 0); an unreadable file is reported on `err` (exit 2).
     /// Trust anchors and the signing identity, when configured, are loaded and judged as of `now` too
     /// (``TrustConfigurationCheck``): their mistakes fail the check, their warnings are printed after it.
-    public static func run(path: String, json: Bool, now: Date, out: OutputSink, err: OutputSink) -> CommandStatus {
+    ///
+    /// With `probe`, a valid configuration's SFTP directories are also tried (``probeRemote(_:)``): a
+    /// directory that fails its probe makes the check fail (exit 1).
+    public static func run(path: String, json: Bool, now: Date, probe: Bool = false, out: OutputSink,
+                           err: OutputSink) -> CommandStatus {
         defer { out.flush(); err.flush() }
         let configuration: GatewayConfiguration
         do {
@@ -42,17 +46,27 @@ public enum ConfigurationCheck {
             return .failure
         }
         var summary = Summary(configuration, now: now)
+        let probes = probe ? probeRemote(configuration) : nil
+        let probesFailed = probes?.contains { !$0.ok } == true
+        func writeProbes() {
+            guard let probes, !json else { return }
+            if probes.isEmpty { out.line("probe: no partner directory is on an SFTP server") }
+            for report in probes { out.line(probeLine(report)) }
+            if probesFailed { err.line("\(path): \(probes.filter { !$0.ok }.count) SFTP probe(s) failed") }
+        }
         // Trust anchors and the signing identity: only configurations that have them see any of this, so the
         // output for the others stays as it was.
         guard TrustConfigurationCheck.applies(to: configuration) else {
             if json {
-                var document = Document(config: path, valid: true, errors: [])
+                var document = Document(config: path, valid: !probesFailed, errors: [])
                 document.summary = summary
+                document.probes = probes
                 out.write(render(document))
             } else {
                 out.write(summary.text(path: path))
+                writeProbes()
             }
-            return .success
+            return probesFailed ? .invalid : .success
         }
         let trust = TrustConfigurationCheck(configuration, now: now)
         let index = lineIndex(path: path)
@@ -64,12 +78,14 @@ public enum ConfigurationCheck {
         summary.trust = trust.agencies
         summary.signing = trust.signing
         if json {
-            var document = Document(config: path, valid: mistakes.isEmpty, errors: mistakes)
+            var document = Document(config: path, valid: mistakes.isEmpty && !probesFailed, errors: mistakes)
             document.warnings = warnings
+            document.probes = probes
             if mistakes.isEmpty { document.summary = summary }
             out.write(render(document))
         } else {
             if mistakes.isEmpty { out.write(summary.text(path: path)) }
+            writeProbes()
             for e in mistakes { out.line(e.formatted(path: path)) }
             for w in warnings { out.line(ConfigurationError(key: w.key, line: w.line, message: "warning: " + w.message).formatted(path: path)) }
             let n = mistakes.count, w = warnings.count
@@ -79,7 +95,42 @@ public enum ConfigurationCheck {
                 err.line("\(path): \(w) warning\(w == 1 ? "" : "s")")
             }
         }
-        return mistakes.isEmpty ? .success : .invalid
+        return mistakes.isEmpty && !probesFailed ? .success : .invalid
+    }
+
+    /// Probes every distinct SFTP directory of the partners (SFTPProbe: connect, list, write a temporary file,
+    /// rename it, read it back, try a rename onto an existing file, delete what it made).
+    public static func probeRemote(_ configuration: GatewayConfiguration) -> [SFTPProbeReport] {
+        var seen: Set<RemoteDirectory> = []
+        var reports: [SFTPProbeReport] = []
+        for partner in configuration.partners {
+            for remote in [partner.remoteDrop, partner.remotePickup].compactMap({ $0 }) where seen.insert(remote).inserted {
+                guard let endpoint = configuration.endpoints[remote.endpoint] else { continue }
+                do {
+                    reports.append(SFTPProbe.run(try endpoint.sftpEndpoint(), directory: remote.path))
+                } catch {
+                    reports.append(SFTPProbeReport(endpoint: remote.endpoint, directory: remote.path,
+                                                   steps: [.init(name: "passphrase", ok: false, milliseconds: 0, error: error.message)],
+                                                   renameReplacesExisting: nil, clockSkewSeconds: nil, ok: false))
+                }
+            }
+        }
+        return reports
+    }
+
+    /// One probe as a line: `probe sftp://E/dir: ok (connect 12 ms, ...; ...)` or the failed step and why.
+    static func probeLine(_ report: SFTPProbeReport) -> String {
+        let target = "probe \(RemoteDirectory(endpoint: report.endpoint, path: report.directory))"
+        guard report.ok else {
+            let failed = report.steps.first { !$0.ok }
+            return "\(target): FAILED at \(failed?.name ?? "?"): \(failed?.error ?? "unknown error")"
+        }
+        var facts = [report.steps.map { "\($0.name) \($0.milliseconds) ms" }.joined(separator: ", ")]
+        if let replaces = report.renameReplacesExisting {
+            facts.append("rename onto an existing file: \(replaces ? "replaces it (deliveries check first)" : "refused")")
+        }
+        if let skew = report.clockSkewSeconds { facts.append(String(format: "server clock %+.1f s", skew)) }
+        return "\(target): ok (\(facts.joined(separator: "; ")))"
     }
 
     /// The line index of the file just loaded, to put lines on what the trust check finds (it names keys only).
@@ -103,6 +154,8 @@ public enum ConfigurationCheck {
         /// What works today but will not for long (a CA or the gateway's certificate about to expire, a stale
         /// CRL); present only when the configuration has trust tables or a signing identity.
         public var warnings: [ConfigurationError]?
+        /// With `--probe`: what each SFTP directory's probe found.
+        public var probes: [SFTPProbeReport]?
     }
 
     /// The configuration in brief, as an operator checks it after an edit.

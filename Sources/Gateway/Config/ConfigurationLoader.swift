@@ -116,6 +116,8 @@ struct Checker {
         var signsOutbound = false
     }
     var facts: [PartnerFacts] = []
+    /// `[[endpoint]]` tables by name, read before the partners that refer to them.
+    var endpoints: [String: RemoteEndpoint] = [:]
     /// Every key under [schedules], valid or not, so a partner naming a broken schedule is not also "unknown".
     var scheduleNames: [String] = []
 
@@ -343,6 +345,10 @@ struct Checker {
             finish(r)
         }
 
+        // [[endpoint]]: SFTP servers partners' directories may live on.
+        top.known.append("endpoint")
+        if let node = top.value("endpoint") { endpoints = self.endpoints(node, spoolRoot: spoolRoot) }
+
         // [[partner]]
         top.known.append("partner")
         var partners: [(path: String, config: PartnerConfiguration)] = []
@@ -377,6 +383,7 @@ struct Checker {
                                                  metrics: metrics, run: run, signing: signing,
                                                  certificateWarningDays: warningDays)
         configuration.maxDocumentBytes = maxDocumentBytes
+        configuration.endpoints = endpoints
         return configuration
     }
 
@@ -420,9 +427,24 @@ struct Checker {
             identities = [EDIFACTIdentity(id: id)]
         }
 
-        let drop = directory(&t, "drop", spoolRoot: spoolRoot)
-        let pickup = directory(&t, "pickup", spoolRoot: spoolRoot)
+        let (drop, remoteDrop) = location(&t, "drop", spoolRoot: spoolRoot)
+        let (pickup, remotePickup) = location(&t, "pickup", spoolRoot: spoolRoot)
         facts.append(PartnerFacts(path: path, id: id, identities: identities, drop: drop, pickup: pickup))
+        for (key, remote) in [("drop", remoteDrop), ("pickup", remotePickup)] {
+            if let remote, endpoints[remote.endpoint] == nil {
+                let known = endpoints.keys.sorted()
+                fail(t.keyPath(key), "endpoint '\(remote.endpoint)' is not defined under [[endpoint]]"
+                     + (known.isEmpty ? " (there are none)" : " (known: \(known.joined(separator: ", ")))"))
+            }
+        }
+        t.known.append("remote")
+        var remote = RemoteSettings()
+        if let node = t.value("remote") {
+            if remoteDrop == nil && remotePickup == nil {
+                fail(t.keyPath("remote"), "applies only when drop or pickup is an sftp://ENDPOINT/path directory")
+            }
+            remote = remoteSettings(node, at: t.keyPath("remote")) ?? remote
+        }
         if let drop, let pickup, drop == pickup {
             fail(t.keyPath("pickup"), "is the same directory as drop (\(drop)); receipts would be picked up as new files")
         }
@@ -497,7 +519,21 @@ struct Checker {
                                     pickupDirectory: pickup, patterns: patterns, readiness: readiness,
                                     incompleteDeadlineSeconds: deadline, characterSet: charset,
                                     acknowledgement: acknowledgement, schedule: schedule, trust: trust,
-                                    signature: signature)
+                                    signature: signature, remoteDrop: remoteDrop, remotePickup: remotePickup, remote: remote)
+    }
+
+    /// A drop or pickup directory: local (resolved against the spool root) or `sftp://ENDPOINT/path`.
+    /// A remote one is also returned as its URL text, which the cross-partner checks compare like a path.
+    mutating func location(_ t: inout Table, _ key: String, spoolRoot: String) -> (String?, RemoteDirectory?) {
+        if case .string(let text)? = t.value(key), text.hasPrefix("sftp:") {
+            _ = string(&t, key, required: true)
+            guard let remote = RemoteDirectory(url: text) else {
+                fail(t.keyPath(key), "'\(text)' is not sftp://ENDPOINT/absolute/path (no '.', '..' or '//' in the path)")
+                return (nil, nil)
+            }
+            return (remote.description, remote)
+        }
+        return (directory(&t, key, spoolRoot: spoolRoot), nil)
     }
 
     /// A required directory key, resolved against the spool root.

@@ -26,6 +26,8 @@ public struct GatewayConfiguration: Sendable, Hashable {
     public var signing: SigningIdentity?
     /// `check-config` warns about CA and partner certificates that expire within this many days.
     public var certificateWarningDays: Int
+    /// SFTP servers partners' directories may live on (`[[endpoint]]`), by name.
+    public var endpoints: [String: RemoteEndpoint] = [:]
     /// The largest signed or XML document the process step reads whole into memory
     /// ([gateway] max_document_mib; `InMemoryLimits`).
     public var maxDocumentBytes: Int64 = InMemoryLimits.documentBytes
@@ -146,12 +148,28 @@ public struct PartnerConfiguration: Sendable, Hashable {
     public var trust: TrustConfiguration?
     /// How this partner's files must be signed ([partner.signature]).
     public var signature: PartnerSignaturePolicy
+    /// The drop directory when it is on an SFTP server (`drop = "sftp://ENDPOINT/path"`); `dropDirectory`
+    /// then holds that URL, not a local path.
+    public var remoteDrop: RemoteDirectory?
+    /// The pickup directory when it is on an SFTP server; `pickupDirectory` then holds that URL.
+    public var remotePickup: RemoteDirectory?
+    /// How remote directories are claimed from and delivered to ([partner.remote]).
+    public var remote: RemoteSettings
+
+    /// The drop and pickup directories that are on this machine.
+    public var localDirectories: [String] {
+        (remoteDrop == nil ? [dropDirectory] : []) + (remotePickup == nil ? [pickupDirectory] : [])
+    }
 
     public init(id: String, role: PartnerRole, name: String? = nil, identities: [EDIFACTIdentity],
                 dropDirectory: String, pickupDirectory: String, patterns: [FilePattern],
                 readiness: ReadinessConvention, incompleteDeadlineSeconds: Int, characterSet: SyntaxIdentifier,
                 acknowledgement: AcknowledgementPolicy, schedule: PartnerSchedule,
-                trust: TrustConfiguration? = nil, signature: PartnerSignaturePolicy = PartnerSignaturePolicy()) {
+                trust: TrustConfiguration? = nil, signature: PartnerSignaturePolicy = PartnerSignaturePolicy(),
+                remoteDrop: RemoteDirectory? = nil, remotePickup: RemoteDirectory? = nil, remote: RemoteSettings = RemoteSettings()) {
+        self.remoteDrop = remoteDrop
+        self.remotePickup = remotePickup
+        self.remote = remote
         self.trust = trust
         self.signature = signature
         self.id = id

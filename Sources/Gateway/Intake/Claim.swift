@@ -110,9 +110,13 @@ public enum Claim {
     /// `<partner>.<epoch-nanos>.<random>.<original>`: unique across pollers and restarts, and still
     /// readable by an operator listing the work area.
     static func uniqueWorkName(partner: String, original: String) -> String {
-        let random = String(UInt64.random(in: 0...UInt64.max), radix: 36)
         let safePartner = partner.isEmpty ? "partner" : partner.replacingSlashes()
-        return "\(safePartner).\(FileTime.now().epochNanoseconds).\(random).\(original)"
+        return "\(safePartner).\(newStamp()).\(original)"
+    }
+
+    /// A claim's unique stamp, `<epoch-nanos>.<random base 36>`: the middle of a work name.
+    static func newStamp() -> String {
+        "\(FileTime.now().epochNanoseconds).\(String(UInt64.random(in: 0...UInt64.max), radix: 36))"
     }
 
     /// renameat2(RENAME_NOREPLACE): fails with EEXIST rather than replace `to`. On a file system without

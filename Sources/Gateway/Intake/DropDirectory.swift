@@ -68,7 +68,16 @@ public enum DropDirectory {
         directory: String, patterns: [FilePattern] = [], convention: ReadinessConvention,
         memory: inout StabilityMemory, now: FileTime = .now()
     ) throws(IntakeError) -> [ReadyFile] {
-        let entries = try listRegularFiles(directory)
+        ready(entries: try listRegularFiles(directory), directory: directory, patterns: patterns, convention: convention,
+              memory: &memory, now: now)
+    }
+
+    /// The readiness decision over a listing already made (a local directory's, or an SFTP server's, where
+    /// `directory` is the remote path and inodes are 0): the same conventions wherever the files are.
+    static func ready(
+        entries: [String: Entry], directory: String, patterns: [FilePattern], convention: ReadinessConvention,
+        memory: inout StabilityMemory, now: FileTime = .now()
+    ) -> [ReadyFile] {
         let matches: (String) -> Bool = { name in
             patterns.isEmpty || patterns.contains { $0.matches(name) }
         }
@@ -143,6 +152,9 @@ public enum DropDirectory {
         }
         return result
     }
+
+    /// The last component of a path.
+    static func baseName(_ path: String) -> String { String(path.split(separator: "/").last ?? "") }
 
     static func join(_ directory: String, _ name: String) -> String {
         directory.hasSuffix("/") ? directory + name : directory + "/" + name

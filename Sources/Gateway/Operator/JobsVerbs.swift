@@ -99,7 +99,8 @@ public enum JobsVerbs {
                 receipts: story.receipts.map(ReceiptLine.init),
                 replayCount: story.replayCount,
                 signatures: signatures,
-                signaturesOfArchive: signaturesOf)
+                signaturesOfArchive: signaturesOf,
+                collectedAt: try store.collectedAt(jobId: story.job.id).map { OperatorFormat.time($0) })
             out.write(json ? OperatorFormat.json(document) + "\n" : document.text())
             return .success
         }
@@ -131,6 +132,8 @@ public enum JobsVerbs {
         var signatures: [SignatureLine]
         /// Set when the verdicts are the archive's (the batch is a member its signature covered).
         @Nullable var signaturesOfArchive: Int64?
+        /// A delivery: when the file was noticed gone from the partner's pickup directory (collected).
+        @Nullable var collectedAt: String?
 
         /// The text `jobs show` prints: labelled sections, one fact per line.
         func text() -> String {
@@ -145,6 +148,9 @@ public enum JobsVerbs {
             if let code = job.errorCode { fact("error", "\(code): \(OperatorFormat.cell(job.errorMessage ?? ""))") }
             fact("input", OperatorFormat.cell(job.inputText))
             fact("output", job.outputText.map(OperatorFormat.cell) ?? "-")
+            if job.kind == JobKind.deliver && job.state == "succeeded" {
+                fact("collected", collectedAt.map { "noticed gone from the pickup directory at \($0)" } ?? "not yet (still in the pickup directory)")
+            }
             if let batch {
                 lines.append("batch \(batch.id)  \(batch.partner)  \(batch.fileName)")
                 fact("size", OperatorFormat.count(Int(batch.size), "byte"))

@@ -14,7 +14,9 @@ public enum StatusVerb {
             var byPartner = Dictionary(counts.map { ($0.partner, $0) }, uniquingKeysWith: { a, _ in a })
             var lines: [PartnerLine] = []
             for partner in session.configuration.partners {
-                let drop = dropFiles(partner.dropDirectory, spoolRoot: session.configuration.spoolRoot)
+                // A drop on an SFTP server is not listed here: status never opens connections.
+                let drop = partner.remoteDrop == nil ? dropFiles(partner.dropDirectory, spoolRoot: session.configuration.spoolRoot)
+                    : (count: nil, problem: nil)
                 lines.append(PartnerLine(partner: partner.id, configured: true, status: byPartner.removeValue(forKey: partner.id),
                                          now: now, dropFiles: drop.count, dropProblem: drop.problem))
             }

@@ -25,9 +25,12 @@ extension GatewayPipeline {
     func deliverChunk(_ jobs: [JobRecord]) -> [JobRun] {
         var decisions: [(JobRecord, DeliverDecision)] = []
         var directories: [String] = []
+        // One session per endpoint for the whole chunk, opened on first use.
+        let sessions = RemoteSessionCache()
+        defer { sessions.closeAll() }
         for job in jobs {
             let started = Date()
-            let d = deliver(job)
+            let d = deliver(job, sessions: sessions)
             GatewayMetrics.jobDuration(kind: JobKind.deliver, seconds: Date().timeIntervalSince(started))
             if let path = d.path { directories.append(Paths.parent(of: path)) }
             decisions.append((job, d))
@@ -65,12 +68,12 @@ extension GatewayPipeline {
                 "outcome": "\(outcome.state?.rawValue ?? "not committed")",
             ])
             return JobRun(jobId: job.id, kind: job.kind, state: outcome.state, line: line,
-                          receipt: d.path.map(display), reason: line.reason, enqueued: [])
+                          receipt: d.path.map(display) ?? d.line.receipt, reason: line.reason, enqueued: [])
         }
     }
 
     /// Writes one delivery's stored bytes into the partner's pickup directory, unless they are there already.
-    func deliver(_ job: JobRecord) -> DeliverDecision {
+    func deliver(_ job: JobRecord, sessions: RemoteSessionCache) -> DeliverDecision {
         var line = IntakeFileResult(partner: job.partner ?? "-", file: "-", outcome: .failed, batchId: job.batchId)
         func failure(_ code: String, _ message: String, _ disposition: FailureDisposition) -> DeliverDecision {
             line.reason = message
@@ -84,6 +87,9 @@ extension GatewayPipeline {
         guard let partnerId = job.partner, let partner = configuration.partner(id: partnerId) else {
             return failure(PipelineErrorCode.unknownPartner, "partner \(job.partner ?? "none") is not in the configuration",
                            .permanent)
+        }
+        if let remote = partner.remotePickup {
+            return remoteDeliver(job, input: input, digest: digest, partner: partner, to: remote, sessions: sessions, line: line)
         }
         let path = partner.pickupDirectory + "/" + input.file
         let bytes: [UInt8]

@@ -22,6 +22,7 @@ extension GatewayPipeline {
     func pickupJob(_ partner: PartnerConfiguration, shouldStop: () -> Bool = { false }) -> [PickupLine] {
         let start = now()
         let lines = pickup(partner, shouldStop: shouldStop)
+        noticeCollected(partner)
         // Files still incomplete are looked at again at every poll: only real work leaves a row.
         guard lines.contains(where: { $0.line.outcome != .waiting }) else { return lines }
         var counts: [String: Int] = [:]
@@ -53,7 +54,7 @@ extension GatewayPipeline {
             return PickupLine(line: IntakeFileResult(partner: partner.id, file: file, outcome: .failed, reason: reason))
         }
         do {
-            for dir in [partner.dropDirectory, partner.pickupDirectory, work] { try FileOps.makeDirectories(dir) }
+            for dir in partner.localDirectories + [work] { try FileOps.makeDirectories(dir) }
         } catch {
             return [failed("-", "\(error)")]
         }
@@ -92,6 +93,9 @@ extension GatewayPipeline {
             lines.append(failed("-", "\(error)"))
         }
         // 2. The drop directory.
+        if let remote = partner.remoteDrop {
+            return lines + remotePickup(partner, from: remote, shouldStop: shouldStop)
+        }
         var memory = StabilityStore.load(partner: partner.id, stateDirectory: stateDirectory)
         let ready: [ReadyFile]
         do {

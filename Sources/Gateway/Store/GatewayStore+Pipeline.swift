@@ -309,4 +309,44 @@ extension GatewayStore {
                 db, sql: "SELECT * FROM signature_verdict WHERE batch_id = ? ORDER BY id", arguments: [batchId])
         }
     }
+
+    /// Whether a claim (`<partner>/<work name>`) is already in the ledger, as a batch or a replay: a remote
+    /// file claimed before a crash is then only cleared from the server, never recorded again.
+    public func hasClaim(_ claim: String) throws -> Bool {
+        try pool.read { db in
+            try Bool.fetchOne(db, sql: """
+                SELECT EXISTS (SELECT 1 FROM batch WHERE claim = ?1) OR EXISTS (SELECT 1 FROM replay WHERE claim = ?1)
+                """, arguments: [claim]) ?? false
+        }
+    }
+
+    /// `partner`'s delivered files not yet noticed collected, newest first (at most `limit`): job id and name.
+    public func uncollectedDeliveries(partner: String, limit: Int = 1_000) throws -> [(jobId: Int64, file: String)] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT j.id, json_extract(j.input, '$.file') AS file FROM job j
+                WHERE j.kind = 'deliver' AND j.state = 'succeeded' AND j.partner = ?
+                  AND NOT EXISTS (SELECT 1 FROM collected c WHERE c.job_id = j.id)
+                ORDER BY j.id DESC LIMIT ?
+                """, arguments: [partner, limit]).compactMap { row in
+                    (row["file"] as String?).map { (row["id"], $0) }
+                }
+        }
+    }
+
+    /// Records that these deliveries were gone from the pickup directory at `now`.
+    public func recordCollected(_ deliveries: [(jobId: Int64, file: String)], partner: String, now: Date) throws {
+        guard !deliveries.isEmpty else { return }
+        try pool.write { db in
+            for delivery in deliveries {
+                try db.execute(sql: "INSERT OR IGNORE INTO collected (job_id, partner, file_name, noticed_at) VALUES (?, ?, ?, ?)",
+                               arguments: [delivery.jobId, partner, delivery.file, now])
+            }
+        }
+    }
+
+    /// When the delivery of job `jobId` was noticed collected, if it was.
+    public func collectedAt(jobId: Int64) throws -> Date? {
+        try pool.read { db in try Date.fetchOne(db, sql: "SELECT noticed_at FROM collected WHERE job_id = ?", arguments: [jobId]) }
+    }
 }

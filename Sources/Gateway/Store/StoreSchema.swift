@@ -13,6 +13,7 @@ enum StoreSchema {
         migrator.registerMigration("v1_jobs", migrate: v1Jobs)
         migrator.registerMigration("v2_claims", migrate: v2Claims)
         migrator.registerMigration("v3_signatures", migrate: v3Signatures)
+        migrator.registerMigration("v4_collected", migrate: v4Collected)
         return migrator
     }
 
@@ -210,6 +211,21 @@ enum StoreSchema {
             BEGIN SELECT RAISE(ABORT, 'signature evidence is append-only'); END;
             CREATE TRIGGER signature_verdict_no_delete BEFORE DELETE ON signature_verdict
             BEGIN SELECT RAISE(ABORT, 'signature evidence is append-only'); END;
+            """)
+    }
+
+    /// When a delivered file was noticed gone from the partner's pickup directory (the partner deletes what
+    /// it has read): one row per delivery job, written once.
+    static func v4Collected(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE collected (
+                job_id INTEGER PRIMARY KEY REFERENCES job(id),
+                partner TEXT NOT NULL CHECK (partner <> ''),
+                file_name TEXT NOT NULL CHECK (file_name <> ''),
+                noticed_at TEXT NOT NULL
+            );
+            CREATE TRIGGER collected_immutable BEFORE UPDATE ON collected
+            BEGIN SELECT RAISE(ABORT, 'collection records are append-only'); END;
             """)
     }
 }

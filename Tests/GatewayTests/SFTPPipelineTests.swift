@@ -1,0 +1,237 @@
+import Foundation
+import GRDB
+import Testing
+import TestSupport
+
+@testable import Gateway
+
+// Partners' drop and pickup directories on an SFTP server (a real OpenSSH sshd on loopback, TestSSHD):
+// the carrier uploads with the real `sftp` client, `gateway run --once` picks up over SFTP and delivers
+// its receipts back over SFTP; host keys and client keys are checked; sshd killed mid-transfer loses and
+// doubles nothing.
+
+/// A spool whose CARRIERX drop and pickup are on `sshd`, as its user `swgw`.
+struct RemoteSpool {
+    let scratch: Scratch
+    let sshd: TestSSHD
+    let home: String
+
+    init(sshd: TestSSHD, knownHosts: String? = nil, key: String? = nil, extra: String = "") throws {
+        scratch = try Scratch()
+        self.sshd = sshd
+        let user = sshd.user("swgw")
+        home = user.home
+        for dir in ["drop", "pickup"] {
+            try FileManager.default.createDirectory(atPath: home + "/" + dir, withIntermediateDirectories: true)
+            _ = try? Self.shell("chown", "swgw", home + "/" + dir)
+        }
+        _ = try scratch.write("gateway.toml", """
+            [gateway]
+            sender_id = "SWGATEWAY"
+            sender_qualifier = "ZZZ"
+            spool = "."
+
+            [[endpoint]]
+            name = "carrier-server"
+            host = "127.0.0.1"
+            port = \(sshd.port)
+            user = "swgw"
+            private_key = "\(key ?? user.privateKey)"
+            known_hosts = "\(knownHosts ?? sshd.knownHosts)"
+            connect_timeout_seconds = 5
+            transfer_timeout_seconds = 10
+
+            [[partner]]
+            id = "CARRIERX"
+            role = "carrier"
+            identities = ["CARRIERX:ZZZ"]
+            drop = "sftp://carrier-server\(home)/drop"
+            pickup = "sftp://carrier-server\(home)/pickup"
+            patterns = ["*.edi"]
+            \(extra)
+            """)
+    }
+
+    func run() throws -> CLIRun { try scratch.gateway("run", "--once", "--config", "gateway.toml") }
+
+    /// `gateway run --once` in the background, its output to `output` (for the kill tests).
+    func spawnRun(output: URL) throws -> Process {
+        let process = Process()
+        process.executableURL = try #require(CLI.executable)
+        process.arguments = ["run", "--once", "--config", "gateway.toml"]
+        process.currentDirectoryURL = scratch.url
+        FileManager.default.createFile(atPath: output.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: output)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        return process
+    }
+
+    func remote(_ dir: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: home + "/" + dir)) ?? []).sorted()
+    }
+
+    /// The carrier uploads `text` as `name` with the real sftp client: under NAME.part, then renamed.
+    func upload(_ name: String, _ text: String, finish: Bool = true) throws {
+        let local = try scratch.write("outgoing-\(name)", text)
+        var batch = ["cd drop", "put \(local.path) \(name).part"]
+        if finish { batch.append("rename \(name).part \(name)") }
+        let result = try sshd.sftpClient("swgw", batch: batch)
+        #expect(result.status == 0, "\(result)")
+    }
+
+    func ledger<T: DatabaseValueConvertible>(_ sql: String) throws -> [T] {
+        let db = try DatabaseQueue(path: scratch.url.appendingPathComponent("state/gateway.sqlite").path)
+        return try db.read { try T.fetchAll($0, sql: sql) }
+    }
+
+    static func shell(_ arguments: String...) throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        try process.run()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}
+
+@Suite("Drop and pickup over SFTP (real sshd)", .serialized)
+struct SFTPPipelineTests {
+    @Test("a carrier's upload is picked up over SFTP and its CONTRL delivered back over SFTP; an upload in progress waits")
+    func pickupAndDeliver() throws {
+        let sshd = try TestSSHD.start(users: ["swgw"])
+        defer { sshd.stop() }
+        let spool = try RemoteSpool(sshd: sshd)
+
+        // Still uploading (NAME.part): not ready.
+        try spool.upload("MAN1.edi", sftpInterchange("MAN1"), finish: false)
+        var run = try spool.run()
+        #expect(run.status == 0, "\(run)")
+        #expect(!run.stdout.contains("MAN1.edi"), "\(run)")
+        #expect(spool.remote("drop") == ["MAN1.edi.part"])
+        #expect(try spool.ledger("SELECT count(*) FROM batch") == [0])
+
+        // Renamed: picked up, recorded, gone from the server; the CONTRL is in the remote pickup.
+        let finish = try sshd.sftpClient("swgw", batch: ["cd drop", "rename MAN1.edi.part MAN1.edi"])
+        #expect(finish.status == 0)
+        try spool.upload("MAN2.edi", sftpInterchange("MAN2"))
+        run = try spool.run()
+        #expect(run.status == 0, "\(run)")
+        #expect(run.stdout.contains("CARRIERX MAN1.edi: accepted — receipt sftp://carrier-server\(spool.home)/pickup/CONTRL-"), "\(run)")
+        #expect(run.stdout.contains("CARRIERX MAN2.edi: accepted"), "\(run)")
+        #expect(spool.remote("drop").isEmpty, "\(spool.remote("drop"))")
+        let receipts = spool.remote("pickup")
+        #expect(receipts.count == 2 && receipts.allSatisfy { $0.hasPrefix("CONTRL-") && !$0.hasPrefix(".") }, "\(receipts)")
+        // The carrier downloads its receipt with the sftp client.
+        let download = spool.scratch.url.appendingPathComponent("got.edi").path
+        let got = try sshd.sftpClient("swgw", batch: ["cd pickup", "get \(receipts[0]) \(download)"])
+        let text = try String(contentsOfFile: download, encoding: .utf8)
+        #expect(got.status == 0 && text.contains("UNH+1+CONTRL:"), "\(got)")
+        #expect(try spool.ledger("SELECT original_name FROM batch ORDER BY original_name") == ["MAN1.edi", "MAN2.edi"])
+        #expect(try spool.ledger("SELECT count(*) FROM receipt") == [2])
+
+        // Nothing new: nothing happens, nothing is sent twice.
+        run = try spool.run()
+        #expect(run.status == 0 && !run.stdout.contains(".edi"), "\(run)")
+        #expect(spool.remote("pickup") == receipts)
+    }
+
+    @Test("a changed host key or a wrong client key is refused: nothing taken from the server, nothing recorded")
+    func refusedConnections() throws {
+        let sshd = try TestSSHD.start(users: ["swgw", "other"])
+        defer { sshd.stop() }
+        for (label, spool) in [("host key", try RemoteSpool(sshd: sshd, knownHosts: try sshd.wrongKnownHosts())),
+                               ("client key", try RemoteSpool(sshd: sshd, key: sshd.user("other").privateKey))] {
+            try spool.upload("MAN9.edi", sftpInterchange("MAN9"))
+            let run = try spool.run()
+            let expected = label == "host key" ? "sftp.host-key" : "auth"
+            #expect(run.stdout.contains("CARRIERX -: failed") || run.stdout.contains("failed"), "\(label): \(run)")
+            #expect((run.stdout + run.stderr).lowercased().contains(expected.lowercased())
+                    || (run.stdout + run.stderr).contains("carrier-server"), "\(label): \(run)")
+            #expect(spool.remote("drop") == ["MAN9.edi"], "\(label)")
+            #expect(try spool.ledger("SELECT count(*) FROM batch") == [0], "\(label)")
+            _ = try sshd.sftpClient("swgw", batch: ["rm drop/MAN9.edi"])
+        }
+    }
+
+    @Test("sshd killed in the middle of a download and of deliveries, then restarted: every file recorded once, every receipt delivered once")
+    func killedServer() throws {
+        let sshd = try TestSSHD.start(users: ["swgw"])
+        defer { sshd.stop() }
+        let spool = try RemoteSpool(sshd: sshd)
+        var cut: [String] = []
+        func killedRun(_ label: String, when: () -> Bool) throws {
+            let output = spool.scratch.url.appendingPathComponent("killed-\(label).txt")
+            let process = try spool.spawnRun(output: output)
+            let deadline = Date().addingTimeInterval(30)
+            while !when() && process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.002) }
+            sshd.kill()
+            process.waitUntilExit()
+            try sshd.restart()
+            cut.append(try String(contentsOf: output, encoding: .utf8))
+        }
+        /// The largest partial download in the work area.
+        func downloading() -> Int {
+            let work = spool.scratch.url.appendingPathComponent("work").path
+            let names = (try? FileManager.default.subpathsOfDirectory(atPath: work)) ?? []
+            return names.filter { $0.hasSuffix(".part") }.compactMap {
+                (try? FileManager.default.attributesOfItem(atPath: work + "/" + $0))?[.size] as? Int
+            }.max() ?? 0
+        }
+
+        // 1. A 40 MB file, sshd killed once 2 MB of it are down.
+        try spool.upload("BIG.edi", sftpInterchange("BIG", padding: 40_000_000))
+        try killedRun("download") { downloading() > 2_000_000 }
+        #expect(cut[0].contains("cannot download") && cut[0].contains("BIG.edi"), "\(cut[0])")
+        #expect(try spool.ledger("SELECT count(*) FROM batch") == [0], "nothing recorded from a cut download")
+        #expect(spool.remote("drop").contains { $0.hasPrefix(".swg-claim.") && $0.hasSuffix(".BIG.edi") }, "\(spool.remote("drop"))")
+
+        // 2. Sixty small files picked up, sshd killed once their receipts start arriving.
+        let names = (1...60).map { String(format: "M%03d.edi", $0) }
+        for name in names { try spool.upload(name, sftpInterchange(String(name.prefix(4)))) }
+        try killedRun("delivery") { spool.remote("pickup").filter { $0.hasPrefix("CONTRL-") }.count > 2 }
+        #expect(cut[1].contains("receipt not delivered"), "\(cut[1])")
+
+        // Runs until everything is through: deliveries cut by the kill are retried after their backoff (5 s).
+        for _ in 0..<8 {
+            let run = try spool.run()
+            #expect(run.status == 0 || run.status == 1, "\(run)")
+            if spool.remote("drop").isEmpty && spool.remote("pickup").filter({ $0.hasPrefix("CONTRL-") }).count >= names.count + 1 { break }
+            Thread.sleep(forTimeInterval: 5.5)
+        }
+        #expect(spool.remote("drop").isEmpty, "\(spool.remote("drop"))")
+        let batches: [String] = try spool.ledger("SELECT original_name FROM batch ORDER BY original_name")
+        #expect(batches == (["BIG.edi"] + names).sorted(), "\(batches)")
+        let receipts = spool.remote("pickup")
+        #expect(receipts.filter { $0.hasPrefix("CONTRL-") }.count == names.count + 1, "\(receipts)")
+        #expect(try spool.ledger("SELECT count(*) FROM receipt") == [names.count + 1])
+        // No temporary upload left behind once everything is delivered.
+        #expect(receipts.filter { $0.hasPrefix(".") }.isEmpty, "\(receipts)")
+    }
+
+    @Test("check-config --probe tries every SFTP directory and reports its steps, rename semantics and clock skew")
+    func probe() throws {
+        let sshd = try TestSSHD.start(users: ["swgw"])
+        defer { sshd.stop() }
+        let spool = try RemoteSpool(sshd: sshd)
+        var check = try spool.scratch.gateway("check-config", "--probe", "--config", "gateway.toml")
+        #expect(check.status == 0, "\(check)")
+        for dir in ["drop", "pickup"] {
+            let line = check.stdout.split(separator: "\n").first { $0.hasPrefix("probe sftp://carrier-server\(spool.home)/\(dir): ok (") }
+            #expect(line?.contains("rename onto an existing file: refused") == true, "\(check)")
+            #expect(line?.contains("server clock") == true, "\(check)")
+        }
+        #expect(spool.remote("drop").isEmpty && spool.remote("pickup").isEmpty, "the probe leaves nothing behind")
+        let json = try spool.scratch.gateway("check-config", "--probe", "--json", "--config", "gateway.toml")
+        #expect(json.status == 0 && json.stdout.contains("\"renameReplacesExisting\" : false") || json.stdout.contains("\"renameReplacesExisting\": false"), "\(json)")
+
+        // A directory the account may not write into: the probe names the step that failed; the check fails.
+        _ = try RemoteSpool.shell("chown", "root", spool.home + "/pickup")
+        _ = try RemoteSpool.shell("chmod", "755", spool.home + "/pickup")
+        check = try spool.scratch.gateway("check-config", "--probe", "--config", "gateway.toml")
+        #expect(check.status == 1, "\(check)")
+        #expect(check.stdout.contains("probe sftp://carrier-server\(spool.home)/pickup: FAILED at "), "\(check)")
+        #expect(check.stderr.contains("1 SFTP probe(s) failed"), "\(check)")
+    }
+}

@@ -39,51 +39,15 @@ bench="$(swift build -c release --product sftp-bench --show-bin-path)/sftp-bench
 user=swgbench
 S="$(mktemp -d /tmp/swg-sftp-bench.XXXXXX)"
 chmod 755 "$S"
-sshd_pid=""
-cleanup() {
-    [[ -n "$sshd_pid" ]] && kill "$sshd_pid" 2>/dev/null && wait "$sshd_pid" 2>/dev/null || true
-    rm -rf "$S"
-}
+# shellcheck source=scripts/loopback-sshd.sh
+source "$root/scripts/loopback-sshd.sh"
+cleanup() { stop_loopback_sshd; rm -rf "$S"; }
 trap cleanup EXIT
 
 echo "== sshd setup in $S"
-mkdir -p -m 0755 /run/sshd
-id "$user" >/dev/null 2>&1 || useradd --system --no-create-home --home-dir / --shell /usr/sbin/nologin "$user"
-usermod -p '*' "$user"
-ssh-keygen -q -t ed25519 -N '' -C swg-bench-host -f "$S/host_key"
-ssh-keygen -q -t ed25519 -N '' -C swg-bench -f "$S/client_key"
-mkdir -p "$S/authorized_keys" "$S/home/$user" "$S/local"
-cp "$S/client_key.pub" "$S/authorized_keys/$user"
+start_loopback_sshd "$user" "$S"
+mkdir -p "$S/local"
 R="$S/home/$user"; L="$S/local"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-cat > "$S/sshd_config" <<CFG
-Port $port
-ListenAddress 127.0.0.1
-HostKey $S/host_key
-PidFile $S/sshd.pid
-AuthorizedKeysFile $S/authorized_keys/%u
-PubkeyAuthentication yes
-StrictModes no
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-PermitRootLogin no
-AllowUsers $user
-Subsystem sftp internal-sftp
-Match User $user
-    ForceCommand internal-sftp -d $R
-    AllowTcpForwarding no
-    X11Forwarding no
-    PermitTTY no
-CFG
-/usr/sbin/sshd -D -e -f "$S/sshd_config" 2>"$S/sshd.log" &
-sshd_pid=$!
-for _ in $(seq 100); do
-    ssh-keyscan -T 1 -p "$port" -t ed25519 127.0.0.1 2>/dev/null | grep -v '^#' > "$S/known_hosts" || true
-    [[ -s "$S/known_hosts" ]] && break
-    sleep 0.05
-done
-[[ -s "$S/known_hosts" ]] || { cat "$S/sshd.log" >&2; echo "bench-sftp-transfer.sh: sshd did not start" >&2; exit 2; }
 
 echo "== data: $count x $size bytes and one ${big_mb} MB file"
 mkdir -p "$L/src-small"

@@ -210,6 +210,7 @@ struct CLITests {
         (["--help"], "help-gateway.txt"),
         (["edifact", "--help"], "help-edifact.txt"),
         (["run", "--help"], "help-run.txt"),
+        (["sshd-config", "--help"], "help-sshd-config.txt"),
         (["edifact", "validate", "--help"], "help-edifact-validate.txt"),
         (["edifact", "parse", "--help"], "help-edifact-parse.txt"),
         (["edifact", "contrl", "--help"], "help-edifact-contrl.txt"),

@@ -54,9 +54,13 @@ public enum ConfigurationCheck {
             for report in probes { out.line(probeLine(report)) }
             if probesFailed { err.line("\(path): \(probes.filter { !$0.ok }.count) SFTP probe(s) failed") }
         }
+        // Hosted partners' public key files ([partner.hosted] authorized_keys): read here, not at load, so the
+        // service never fails to start over a key file; sshd-config refuses the same mistakes.
+        let hostedKeys = HostedKeysCheck(configuration)
         // Trust anchors and the signing identity: only configurations that have them see any of this, so the
         // output for the others stays as it was.
-        guard TrustConfigurationCheck.applies(to: configuration) else {
+        let trustApplies = TrustConfigurationCheck.applies(to: configuration)
+        guard trustApplies || !hostedKeys.mistakes.isEmpty else {
             if json {
                 var document = Document(config: path, valid: !probesFailed, errors: [])
                 document.summary = summary
@@ -68,15 +72,17 @@ public enum ConfigurationCheck {
             }
             return probesFailed ? .invalid : .success
         }
-        let trust = TrustConfigurationCheck(configuration, now: now)
+        let trust = trustApplies ? TrustConfigurationCheck(configuration, now: now) : nil
         let index = lineIndex(path: path)
         func located(_ finding: TrustConfigurationCheck.Finding) -> ConfigurationError {
             ConfigurationError(key: finding.key, line: index?.line(for: finding.key), message: finding.message)
         }
-        let mistakes = trust.mistakes.map(located)
-        let warnings = trust.warnings.map(located)
-        summary.trust = trust.agencies
-        summary.signing = trust.signing
+        let mistakes = ((trust?.mistakes ?? []) + hostedKeys.mistakes).map(located)
+        let warnings = (trust?.warnings ?? []).map(located)
+        if let trust {
+            summary.trust = trust.agencies
+            summary.signing = trust.signing
+        }
         if json {
             var document = Document(config: path, valid: mistakes.isEmpty && !probesFailed, errors: mistakes)
             document.warnings = warnings
@@ -172,6 +178,8 @@ public enum ConfigurationCheck {
             /// Directories, relative to the spool root when inside it.
             public var drop: String
             public var pickup: String
+            /// Its account on our own sshd ([partner.hosted] user); absent when it does not log in to us.
+            public var hosted: String?
         }
         /// One named schedule's line.
         public struct Schedule: Codable, Sendable, Equatable {
@@ -229,7 +237,7 @@ public enum ConfigurationCheck {
                         schedule: p.schedule.name ?? p.schedule.schedule.expression,
                         next: p.schedule.schedule.next(after: now).map(ConfigurationCheck.timestamp),
                         drop: Paths.display(p.dropDirectory, relativeTo: root),
-                        pickup: Paths.display(p.pickupDirectory, relativeTo: root))
+                        pickup: Paths.display(p.pickupDirectory, relativeTo: root), hosted: p.hosted?.user)
             }
             schedules = configuration.schedules.map { s in
                 Schedule(name: s.name, expression: s.schedule.expression,
@@ -253,7 +261,8 @@ public enum ConfigurationCheck {
             let scheduleWidth = partners.map(\.schedule.count).max() ?? 0
             for p in partners {
                 lines.append("partner   \(pad(p.id, idWidth))  \(pad(p.role, 8))  \(pad(p.readiness, 11))  "
-                             + "\(pad(p.schedule, scheduleWidth))  next \(p.next ?? "never")  drop \(p.drop)  pickup \(p.pickup)")
+                             + "\(pad(p.schedule, scheduleWidth))  next \(p.next ?? "never")  drop \(p.drop)  pickup \(p.pickup)"
+                             + (p.hosted.map { "  hosted sftp user \($0)" } ?? ""))
             }
             let agencyWidth = trust?.map(\.agency.count).max() ?? 0
             for t in trust ?? [] {

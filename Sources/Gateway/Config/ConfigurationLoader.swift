@@ -118,6 +118,8 @@ struct Checker {
     var facts: [PartnerFacts] = []
     /// `[[endpoint]]` tables by name, read before the partners that refer to them.
     var endpoints: [String: RemoteEndpoint] = [:]
+    /// Every `[partner.hosted]` table's account and chroot, for ``crossCheckHosted(stateDirectory:)``.
+    var hostedFacts: [HostedFacts] = []
     /// Every key under [schedules], valid or not, so a partner naming a broken schedule is not also "unknown".
     var scheduleNames: [String] = []
 
@@ -373,6 +375,7 @@ struct Checker {
                                       certificate: Paths.resolve(signingCertificate, against: spoolRoot))
         }
         crossCheck()
+        crossCheckHosted(stateDirectory: store.map { switch $0 { case .sqlite(let path): Paths.parent(of: path) } })
         // Half an identity is already reported at [gateway]; sign_outbound is not blamed for it as well.
         crossCheckSignatures(hasSigningIdentity: signingKey != nil || signingCertificate != nil)
         finish(top)
@@ -492,6 +495,12 @@ struct Checker {
             facts[facts.count - 1].signsOutbound = policy.signOutbound
         }
 
+        t.known.append("hosted")
+        var hosted: HostedSFTP?
+        if let node = t.value("hosted") {
+            hosted = self.hosted(node, at: t.keyPath("hosted"), id: id, drop: drop, pickup: pickup, spoolRoot: spoolRoot)
+        }
+
         var schedule: PartnerSchedule? = PartnerSchedule(name: nil, schedule: try! CronSchedule(parsing: ConfigurationLoader.defaultSchedule))
         if let text = string(&t, "schedule") {
             schedule = nil
@@ -515,11 +524,13 @@ struct Checker {
         finish(t)
 
         guard let id, let role, let drop, let pickup, let readiness, let schedule else { return nil }
-        return PartnerConfiguration(id: id, role: role, name: name, identities: identities, dropDirectory: drop,
-                                    pickupDirectory: pickup, patterns: patterns, readiness: readiness,
-                                    incompleteDeadlineSeconds: deadline, characterSet: charset,
-                                    acknowledgement: acknowledgement, schedule: schedule, trust: trust,
-                                    signature: signature, remoteDrop: remoteDrop, remotePickup: remotePickup, remote: remote)
+        var partner = PartnerConfiguration(id: id, role: role, name: name, identities: identities, dropDirectory: drop,
+                                           pickupDirectory: pickup, patterns: patterns, readiness: readiness,
+                                           incompleteDeadlineSeconds: deadline, characterSet: charset,
+                                           acknowledgement: acknowledgement, schedule: schedule, trust: trust,
+                                           signature: signature, remoteDrop: remoteDrop, remotePickup: remotePickup, remote: remote)
+        partner.hosted = hosted
+        return partner
     }
 
     /// A drop or pickup directory: local (resolved against the spool root) or `sftp://ENDPOINT/path`.

@@ -160,6 +160,8 @@ public struct PartnerConfiguration: Sendable, Hashable {
     public var localDirectories: [String] {
         (remoteDrop == nil ? [dropDirectory] : []) + (remotePickup == nil ? [pickupDirectory] : [])
     }
+    /// Its login to our own OpenSSH server ([partner.hosted]); nil when it does not log in to us.
+    public var hosted: HostedSFTP?
 
     public init(id: String, role: PartnerRole, name: String? = nil, identities: [EDIFACTIdentity],
                 dropDirectory: String, pickupDirectory: String, patterns: [FilePattern],

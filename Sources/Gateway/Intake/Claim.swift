@@ -26,6 +26,8 @@ public struct ClaimedFile: Sendable, Hashable {
     public var removedMarkers: [String]
     /// Companions claimed with it (work-area paths `<work name><suffix>`, e.g. the detached signature).
     public var companions: [String] = []
+    /// SHA-256 of the work file when it is already known (hashed as it was downloaded into the work area).
+    public var digest: SHA256Digest? = nil
 }
 
 /// The result of trying to claim a ready file: losing a race to another poller is normal, not an error.

@@ -25,13 +25,32 @@ extension GatewayPipeline {
     func deliverChunk(_ jobs: [JobRecord]) -> [JobRun] {
         var decisions: [(JobRecord, DeliverDecision)] = []
         var directories: [String] = []
-        // One session per endpoint for the whole chunk, opened on first use.
-        let sessions = RemoteSessionCache()
-        defer { sessions.closeAll() }
-        for job in jobs {
+        func timed(_ job: JobRecord, _ sessions: RemoteSessionCache) -> DeliverDecision {
             let started = Date()
             let d = deliver(job, sessions: sessions)
             GatewayMetrics.jobDuration(kind: JobKind.deliver, seconds: Date().timeIntervalSince(started))
+            return d
+        }
+        // Deliveries to an SFTP server go over up to its max_sessions sessions at once (each kept for the
+        // chunk); local ones in turn.
+        var decided = [DeliverDecision?](repeating: nil, count: jobs.count)
+        var remote: [String: [Int]] = [:]
+        for (index, job) in jobs.enumerated() {
+            if let pickup = job.partner.flatMap(configuration.partner(id:))?.remotePickup {
+                remote[pickup.endpoint, default: []].append(index)
+            }
+        }
+        for (name, indices) in remote.sorted(by: { $0.key < $1.key }) {
+            let caches = (0..<min(configuration.endpoints[name]?.maxSessions ?? 1, indices.count)).map { _ in RemoteSessionCache() }
+            nonisolated(unsafe) let shared = (caches, jobs)
+            let results = RemoteStripes.run(indices, stripes: caches.count) { index, stripe in timed(shared.1[index], shared.0[stripe]) }
+            for cache in caches { cache.closeAll() }
+            for (index, result) in zip(indices, results) { decided[index] = result }
+        }
+        let sessions = RemoteSessionCache()
+        defer { sessions.closeAll() }
+        for (index, job) in jobs.enumerated() {
+            let d = decided[index] ?? timed(job, sessions)
             if let path = d.path { directories.append(Paths.parent(of: path)) }
             decisions.append((job, d))
         }

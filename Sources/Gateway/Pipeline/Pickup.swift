@@ -194,7 +194,9 @@ extension GatewayPipeline {
         for file in claimed {
             do {
                 var header: (sender: String?, reference: String?)?
-                let object = try raw.adopt(fileAt: file.workPath) { head in header = Self.interchangeHeader(bytes: head) }
+                let object = try raw.adopt(fileAt: file.workPath, knownDigest: file.digest) { head in
+                    header = Self.interchangeHeader(bytes: head)
+                }
                 let signature = try file.companions.first.map { try raw.adopt(fileAt: $0) { _ in } }
                 let stamp = Self.stamp(workPath: file.workPath, partner: partner.id)
                 let process = { (replay: Bool) in

@@ -38,7 +38,10 @@ extension GatewayPipeline {
         var alreadyThere = false
         do {
             let session = try sessions.session(endpoint)
-            if let existing = try session.stat(final) {
+            // A first attempt goes straight to the upload (a file already at the final name makes its rename
+            // fail, and is judged then); a retry looks first, since its first attempt may have got through.
+            let retry = job.attempts > 1
+            if retry, let existing = try session.stat(final) {
                 // An earlier attempt's rename that succeeded, or someone else's file.
                 guard try sameFile(existing, size: size, digest: digest, at: final, session: session) else {
                     return failure(PipelineErrorCode.deliverNameTaken, "\(remote.description)/\(input.file) already exists with other content; not replaced",
@@ -47,7 +50,7 @@ extension GatewayPipeline {
                 alreadyThere = true
             } else {
                 let temporary = remote.join(".swg-up.\(job.id).\(input.file)")
-                try? session.remove(temporary)  // an earlier attempt's partial upload
+                if retry { try? session.remove(temporary) }  // an earlier attempt's partial upload
                 _ = try session.upload(from: local, to: temporary)
                 do {
                     try session.rename(temporary, to: final)
@@ -62,7 +65,7 @@ extension GatewayPipeline {
                 }
             }
             if let marker = partner.remote.doneMarker, try session.stat(final + marker) == nil {
-                try session.upload(from: "/dev/null", to: final + marker)
+                _ = try session.upload(from: "/dev/null", to: final + marker)
             }
         } catch {
             return sftpFailure(error)

@@ -72,7 +72,7 @@ extension GatewayPipeline {
             if let suffix = partner.detachedSignatureSuffix, listing.contains(where: { $0.name == claim.claimName + suffix }) {
                 claim.companions = [claim.claimName + suffix]
             }
-            lines += downloadAndRecord([claim], partner: partner, session: session, work: work, recovered: true)
+            lines += downloadAndRecord([claim], partner: partner, sessions: [session], work: work, recovered: true)
         }
 
         // 2. Ready files, by the partner's convention over the server's listing.
@@ -123,6 +123,23 @@ extension GatewayPipeline {
             }
             claims.append(claim)
         }
+        // Further sessions, as many as the endpoint's max_sessions leaves free right now, share the downloads.
+        var sessions = [session]
+        if claims.count > 1 {
+            for _ in 1..<min(endpoint.maxSessions, claims.count) where RemoteSessions.tryAcquire(endpoint) {
+                guard let extra = try? SFTPSession.connect(endpoint.sftpEndpoint()) else {
+                    RemoteSessions.release(endpoint)
+                    break
+                }
+                sessions.append(extra)
+            }
+        }
+        defer {
+            for extra in sessions.dropFirst() {
+                extra.close()
+                RemoteSessions.release(endpoint)
+            }
+        }
         for start in stride(from: 0, to: claims.count, by: Self.chunkSize) {
             if shouldStop() {
                 logger.notice("remote pickup stopped for shutdown; claimed files wait on the server",
@@ -130,75 +147,90 @@ extension GatewayPipeline {
                 break
             }
             lines += downloadAndRecord(Array(claims[start..<min(start + Self.chunkSize, claims.count)]), partner: partner,
-                                       session: session, work: work, recovered: false)
+                                       sessions: sessions, work: work, recovered: false)
         }
         return lines
     }
 
-    /// Downloads claimed files into the work area (checked for size and completeness), records them, and
-    /// clears the recorded ones from the server.
-    private func downloadAndRecord(_ claims: [RemoteClaim], partner: PartnerConfiguration, session: SFTPSession, work: String,
-                                   recovered: Bool) -> [PickupLine] {
+    /// What became of one claimed file before the ledger: in the work area, waiting (given back), or failed.
+    private enum Fetched {
+        case inWorkArea(ClaimedFile, expired: String?)
+        case notYet(PickupLine)
+    }
+
+    /// Downloads one claimed file (and its companions) into the work area under a dot name, checks its size
+    /// and content completeness, and renames it to its work name; an incomplete one is given back.
+    private func fetch(_ claim: RemoteClaim, partner: PartnerConfiguration, session: SFTPSession, work: String) -> Fetched {
+        func notYet(_ outcome: IntakeFileOutcome, _ reason: String) -> Fetched {
+            .notYet(PickupLine(line: IntakeFileResult(partner: partner.id, file: claim.original, outcome: outcome, reason: reason)))
+        }
+        let workPath = DropDirectory.join(work, claim.workName)
+        let partial = DropDirectory.join(work, "." + claim.workName + ".part")
+        var downloaded: [(String, String)] = []
+        let digest: SHA256Digest
+        do {
+            unlink(partial)
+            digest = try session.download(claim.remotePath, to: partial, expectedSize: claim.size).sha256
+            downloaded.append((partial, workPath))
+            for companion in claim.companions {
+                let suffix = String(companion.dropFirst(claim.remoteName.count))
+                let part = partial + suffix
+                unlink(part)
+                _ = try session.download(claim.directory.join(companion), to: part, expectedSize: nil)
+                downloaded.append((part, workPath + suffix))
+            }
+        } catch {
+            for (part, _) in downloaded { unlink(part) }
+            unlink(partial)
+            return notYet(.failed, "\(claim.directory): \(error.message)")
+        }
+        // The partner's upload time, so the incomplete deadline counts from it, as for a local drop.
+        Self.setModified(partial, to: claim.modified)
+        var expired: String?
+        switch (try? ContentCompleteness.check(path: partial, deadlineSeconds: Double(partner.incompleteDeadlineSeconds)))
+            ?? .notRecognized {
+        case .incomplete(let reason):
+            for (part, _) in downloaded { unlink(part) }
+            // Given back under its own name, so the partner may finish it.
+            if claim.claimed { try? session.rename(claim.remotePath, to: claim.directory.join(claim.original)) }
+            return notYet(.waiting, reason)
+        case .expired(let reason):
+            expired = reason
+        case .complete, .notRecognized:
+            break
+        }
+        // Companions first, then the file: the local recovery never sees a file without its signature.
+        for (part, final) in downloaded.reversed() where rename(part, final) != 0 {
+            let reason = String(cString: strerror(errno))
+            for (part, final) in downloaded { unlink(part); unlink(final) }
+            return notYet(.failed, "cannot rename into the work area \(work): \(reason)")
+        }
+        return .inWorkArea(ClaimedFile(partner: partner.id, originalName: claim.original, originalPath: claim.remotePath,
+                                       workPath: workPath, size: claim.size, modified: FileTime(date: claim.modified),
+                                       removedMarkers: [], companions: downloaded.dropFirst().map(\.1), digest: digest),
+                           expired: expired)
+    }
+
+    /// Downloads claimed files into the work area over `sessions` at once (each file on one of them),
+    /// records them, and clears the recorded ones from the server.
+    private func downloadAndRecord(_ claims: [RemoteClaim], partner: PartnerConfiguration, sessions: [SFTPSession],
+                                   work: String, recovered: Bool) -> [PickupLine] {
+        let fetched = RemoteStripes.run(claims, over: sessions) { claim, session in
+            self.fetch(claim, partner: partner, session: session, work: work)
+        }
         var lines: [PickupLine] = []
         var claimed: [ClaimedFile] = []
         var byWorkPath: [String: RemoteClaim] = [:]
         var incomplete: [String: String] = [:]
-        for claim in claims {
-            let workPath = DropDirectory.join(work, claim.workName)
-            let partial = DropDirectory.join(work, "." + claim.workName + ".part")
-            var downloaded: [(String, String)] = []
-            do {
-                unlink(partial)
-                    _ = try session.download(claim.remotePath, to: partial, expectedSize: claim.size)
-                downloaded.append((partial, workPath))
-                for companion in claim.companions {
-                    let suffix = String(companion.dropFirst(claim.remoteName.count))
-                    let part = partial + suffix
-                    unlink(part)
-                    _ = try session.download(claim.directory.join(companion), to: part, expectedSize: nil)
-                    downloaded.append((part, workPath + suffix))
-                }
-            } catch {
-                for (part, _) in downloaded { unlink(part) }
-                unlink(partial)
-                lines.append(PickupLine(line: IntakeFileResult(partner: partner.id, file: claim.original, outcome: .failed,
-                                                               reason: "\(claim.directory): \(error.message)")))
-                continue
+        for (claim, result) in zip(claims, fetched) {
+            switch result {
+            case .notYet(let line):
+                lines.append(line)
+            case .inWorkArea(let file, let expired):
+                if let expired { incomplete[file.workPath] = expired }
+                claimed.append(file)
+                byWorkPath[file.workPath] = claim
             }
-            // The partner's upload time, so the incomplete deadline counts from it, as for a local drop.
-            Self.setModified(partial, to: claim.modified)
-            var expired: String?
-            switch (try? ContentCompleteness.check(path: partial, deadlineSeconds: Double(partner.incompleteDeadlineSeconds)))
-                ?? .notRecognized {
-            case .incomplete(let reason):
-                for (part, _) in downloaded { unlink(part) }
-                // Given back under its own name, so the partner may finish it.
-                if partner.remote.claim == .rename && claim.claimed {
-                    try? session.rename(claim.remotePath, to: claim.directory.join(claim.original))
-                }
-                lines.append(PickupLine(line: IntakeFileResult(partner: partner.id, file: claim.original, outcome: .waiting,
-                                                               reason: reason)))
-                continue
-            case .expired(let reason):
-                expired = reason
-            case .complete, .notRecognized:
-                break
-            }
-            // Companions first, then the file: the local recovery never sees a file without its signature.
-            var renamed = true
-            for (part, final) in downloaded.reversed() where rename(part, final) != 0 { renamed = false }
-            guard renamed else {
-                for (part, final) in downloaded { unlink(part); unlink(final) }
-                lines.append(PickupLine(line: IntakeFileResult(partner: partner.id, file: claim.original, outcome: .failed,
-                                                               reason: "cannot rename into the work area \(work): \(String(cString: strerror(errno)))")))
-                continue
-            }
-            let file = ClaimedFile(partner: partner.id, originalName: claim.original, originalPath: claim.remotePath,
-                                   workPath: workPath, size: claim.size, modified: FileTime(date: claim.modified),
-                                   removedMarkers: [], companions: downloaded.dropFirst().map(\.1))
-            if let expired { incomplete[workPath] = expired }
-            claimed.append(file)
-            byWorkPath[workPath] = claim
         }
         guard !claimed.isEmpty else { return lines }
         do {
@@ -213,7 +245,7 @@ extension GatewayPipeline {
         for file in claimed where (try? store.hasClaim(partner.id + "/" + DropDirectory.baseName(file.workPath))) == true {
             if let claim = byWorkPath[file.workPath] { finished.append(claim) }
         }
-        finishRemote(finished, partner: partner, session: session)
+        finishRemote(finished, partner: partner, session: sessions[0])
         return lines + recorded.map { line in
             guard recovered else { return line }
             var line = line
@@ -314,6 +346,9 @@ enum RemoteSessions {
 
     static func acquire(_ endpoint: RemoteEndpoint) { semaphore(endpoint).wait() }
 
+    /// A further session only if one is free now (never waits: the caller already holds one).
+    static func tryAcquire(_ endpoint: RemoteEndpoint) -> Bool { semaphore(endpoint).wait(timeout: .now()) == .success }
+
     static func release(_ endpoint: RemoteEndpoint) { semaphore(endpoint).signal() }
 }
 
@@ -352,5 +387,45 @@ extension GatewayPipeline {
         } catch {
             logger.warning("collected deliveries not recorded", metadata: ["partner": "\(partner.id)", "error": "\(error)"])
         }
+    }
+}
+
+/// Runs work items on several threads at once, item i on stripe i mod n, results in the items' order: the
+/// transfers of one chunk over several SFTP sessions (a session is never shared between threads).
+enum RemoteStripes {
+    /// Unchecked: each stripe's state and each result slot is touched by exactly one thread.
+    private final class Shared<Item, Result>: @unchecked Sendable {
+        let items: [Item]
+        var results: [Result?]
+        let body: (Item, Int) -> Result
+
+        init(_ items: [Item], _ body: @escaping (Item, Int) -> Result) {
+            self.items = items
+            self.results = Array(repeating: nil, count: items.count)
+            self.body = body
+        }
+    }
+
+    /// `body(item, stripe)` for every item, on `stripes` threads.
+    static func run<Item, Result>(_ items: [Item], stripes: Int, _ body: @escaping (Item, Int) -> Result) -> [Result] {
+        let stripes = max(1, min(stripes, items.count))
+        guard stripes > 1 else { return items.map { body($0, 0) } }
+        let shared = Shared(items, body)
+        shared.results.withUnsafeMutableBufferPointer { slots in
+            nonisolated(unsafe) let slots = slots
+            DispatchQueue.concurrentPerform(iterations: stripes) { stripe in
+                for index in stride(from: stripe, to: shared.items.count, by: stripes) {
+                    slots[index] = shared.body(shared.items[index], stripe)
+                }
+            }
+        }
+        return shared.results.map { $0! }
+    }
+
+    /// `body(item, session)` for every item, each stripe on its own session.
+    static func run<Item, Result>(_ items: [Item], over sessions: [SFTPSession],
+                                  _ body: @escaping (Item, SFTPSession) -> Result) -> [Result] {
+        nonisolated(unsafe) let sessions = sessions
+        return run(items, stripes: sessions.count) { item, stripe in body(item, sessions[stripe]) }
     }
 }

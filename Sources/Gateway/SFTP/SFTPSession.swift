@@ -315,7 +315,11 @@ public final class SFTPSession {
         var remoteOpen = true
         defer { if remoteOpen { sftp_close(file) } }
         var knownSize: Int64 = 0
-        if let attributes = sftp_fstat(file) {
+        if let expectedSize {
+            // The listing's size saves a round trip: the extra request at that offset still finds out
+            // whether the file is longer (then .sizeMismatch).
+            knownSize = expectedSize
+        } else if let attributes = sftp_fstat(file) {
             if attributes.pointee.flags & UInt32(SSH_FILEXFER_ATTR_SIZE) != 0 {
                 knownSize = Int64(clamping: attributes.pointee.size)
             }

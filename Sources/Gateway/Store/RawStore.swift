@@ -167,9 +167,10 @@ public struct RawStore: Sendable {
     /// The caller must never modify the file afterwards (it only removes its own name for it). The object is
     /// made read-only. Where a link is impossible (another file system, EXDEV), the bytes are copied as by
     /// `put(fileAt:)`. Not fsynced, like `put(..., durable: false)`: the caller syncs the file system.
-    public func adopt(fileAt sourcePath: String, firstChunk: (UnsafeRawBufferPointer) -> Void) throws(RawStoreError)
-        -> RawObject
+    public func adopt(fileAt sourcePath: String, knownDigest: SHA256Digest? = nil,
+                      firstChunk: (UnsafeRawBufferPointer) -> Void) throws(RawStoreError) -> RawObject
     {
+        if let knownDigest { return try adopt(fileAt: sourcePath, digest: knownDigest, firstChunk: firstChunk) }
         let source = retryingEINTR { systemOpen(sourcePath, O_RDONLY | O_CLOEXEC) }
         if source < 0 { throw RawStoreError(code: .io, path: sourcePath, operation: "open", errorNumber: errno) }
         defer { _ = close(source) }
@@ -196,6 +197,35 @@ public struct RawStore: Sendable {
         do { digest = try hasher.finalize() } catch {
             throw RawStoreError(code: .digest, path: sourcePath, operation: "hash", detail: error.description)
         }
+        let finalPath = path(for: digest)
+        if contains(digest) { return RawObject(digest: digest, size: size, path: finalPath, created: false) }
+        try ensureShard(Self.parent(of: finalPath))
+        if link(sourcePath, finalPath) != 0 {
+            let e = errno
+            if e == EEXIST { return RawObject(digest: digest, size: size, path: finalPath, created: false) }
+            if e == EXDEV || e == EPERM || e == EMLINK { return try put(fileAt: sourcePath, durable: false) }
+            throw RawStoreError(code: .io, path: finalPath, operation: "link", errorNumber: e)
+        }
+        _ = fchmod(source, 0o444)
+        return RawObject(digest: digest, size: size, path: finalPath, created: true)
+    }
+
+    /// `adopt` of a file whose SHA-256 was computed as it was written (an SFTP download hashes the stream it
+    /// writes into the private work area): only the first chunk is read, for the caller's header, instead of
+    /// reading and hashing the whole file a second time.
+    private func adopt(fileAt sourcePath: String, digest: SHA256Digest,
+                       firstChunk: (UnsafeRawBufferPointer) -> Void) throws(RawStoreError) -> RawObject {
+        let source = retryingEINTR { systemOpen(sourcePath, O_RDONLY | O_CLOEXEC) }
+        if source < 0 { throw RawStoreError(code: .io, path: sourcePath, operation: "open", errorNumber: errno) }
+        defer { _ = close(source) }
+        var status = stat()
+        if fstat(source, &status) != 0 { throw RawStoreError(code: .io, path: sourcePath, operation: "stat", errorNumber: errno) }
+        let size = Int64(status.st_size)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.chunkSize, alignment: 16)
+        defer { buffer.deallocate() }
+        let n = retryingEINTR { read(source, buffer.baseAddress, Self.chunkSize) }
+        if n < 0 { throw RawStoreError(code: .io, path: sourcePath, operation: "read", errorNumber: errno) }
+        firstChunk(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
         let finalPath = path(for: digest)
         if contains(digest) { return RawObject(digest: digest, size: size, path: finalPath, created: false) }
         try ensureShard(Self.parent(of: finalPath))

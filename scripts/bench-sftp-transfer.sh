@@ -65,14 +65,7 @@ ours="$("$bench" --port "$port" --user "$user" --key "$S/client_key" --known-hos
 echo "$ours"
 
 echo "== OpenSSH sftp client ($(ssh -V 2>&1 | cut -d, -f1)), best of $repeat"
-sftp_batch() {  # time one `sftp -b FILE` run; prints seconds
-    local start end
-    start=$(date +%s.%N)
-    sftp -q -b "$1" -F /dev/null -i "$S/client_key" -P "$port" -o UserKnownHostsFile="$S/known_hosts" \
-        -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o BatchMode=yes "$user@127.0.0.1" >/dev/null
-    end=$(date +%s.%N)
-    echo "$end - $start" | bc -l
-}
+sftp_batch() { sftp_seconds "$user" "$S" "$1"; }
 best_of() {  # best_of PREPARE BATCH -> best seconds
     local best="" t
     for ((k = 0; k < repeat; k++)); do

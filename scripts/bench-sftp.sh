@@ -153,14 +153,7 @@ g_remote=$(for ((k = 0; k < repeat; k++)); do
 done | best)
 
 echo "== OpenSSH sftp client ($(ssh -V 2>&1 | cut -d, -f1))"
-client() {  # client BATCH -> seconds
-    local start end
-    start=$(date +%s.%N)
-    sftp -q -b "$1" -F /dev/null -i "$S/client_key" -P "$port" -o UserKnownHostsFile="$S/known_hosts" \
-        -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o BatchMode=yes "$user@127.0.0.1" >/dev/null
-    end=$(date +%s.%N)
-    echo "$end - $start" | bc -l
-}
+client() { sftp_seconds "$user" "$S" "$1"; }
 echo pwd > "$S/b-connect"
 : > "$S/b-small"; : > "$S/b-put"
 for f in "$S"/small/*.edi; do

@@ -4,6 +4,7 @@
 #   start_loopback_sshd USER DIR    # needs root; sets port, sshd_pid, and under DIR: client_key,
 #                                   # known_hosts, home/USER (the account's directory, owned by it)
 #   stop_loopback_sshd
+#   sftp_seconds USER DIR BATCH     # wall seconds of one OpenSSH `sftp -b BATCH` session against it
 start_loopback_sshd() {
     local user="$1" S="$2"
     mkdir -p -m 0755 /run/sshd
@@ -50,4 +51,13 @@ CFG
 stop_loopback_sshd() {
     if [[ -n "${sshd_pid:-}" ]]; then kill "$sshd_pid" 2>/dev/null && wait "$sshd_pid" 2>/dev/null || true; fi
     sshd_pid=""
+}
+
+sftp_seconds() {
+    local user="$1" S="$2" batch="$3" start end
+    start=$(date +%s.%N)
+    sftp -q -b "$batch" -F /dev/null -i "$S/client_key" -P "$port" -o UserKnownHostsFile="$S/known_hosts" \
+        -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o BatchMode=yes "$user@127.0.0.1" >/dev/null
+    end=$(date +%s.%N)
+    echo "$end - $start" | bc -l
 }

@@ -138,11 +138,8 @@ extension GatewayPipeline {
                 let signature = file.path + suffix
                 if access(signature, F_OK) == 0 {
                     file.companions = [signature]
-                } else if partner.signature.required
-                            && FileTime.now().seconds(since: file.modified) < Double(partner.incompleteDeadlineSeconds) {
-                    lines.append(PickupLine(line: IntakeFileResult(
-                        partner: partner.id, file: file.name, outcome: .waiting,
-                        reason: "its signature \(file.name)\(suffix) has not arrived yet")))
+                } else if let waiting = Self.waitingForSignature(file, partner: partner) {
+                    lines.append(waiting)
                     continue
                 }
             }
@@ -269,6 +266,16 @@ extension GatewayPipeline {
             logger.warning("work files not removed", metadata: ["partner": "\(partner.id)", "error": "\(error)"])
         }
         return lines
+    }
+
+    /// A file of a partner that must sign, whose `.p7s` has not come: "waiting" until the incomplete
+    /// deadline, after which it is claimed without one (and refused as unsigned by the process step).
+    static func waitingForSignature(_ file: ReadyFile, partner: PartnerConfiguration) -> PickupLine? {
+        guard partner.signature.required,
+              FileTime.now().seconds(since: file.modified) < Double(partner.incompleteDeadlineSeconds) else { return nil }
+        return PickupLine(line: IntakeFileResult(
+            partner: partner.id, file: file.name, outcome: .waiting,
+            reason: "its signature \(file.name)\(partner.detachedSignatureSuffix ?? "") has not arrived yet"))
     }
 
     // MARK: - Names

@@ -92,11 +92,8 @@ extension GatewayPipeline {
                 if file.name.hasSuffix(suffix) { continue }
                 if entries[file.name + suffix] != nil {
                     companions = [file.name + suffix]
-                } else if partner.signature.required
-                            && FileTime.now().seconds(since: file.modified) < Double(partner.incompleteDeadlineSeconds) {
-                    lines.append(PickupLine(line: IntakeFileResult(
-                        partner: partner.id, file: file.name, outcome: .waiting,
-                        reason: "its signature \(file.name)\(suffix) has not arrived yet")))
+                } else if let waiting = Self.waitingForSignature(file, partner: partner) {
+                    lines.append(waiting)
                     continue
                 }
             }

@@ -197,6 +197,12 @@ public struct RawStore: Sendable {
         do { digest = try hasher.finalize() } catch {
             throw RawStoreError(code: .digest, path: sourcePath, operation: "hash", detail: error.description)
         }
+        return try linkAdopted(sourcePath, open: source, digest: digest, size: size)
+    }
+
+    /// Hard-links an adopted file into place under its digest (a copy where a link cannot be made); the file
+    /// becomes read-only, since the store's objects never change.
+    private func linkAdopted(_ sourcePath: String, open source: Int32, digest: SHA256Digest, size: Int64) throws(RawStoreError) -> RawObject {
         let finalPath = path(for: digest)
         if contains(digest) { return RawObject(digest: digest, size: size, path: finalPath, created: false) }
         try ensureShard(Self.parent(of: finalPath))
@@ -226,17 +232,7 @@ public struct RawStore: Sendable {
         let n = retryingEINTR { read(source, buffer.baseAddress, Self.chunkSize) }
         if n < 0 { throw RawStoreError(code: .io, path: sourcePath, operation: "read", errorNumber: errno) }
         firstChunk(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-        let finalPath = path(for: digest)
-        if contains(digest) { return RawObject(digest: digest, size: size, path: finalPath, created: false) }
-        try ensureShard(Self.parent(of: finalPath))
-        if link(sourcePath, finalPath) != 0 {
-            let e = errno
-            if e == EEXIST { return RawObject(digest: digest, size: size, path: finalPath, created: false) }
-            if e == EXDEV || e == EPERM || e == EMLINK { return try put(fileAt: sourcePath, durable: false) }
-            throw RawStoreError(code: .io, path: finalPath, operation: "link", errorNumber: e)
-        }
-        _ = fchmod(source, 0o444)
-        return RawObject(digest: digest, size: size, path: finalPath, created: true)
+        return try linkAdopted(sourcePath, open: source, digest: digest, size: size)
     }
 
     /// Stores bytes already in memory (receipts, archive members); idempotent like `put(fileAt:)`.

@@ -495,6 +495,10 @@ struct Checker {
             facts[facts.count - 1].signsOutbound = policy.signOutbound
         }
 
+        t.known.append("routing")
+        var routing: RoutingRule?
+        if let node = t.value("routing") { routing = self.routing(node, at: t.keyPath("routing"), agency: id, role: role) }
+
         t.known.append("hosted")
         var hosted: HostedSFTP?
         if let node = t.value("hosted") {
@@ -530,6 +534,7 @@ struct Checker {
                                            acknowledgement: acknowledgement, schedule: schedule, trust: trust,
                                            signature: signature, remoteDrop: remoteDrop, remotePickup: remotePickup, remote: remote)
         partner.hosted = hosted
+        partner.routing = routing
         return partner
     }
 

@@ -162,6 +162,8 @@ public struct PartnerConfiguration: Sendable, Hashable {
     }
     /// Its login to our own OpenSSH server ([partner.hosted]); nil when it does not log in to us.
     public var hosted: HostedSFTP?
+    /// An agency's routing rule ([partner.routing]): what part of each manifest it gets, in which format.
+    public var routing: RoutingRule?
 
     public init(id: String, role: PartnerRole, name: String? = nil, identities: [EDIFACTIdentity],
                 dropDirectory: String, pickupDirectory: String, patterns: [FilePattern],

@@ -14,6 +14,7 @@ enum StoreSchema {
         migrator.registerMigration("v2_claims", migrate: v2Claims)
         migrator.registerMigration("v3_signatures", migrate: v3Signatures)
         migrator.registerMigration("v4_collected", migrate: v4Collected)
+        migrator.registerMigration("v5_manifests", migrate: v5Manifests)
         return migrator
     }
 
@@ -226,6 +227,72 @@ enum StoreSchema {
             );
             CREATE TRIGGER collected_immutable BEFORE UPDATE ON collected
             BEGIN SELECT RAISE(ABORT, 'collection records are append-only'); END;
+            """)
+    }
+
+    /// The trade document library: manifests as filed (every version, append-only, with the canonical model
+    /// as filed) and their current consignments, containers and goods, normalized for queries. One bill of
+    /// lading per manifest; a replace or change never overwrites without the version that did it.
+    static func v5Manifests(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE manifest (
+                id INTEGER PRIMARY KEY,
+                partner TEXT NOT NULL CHECK (partner <> ''),
+                document_number TEXT NOT NULL CHECK (document_number <> ''),
+                state TEXT NOT NULL CHECK (state IN ('active', 'cancelled')),
+                current_version INTEGER NOT NULL CHECK (current_version >= 1),
+                mode TEXT NOT NULL,
+                voyage TEXT NOT NULL,
+                means_id TEXT,
+                means_name TEXT,
+                departure_port TEXT,
+                arrival_port TEXT,
+                updated_at TEXT NOT NULL,
+                UNIQUE (partner, document_number)
+            );
+            CREATE TABLE manifest_version (
+                id INTEGER PRIMARY KEY,
+                manifest_id INTEGER NOT NULL REFERENCES manifest(id),
+                version INTEGER NOT NULL CHECK (version >= 1),
+                function TEXT NOT NULL CHECK (function IN ('original', 'replace', 'change', 'cancel')),
+                batch_id INTEGER REFERENCES batch(id),
+                filed_at TEXT NOT NULL,
+                model_json TEXT NOT NULL,
+                UNIQUE (manifest_id, version)
+            );
+            CREATE TRIGGER manifest_version_immutable BEFORE UPDATE ON manifest_version
+            BEGIN SELECT RAISE(ABORT, 'manifest versions are append-only'); END;
+            CREATE TRIGGER manifest_version_no_delete BEFORE DELETE ON manifest_version
+            BEGIN SELECT RAISE(ABORT, 'manifest versions are append-only'); END;
+            CREATE TABLE consignment (
+                id INTEGER PRIMARY KEY,
+                manifest_id INTEGER NOT NULL REFERENCES manifest(id),
+                bill_of_lading TEXT NOT NULL CHECK (bill_of_lading <> ''),
+                master_bill TEXT,
+                loading_port TEXT,
+                discharge_port TEXT,
+                state TEXT NOT NULL CHECK (state IN ('active', 'cancelled')),
+                version INTEGER NOT NULL,
+                UNIQUE (manifest_id, bill_of_lading)
+            );
+            CREATE INDEX consignment_bill ON consignment(bill_of_lading);
+            CREATE TABLE goods_item (
+                consignment_id INTEGER NOT NULL REFERENCES consignment(id) ON DELETE CASCADE,
+                sequence INTEGER NOT NULL,
+                description TEXT NOT NULL,
+                hs_code TEXT CHECK (hs_code IS NULL OR (length(hs_code) BETWEEN 6 AND 10 AND hs_code NOT GLOB '*[^0-9]*')),
+                packages INTEGER,
+                package_type TEXT,
+                gross_weight_kg REAL CHECK (gross_weight_kg IS NULL OR gross_weight_kg >= 0),
+                un_numbers TEXT,
+                PRIMARY KEY (consignment_id, sequence)
+            );
+            CREATE TABLE container_use (
+                consignment_id INTEGER NOT NULL REFERENCES consignment(id) ON DELETE CASCADE,
+                container TEXT NOT NULL CHECK (length(container) = 11),
+                PRIMARY KEY (consignment_id, container)
+            );
+            CREATE INDEX container_use_container ON container_use(container);
             """)
     }
 }

@@ -1,0 +1,78 @@
+import Foundation
+import GRDB
+import Testing
+
+@testable import Gateway
+
+// The trade document library: filing originals, changes, replacements and cancellations keeps every
+// version and never overwrites silently; bills of lading and containers are found again.
+
+private func consignment(_ bill: String, container: String = "MSCU1234566", goods: String = "GOODS") -> Consignment {
+    Consignment(billOfLading: bill, goods: [GoodsItem(sequence: 1, description: goods, hsCode: "090111",
+                                                      containers: [ContainerShare(container: container)])])
+}
+
+private func filing(_ function: ManifestFunction, _ consignments: [Consignment]) -> Manifest {
+    Manifest(documentNumber: "MAN1", function: function, sender: "CARRIERX",
+             transport: TransportMeans(mode: .sea, voyage: "V1"), consignments: consignments)
+}
+
+@Suite("Manifest library")
+struct ManifestLibraryTests {
+    func store() throws -> GatewayStore {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("swg-library-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return try GatewayStore(path: dir.appendingPathComponent("ledger.sqlite").path)
+    }
+
+    @Test("original, change, replace and cancel: each a version, the consignments as the last one left them")
+    func lifecycle() throws {
+        let store = try store()
+        let now = Date(timeIntervalSince1970: 1_780_000_000)
+        let first = try store.file(filing(.original, [consignment("BL1"), consignment("BL2", container: "TGHU7654320")]),
+                                   partner: "CARRIERX", batchId: nil, now: now).get()
+        #expect(first.version == 1 && first.added == ["BL1", "BL2"])
+
+        let change = try store.file(filing(.change, [consignment("BL2", container: "CSQU3054383", goods: "OTHER"), consignment("BL3")]),
+                                    partner: "CARRIERX", batchId: nil, now: now).get()
+        #expect(change.version == 2 && change.updated == ["BL2"] && change.added == ["BL3"] && change.cancelled.isEmpty)
+        #expect(try store.consignments(matching: "CSQU3054383").map(\.billOfLading) == ["BL2"])
+        #expect(try store.consignments(matching: "TGHU7654320").isEmpty, "the change moved BL2 to another container")
+
+        let replace = try store.file(filing(.replace, [consignment("BL1")]), partner: "CARRIERX", batchId: nil, now: now).get()
+        #expect(replace.version == 3 && replace.updated == ["BL1"] && replace.cancelled == ["BL2", "BL3"])
+        #expect(try store.consignments(matching: "BL2").map(\.state) == ["cancelled"])
+
+        let cancel = try store.file(filing(.cancel, []), partner: "CARRIERX", batchId: nil, now: now).get()
+        #expect(cancel.version == 4 && cancel.cancelled == ["BL1"])
+
+        let versions = try store.manifestVersions(partner: "CARRIERX", documentNumber: "MAN1")
+        #expect(versions.map(\.function) == [.original, .change, .replace, .cancel])
+        #expect(versions[1].model.consignments.map(\.billOfLading) == ["BL2", "BL3"], "each version keeps the model as filed")
+    }
+
+    @Test("what the library refuses: a second original, a change to nothing, anything after a cancel; nothing is written")
+    func refusals() throws {
+        let store = try store()
+        let now = Date()
+        #expect(refusal(try store.file(filing(.change, [consignment("BL1")]), partner: "CARRIERX", batchId: nil, now: now)) == "manifest.not-filed")
+        _ = try store.file(filing(.original, [consignment("BL1")]), partner: "CARRIERX", batchId: nil, now: now).get()
+        #expect(refusal(try store.file(filing(.original, [consignment("BL9")]), partner: "CARRIERX", batchId: nil, now: now)) == "manifest.already-filed")
+        // Another carrier may use the same document number.
+        #expect(try store.file(filing(.original, [consignment("BL1")]), partner: "CARRIERY", batchId: nil, now: now).get().version == 1)
+        _ = try store.file(filing(.cancel, []), partner: "CARRIERX", batchId: nil, now: now).get()
+        #expect(refusal(try store.file(filing(.change, [consignment("BL1")]), partner: "CARRIERX", batchId: nil, now: now)) == "manifest.cancelled")
+        #expect(try store.manifestVersions(partner: "CARRIERX", documentNumber: "MAN1").count == 2)
+        // The schema itself keeps versions append-only and one bill of lading per manifest.
+        #expect(throws: DatabaseError.self) { try store.pool.write { try $0.execute(sql: "DELETE FROM manifest_version") } }
+        #expect(throws: DatabaseError.self) {
+            try store.pool.write { try $0.execute(sql: "INSERT INTO consignment (manifest_id, bill_of_lading, state, version) VALUES (1, 'BL1', 'active', 1)") }
+        }
+    }
+}
+
+/// The refusal's code, nil for an accepted filing.
+private func refusal(_ result: Result<ManifestFiling, ManifestFilingError>) -> String? {
+    if case .failure(let error) = result { return error.code }
+    return nil
+}

@@ -123,3 +123,24 @@ struct RoutingTests {
         }
     }
 }
+
+@Suite("gateway route explain")
+struct RouteExplainTests {
+    @Test("explains a CUSCAR and an XML manifest against the sample agencies; a manifest that does not map exits 1 naming the segment")
+    func explain() throws {
+        let scratch = try Scratch()
+        let config = CLI.packageRoot.appendingPathComponent("spool/gateway.toml").path
+        let fixtures = CLI.packageRoot.appendingPathComponent("Tests/GatewayTests/Fixtures/manifest")
+        var run = try scratch.gateway("route", "explain", fixtures.appendingPathComponent("realistic-d96a.edi").path, "--config", config)
+        #expect(run.status == 0, "\(run)")
+        #expect(run.stdout.hasPrefix("manifest COSU-CQ-2025-0301 (replace), 3 consignment(s)\n  CUSTOMS  gets  cuscar-d96a"), "\(run)")
+        #expect(run.stdout.contains("  MSA  nothing  manifest-xml  — no port of the manifest (CNCKG, CNSHA) is among KEMBA"), "\(run)")
+        run = try scratch.gateway("route", "explain", fixtures.appendingPathComponent("sample-manifest.xml").path, "--config", config, "--json")
+        #expect(run.status == 0, "\(run)")
+        #expect(run.stdout.contains("\"billOfLading\": \"MSJYSHA240003\"") && run.stdout.contains("\"reason\": \"HS 030617 on the list\""), "\(run)")
+        // The engine's D95B fixture carries a container number whose check digit is wrong.
+        run = try scratch.gateway("route", "explain", CLI.fixtures.appendingPathComponent("valid/cuscar-d95b.edi").path, "--config", config)
+        #expect(run.status == 1, "\(run)")
+        #expect(run.stderr.contains("[manifest.container-check-digit]") && run.stderr.contains("EQD segment"), "\(run)")
+    }
+}

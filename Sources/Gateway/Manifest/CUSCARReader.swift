@@ -1,0 +1,794 @@
+import EDIFACT
+import Foundation
+
+// CUSCAR → canonical manifest (issue 6). The carrier's message is mapped once, here, so every agency's
+// copy and every library answer comes from the same normalized model, whichever directory it was filed in.
+
+/// The two CUSCAR directories the gateway takes (UNH S009 0052 `D`, 0054 `95B` or `96A`).
+///
+/// Their segments and layouts agree for everything the model carries; they differ in group numbers,
+/// the header NAD group (D96A), party DTM (D96A) and lengths the validator checks, not the mapper.
+public enum CUSCARDirectory: String, Sendable, Hashable, Codable, CaseIterable {
+    case d95B = "95B"
+    case d96A = "96A"
+
+    /// UNH S009 for a CUSCAR in this directory.
+    public var messageIdentifier: [String] { ["CUSCAR", "D", rawValue, "UN"] }
+}
+
+/// What mapping one CUSCAR message gave: the manifest, or every refusal found in it.
+public struct CUSCARMessageMapping: Sendable, Hashable {
+    /// UNH 0062.
+    public var messageReference: String
+    /// The directory from UNH S009; nil when it is neither D95B nor D96A (then `errors` says so).
+    public var directory: CUSCARDirectory?
+    /// Segment number of UNH in the input, and its byte offset: where APERAK points.
+    public var segmentNumber: Int
+    public var byteOffset: Int
+    /// The manifest, when nothing was refused.
+    public var manifest: Manifest?
+    /// The refusals, in message order (at most `CUSCARMapping.maxErrorsPerMessage`); empty when mapped.
+    public var errors: [ManifestMappingError]
+
+    /// The manifest, or the first refusal.
+    public var result: Result<Manifest, ManifestMappingError> {
+        if let manifest, errors.isEmpty { return .success(manifest) }
+        return .failure(errors.first ?? ManifestMappingError(code: "manifest.unmapped", location: "UNH segment 1",
+                                                             offset: byteOffset, message: "the message was not mapped"))
+    }
+}
+
+/// Maps CUSCAR D95B / D96A messages into `Manifest`s.
+///
+/// Syntax and structure are the validator's job (CONTRL); this reads the content and refuses what the
+/// library cannot hold (APERAK). It does not require a clean validation, so a message with syntax
+/// findings still maps as far as its content allows: callers decide whether to map such a message at all.
+///
+/// All refusals of a message are collected (up to `maxErrorsPerMessage`), so a partner fixes a file in one
+/// round rather than one error per resend. A message with any refusal gives no manifest: half a manifest
+/// in the library would be worse than none.
+///
+/// One pass over the segments; qualifiers are compared as raw bytes and only values the model keeps
+/// become `String`s.
+public enum CUSCARMapping {
+    /// A hostile message cannot grow the error list without bound.
+    public static let maxErrorsPerMessage = 100
+
+    /// Every CUSCAR message in the input (all interchanges, grouped or not), in order; other message types are skipped.
+    public static func map<C: Collection>(_ bytes: C) -> [CUSCARMessageMapping] where C.Element == UInt8 {
+        var options = ValidationOptions()
+        // The mapper follows the groups itself; structure findings are the validator's report, not ours.
+        options.validateMessageStructure = false
+        options.keepAcceptedMessages = false
+        options.maxDiagnosticsPerInterchange = 10
+        let reader = EDIFACTReader(options: options)
+        reader.feed(bytes)
+        reader.finish()
+        var results: [CUSCARMessageMapping] = []
+        var mapper: CUSCARMessageMapper?
+        var sender = ""
+        loop: while true {
+            switch reader.next() {
+            case .startInterchange:
+                sender = reader.interchange?.sender.first ?? ""
+            case .startSegment(let tag):
+                guard let view = reader.segment else { continue }
+                if tag == .UNH {
+                    if let open = mapper { results.append(open.finish(complete: false)) }
+                    mapper = CUSCARMessageMapper.start(view: view, sender: sender, syntax: reader.interchange?.syntax ?? .UNOC)
+                } else if let open = mapper {
+                    open.accept(view)
+                    if tag == .UNT {
+                        results.append(open.finish(complete: true))
+                        mapper = nil
+                    }
+                }
+            case .endMessage, .endInterchange:
+                if let open = mapper {
+                    results.append(open.finish(complete: false))
+                    mapper = nil
+                }
+            case .endOfInput:
+                if let open = mapper { results.append(open.finish(complete: false)) }
+                break loop
+            case .needInput:
+                // `finish()` was called, so this cannot repeat; guard anyway against a loop on bad input.
+                break loop
+            default:
+                continue
+            }
+        }
+        return results
+    }
+
+    /// One result per CUSCAR message: the manifest, or the first refusal (see `map` for all of them).
+    public static func manifests(from bytes: [UInt8]) -> [Result<Manifest, ManifestMappingError>] {
+        map(bytes).map(\.result)
+    }
+}
+
+/// Packed segment tags the mapper dispatches on (computed, not `static let`, as in `SegmentTag`).
+enum CUSCARTag {
+    static var BGM: UInt32 { 0x42474D }
+    static var DTM: UInt32 { 0x44544D }
+    static var RFF: UInt32 { 0x524646 }
+    static var NAD: UInt32 { 0x4E4144 }
+    static var TDT: UInt32 { 0x544454 }
+    static var LOC: UInt32 { 0x4C4F43 }
+    static var GIS: UInt32 { 0x474953 }
+    static var EQD: UInt32 { 0x455144 }
+    static var MEA: UInt32 { 0x4D4541 }
+    static var SEL: UInt32 { 0x53454C }
+    static var CNT: UInt32 { 0x434E54 }
+    static var CNI: UInt32 { 0x434E49 }
+    static var GID: UInt32 { 0x474944 }
+    static var FTX: UInt32 { 0x465458 }
+    static var SGP: UInt32 { 0x534750 }
+    static var DGS: UInt32 { 0x444753 }
+    static var CST: UInt32 { 0x435354 }
+    static var QTY: UInt32 { 0x515459 }
+    static var AUT: UInt32 { 0x415554 }
+    static var UNT: UInt32 { 0x554E54 }
+}
+
+/// The state of one message being mapped: which group the last trigger segment opened, and what is built so far.
+final class CUSCARMessageMapper {
+    /// Where in the message structure we stand, so a LOC, DTM, MEA, RFF or FTX is read for the group it belongs to.
+    enum Level {
+        case header, headerTransport, afterTransport, equipment, consignment, consignmentTransport, party,
+             consignmentQuantity, goods, goodsSub, trailer
+    }
+
+    let reference: String
+    let directory: CUSCARDirectory?
+    let unhNumber: Int
+    let unhOffset: Int
+    let syntax: SyntaxIdentifier
+    let interchangeSender: String
+    var level = Level.header
+    /// Where refusals about something missing from the whole message point: UNT, once read.
+    var endLocation = "UNT segment"
+    var endOffset: Int?
+    var errors: [ManifestMappingError] = []
+
+    // Header.
+    var sawBGM = false
+    var documentNumber: String?
+    var function: ManifestFunction? = .original
+    var issuedAt: Date?
+    var messageSender: String?
+    var headerCarrier: String?
+    // Transport (the first header TDT group).
+    var sawTransport = false
+    var transport = TransportMeans(mode: .sea, voyage: "")
+    var modeKnown = false
+    var departureFromLoading: String?
+    var arrivalFromDischarge: String?
+    // Equipment.
+    var containers: [Container] = []
+    var containerIndex: [String: Int] = [:]
+    // Consignments.
+    var consignments: [Consignment] = []
+    var billsSeen: Set<String> = []
+    var current: ConsignmentDraft?
+    var goods: GoodsItem?
+
+    /// A consignment while its references are still coming: the bill is known only at its end.
+    struct ConsignmentDraft {
+        var consignment = Consignment(billOfLading: "")
+        var cniNumber: String?
+        var cniLocation: String
+        var cniOffset: Int
+        var oceanBill: (String, String, Int)?
+        var houseBill: (String, String, Int)?
+        var airWaybill: (String, String, Int)?
+        var masterBill: String?
+        var firstError: Int
+    }
+
+    private init(reference: String, directory: CUSCARDirectory?, unhNumber: Int, unhOffset: Int, syntax: SyntaxIdentifier, sender: String) {
+        self.reference = reference
+        self.directory = directory
+        self.unhNumber = unhNumber
+        self.unhOffset = unhOffset
+        self.syntax = syntax
+        self.interchangeSender = sender
+    }
+
+    /// A mapper for the message this UNH opens, or nil when it is not a CUSCAR (other messages are skipped).
+    static func start(view: SegmentView, sender: String, syntax: SyntaxIdentifier) -> CUSCARMessageMapper? {
+        let s = SegmentFields(view: view, syntax: syntax)
+        guard s.equals(2, 0, "CUSCAR") else { return nil }
+        let directory: CUSCARDirectory? = s.equals(2, 1, "D") ? (s.equals(2, 2, "95B") ? .d95B : s.equals(2, 2, "96A") ? .d96A : nil) : nil
+        let mapper = CUSCARMessageMapper(reference: s.text(1) ?? "", directory: directory, unhNumber: view.number,
+                                         unhOffset: view.byteOffset, syntax: syntax, sender: sender)
+        if directory == nil {
+            let written = [s.text(2, 1), s.text(2, 2)].compactMap { $0 }.joined(separator: ":")
+            mapper.fail("manifest.unsupported-directory", s, "CUSCAR directory \(written.isEmpty ? "(none)" : written) is not D:95B or D:96A")
+        }
+        return mapper
+    }
+
+    // MARK: - Errors
+
+    func location(_ s: SegmentFields) -> String {
+        "\(s.view.tag) segment \(s.view.number - unhNumber + 1)"
+    }
+
+    func fail(_ code: String, _ s: SegmentFields, _ message: String, consignment: String? = nil) {
+        guard errors.count < CUSCARMapping.maxErrorsPerMessage else { return }
+        errors.append(ManifestMappingError(code: code, consignment: consignment, location: location(s),
+                                           offset: s.view.byteOffset, message: message))
+    }
+
+    // MARK: - Segments
+
+    func accept(_ view: SegmentView) {
+        let s = SegmentFields(view: view, syntax: syntax)
+        switch view.tag.rawValue {
+        case CUSCARTag.UNT:
+            endLocation = location(s)
+            endOffset = view.byteOffset
+        case CUSCARTag.BGM:
+            sawBGM = true
+            documentNumber = s.text(2)
+            if documentNumber == nil { fail("manifest.missing-document-number", s, "BGM has no manifest number (1004)") }
+            if let code = s.text(3) {
+                function = ManifestFunction(code: code)
+                if function == nil { fail("manifest.unknown-function", s, "BGM message function (1225) \(code) is not 9, 5, 4 or 1") }
+            }
+        case CUSCARTag.DTM:
+            dateTime(s)
+        case CUSCARTag.NAD:
+            nameAndAddress(s)
+        case CUSCARTag.TDT:
+            transportDetails(s)
+        case CUSCARTag.LOC:
+            place(s)
+        case CUSCARTag.GIS:
+            if level == .goods || level == .goodsSub { level = .goodsSub } else if current == nil { level = .afterTransport }
+        case CUSCARTag.EQD:
+            finishConsignmentIfOpen()
+            equipment(s)
+        case CUSCARTag.MEA:
+            measurement(s)
+        case CUSCARTag.SEL:
+            if level == .equipment, let seal = s.text(1), !containers.isEmpty { containers[containers.count - 1].seals.append(seal) }
+        case CUSCARTag.CNT:
+            if current == nil { level = .afterTransport }
+        case CUSCARTag.CNI:
+            finishConsignmentIfOpen()
+            current = ConsignmentDraft(cniNumber: s.text(2), cniLocation: location(s), cniOffset: view.byteOffset, firstError: errors.count)
+            level = .consignment
+        case CUSCARTag.RFF:
+            reference(s)
+        case CUSCARTag.QTY:
+            if level == .goods || level == .goodsSub { level = .goodsSub } else if current != nil { level = .consignmentQuantity }
+        case CUSCARTag.GID:
+            goodsItem(s)
+        case CUSCARTag.FTX:
+            freeText(s)
+        case CUSCARTag.SGP:
+            splitGoods(s)
+        case CUSCARTag.DGS:
+            dangerousGoods(s)
+        case CUSCARTag.CST:
+            customsStatus(s)
+        case CUSCARTag.AUT:
+            finishConsignmentIfOpen()
+            level = .trailer
+        default:
+            break
+        }
+    }
+
+    private func dateTime(_ s: SegmentFields) {
+        let header = level == .header, transportLevel = level == .headerTransport
+        guard header || transportLevel else { return }
+        let wanted = header ? s.equals(1, 0, "137") : (s.equals(1, 0, "132") || s.equals(1, 0, "133"))
+        guard wanted else { return }
+        guard let value = s.token(1, 1) else { return }
+        guard let date = EDIFACTDates.date(s.view.rawBytes(value), format: s.token(1, 2).map { s.view.rawBytes($0) }) else {
+            fail("manifest.bad-date", s, "DTM \(s.text(1) ?? ""): \(s.text(1, 1) ?? "") is not a date in format \(s.text(1, 2) ?? "(none)")")
+            return
+        }
+        if header {
+            issuedAt = date
+        } else if s.equals(1, 0, "132") {
+            transport.arrival = date
+        } else {
+            transport.departure = date
+        }
+    }
+
+    private func nameAndAddress(_ s: SegmentFields) {
+        if current != nil {
+            level = .party
+            guard let code = s.text(1) else { return }
+            guard let role = PartyRole(code: code) else { return }  // other roles (CB, CF, ...) are not the model's
+            var party = Party(role: role)
+            party.id = s.text(2)
+            party.name = s.joined(element: 4, components: 0..<5, separator: " ")
+            var lines: [String] = []
+            for c in 0..<4 { if let line = s.text(5, c) { lines.append(line) } }
+            if let city = s.text(6) { lines.append(city) }
+            party.address = lines.isEmpty ? nil : lines.joined(separator: ", ")
+            party.country = s.text(9)
+            current!.consignment.parties.append(party)  // in place: a copy of the draft would copy its arrays
+        } else if level == .equipment {
+            return
+        } else {
+            if s.equals(1, 0, "MS") { messageSender = messageSender ?? s.text(2) }
+            if s.equals(1, 0, "CA") { headerCarrier = headerCarrier ?? s.text(2) }
+        }
+    }
+
+    private func transportDetails(_ s: SegmentFields) {
+        if current != nil {
+            level = .consignmentTransport
+            return
+        }
+        guard !sawTransport else {
+            // Only the first header TDT group describes the means; later ones (C9) are not the model's.
+            level = .afterTransport
+            return
+        }
+        sawTransport = true
+        level = .headerTransport
+        transport.voyage = s.text(2) ?? ""
+        if let code = s.text(3) {
+            if let mode = TransportMode(code: code) {
+                transport.mode = mode
+                modeKnown = true
+            } else {
+                fail("manifest.unknown-transport-mode", s, "TDT mode of transport (8067) \(code) is not a UN/ECE Rec. 19 code 1-8")
+            }
+        } else {
+            fail("manifest.missing-transport-mode", s, "TDT has no mode of transport (C220 8067)")
+        }
+        transport.carrier = s.text(5)
+        transport.meansId = s.text(8)
+        transport.meansName = s.text(8, 3)
+        transport.nationality = s.text(8, 4)
+    }
+
+    private func place(_ s: SegmentFields) {
+        switch level {
+        case .headerTransport:
+            if s.equals(1, 0, "5") { transport.departurePort = s.text(2) }
+            else if s.equals(1, 0, "9") { departureFromLoading = departureFromLoading ?? s.text(2) }
+            else if s.equals(1, 0, "60") { transport.arrivalPort = s.text(2) }
+            else if s.equals(1, 0, "11") { arrivalFromDischarge = arrivalFromDischarge ?? s.text(2) }
+        case .consignment:
+            guard current != nil else { return }
+            if s.equals(1, 0, "9") { current!.consignment.loadingPort = s.text(2) }
+            else if s.equals(1, 0, "11") { current!.consignment.dischargePort = s.text(2) }
+        default:
+            return
+        }
+    }
+
+    private func equipment(_ s: SegmentFields) {
+        level = .equipment
+        guard let raw = s.text(2) else {
+            fail("manifest.missing-container-number", s, "EQD has no equipment number (C237 8260)")
+            containers.append(Container(number: ""))  // keeps the SEL/MEA that follow on this (refused) group
+            return
+        }
+        let number = Normalize.containerNumber(raw)
+        if s.equals(1, 0, "CN") && !ISO6346.isValid(number) {
+            fail("manifest.container-check-digit", s, "container number \(number) is not a valid ISO 6346 number (owner code, serial and check digit)")
+        }
+        if containerIndex[number] != nil {
+            fail("manifest.duplicate-container", s, "container \(number) is reported twice")
+        } else {
+            containerIndex[number] = containers.count
+        }
+        var container = Container(number: number, sizeType: s.text(3))
+        if let status = s.token(6, 0) {
+            let b = s.view.rawBytes(status)
+            if b.count == 1 {
+                switch b[0] {
+                case UInt8(ascii: "4"): container.isFull = false
+                case UInt8(ascii: "5"), UInt8(ascii: "7"), UInt8(ascii: "8"): container.isFull = true
+                default: break
+                }
+            }
+        }
+        containers.append(container)
+    }
+
+    private func measurement(_ s: SegmentFields) {
+        guard level == .equipment || level == .goods else { return }
+        // Gross weight only: MEA+AAE+G or MEA+WT+G (tare, net and volume are not the model's).
+        guard s.equals(1, 0, "AAE") || s.equals(1, 0, "WT"), s.equals(2, 0, "G") else { return }
+        guard let kg = weight(s) else { return }
+        if level == .equipment {
+            if !containers.isEmpty && containers[containers.count - 1].grossWeightKg == nil {
+                containers[containers.count - 1].grossWeightKg = kg
+            }
+        } else if goods != nil && goods!.grossWeightKg == nil {
+            goods!.grossWeightKg = kg
+        }
+    }
+
+    /// The MEA's C174 value in kilograms, or nil after recording why not.
+    private func weight(_ s: SegmentFields) -> Double? {
+        guard let valueToken = s.token(3, 1) else {
+            fail("manifest.bad-weight", s, "MEA gross weight has no value (C174 6314)", consignment: current.map { _ in "" })
+            return nil
+        }
+        guard let value = EDIFACTNumbers.decimal(s.view.rawBytes(valueToken), decimalMark: s.view.delimiters.decimalMark), value >= 0 else {
+            fail("manifest.bad-weight", s, "MEA gross weight \(s.text(3, 1) ?? "") is not a non-negative number", consignment: current.map { _ in "" })
+            return nil
+        }
+        let factor: Double
+        if s.equals(3, 0, "KGM") { factor = 1 }
+        else if s.equals(3, 0, "TNE") { factor = 1000 }
+        else if s.equals(3, 0, "LBR") { factor = 0.45359237 }
+        else if s.equals(3, 0, "GRM") { factor = 0.001 }
+        else {
+            fail("manifest.unknown-weight-unit", s, "MEA weight unit (6411) \(s.text(3, 0) ?? "(none)") is not KGM, TNE, LBR or GRM",
+                 consignment: current.map { _ in "" })
+            return nil
+        }
+        return factor == 1 ? value : (value * factor * 1000).rounded() / 1000
+    }
+
+    private func reference(_ s: SegmentFields) {
+        guard current != nil else { return }
+        switch level {
+        case .party, .consignmentTransport:
+            return  // NAD-RFF and TDT-RFF: the party's or the carriage's reference, not the consignment's
+        default:
+            break
+        }
+        finishGoodsIfOpen()
+        level = .consignment
+        guard let value = s.text(1, 1) else { return }
+        let found = (value, location(s), s.view.byteOffset)
+        if s.equals(1, 0, "BM") { if current!.oceanBill == nil { current!.oceanBill = found } }
+        else if s.equals(1, 0, "BH") { if current!.houseBill == nil { current!.houseBill = found } }
+        else if s.equals(1, 0, "AWB") { if current!.airWaybill == nil { current!.airWaybill = found } }
+        else if s.equals(1, 0, "MB") { current!.masterBill = current!.masterBill ?? value }
+    }
+
+    private func goodsItem(_ s: SegmentFields) {
+        guard current != nil else { return }
+        finishGoodsIfOpen()
+        level = .goods
+        var sequence = current!.consignment.goods.count + 1
+        if let t = s.token(1) {
+            if let n = EDIFACTNumbers.integer(s.view.rawBytes(t)) { sequence = n }
+            else { fail("manifest.bad-item-number", s, "GID item number (1496) \(s.text(1) ?? "") is not a whole number", consignment: "") }
+        }
+        var item = GoodsItem(sequence: sequence, description: "")
+        if let t = s.token(2, 0) {
+            if let n = EDIFACTNumbers.integer(s.view.rawBytes(t)) { item.packages = n }
+            else { fail("manifest.bad-package-count", s, "GID number of packages (7224) \(s.text(2, 0) ?? "") is not a whole number", consignment: "") }
+        }
+        item.packageType = s.text(2, 1)
+        goods = item
+    }
+
+    private func freeText(_ s: SegmentFields) {
+        guard level == .goods, goods != nil, s.equals(1, 0, "AAA") else { return }
+        for c in 0..<5 {
+            guard let line = s.text(4, c) else { continue }
+            if goods!.description.isEmpty { goods!.description = line } else { goods!.description += " " + line }
+        }
+    }
+
+    private func splitGoods(_ s: SegmentFields) {
+        guard level == .goods, goods != nil else { return }
+        guard let raw = s.text(1) else {
+            fail("manifest.missing-container-number", s, "SGP has no equipment number (C237 8260)", consignment: "")
+            return
+        }
+        let number = Normalize.containerNumber(raw)
+        if containerIndex[number] == nil {
+            fail("manifest.unknown-container", s, "SGP names container \(number), which is not among the manifest's equipment (EQD)", consignment: "")
+        }
+        var share = ContainerShare(container: number)
+        if let t = s.token(2) {
+            if let n = EDIFACTNumbers.integer(s.view.rawBytes(t)) { share.packages = n }
+            else { fail("manifest.bad-package-count", s, "SGP number of packages (7224) \(s.text(2) ?? "") is not a whole number", consignment: "") }
+        }
+        goods!.containers.append(share)
+    }
+
+    private func dangerousGoods(_ s: SegmentFields) {
+        guard level == .goods, goods != nil else { return }
+        guard let un = s.text(3) else {
+            fail("manifest.bad-un-number", s, "DGS has no UN number (C234 7124)", consignment: "")
+            return
+        }
+        guard un.utf8.count == 4, un.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else {
+            fail("manifest.bad-un-number", s, "DGS UN number \(un) is not four digits", consignment: "")
+            return
+        }
+        goods!.dangerousGoods.append(DangerousGoods(unNumber: un, hazardClass: s.text(2)))
+    }
+
+    private func customsStatus(_ s: SegmentFields) {
+        guard level == .goods, goods != nil, goods!.hsCode == nil else { return }
+        // C246 appears up to five times (elements 2-6); the first commodity (122) or HS (169) code is taken.
+        for e in 2...6 where s.equals(e, 1, "122") || s.equals(e, 1, "169") {
+            guard let raw = s.text(e, 0) else { continue }
+            guard let digits = Normalize.hsCode(raw) else {
+                fail("manifest.bad-hs-code", s, "CST commodity code \(raw) is not an HS code of 6 to 10 digits", consignment: "")
+                return
+            }
+            goods!.hsCode = digits
+            return
+        }
+    }
+
+    // MARK: - Closing groups
+
+    private func finishGoodsIfOpen() {
+        guard let item = goods else { return }
+        current?.consignment.goods.append(item)
+        goods = nil
+    }
+
+    private func finishConsignmentIfOpen() {
+        finishGoodsIfOpen()
+        guard let draft = current else { return }
+        current = nil
+        var consignment = draft.consignment
+        let chosen = draft.houseBill ?? draft.oceanBill ?? draft.airWaybill
+        var name = chosen?.0
+        if let (bill, place, offset) = chosen {
+            consignment.billOfLading = bill
+            var master = draft.masterBill
+            if master == nil && draft.houseBill != nil {
+                // A house bill's CNI C503 1004 (or its RFF BM) carries the master bill it travels under.
+                master = draft.oceanBill?.0 ?? draft.cniNumber
+            }
+            consignment.masterBillOfLading = master == bill ? nil : master
+            if !billsSeen.insert(bill).inserted {
+                if errors.count < CUSCARMapping.maxErrorsPerMessage {
+                    errors.append(ManifestMappingError(code: "manifest.duplicate-bill-of-lading", consignment: bill, location: place, offset: offset,
+                                                       message: "bill of lading \(bill) appears in more than one consignment of this manifest"))
+                }
+            }
+            consignments.append(consignment)
+        } else {
+            name = nil
+            if errors.count < CUSCARMapping.maxErrorsPerMessage {
+                errors.append(ManifestMappingError(code: "manifest.missing-bill-of-lading", consignment: draft.cniNumber, location: draft.cniLocation,
+                                                   offset: draft.cniOffset,
+                                                   message: "consignment \(draft.cniNumber ?? "") has no bill of lading (RFF BM, BH or AWB)"))
+            }
+        }
+        // Errors found inside the consignment before its bill was known are named now.
+        var i = draft.firstError
+        while i < errors.count {
+            if errors[i].consignment == "" { errors[i].consignment = name ?? draft.cniNumber }
+            i += 1
+        }
+    }
+
+    /// The mapping of the whole message; `complete` is false when it ended without its UNT.
+    func finish(complete: Bool) -> CUSCARMessageMapping {
+        finishConsignmentIfOpen()
+        let end = endLocation
+        if !complete && errors.count < CUSCARMapping.maxErrorsPerMessage {
+            errors.append(ManifestMappingError(code: "manifest.incomplete-message", location: "UNH segment 1", offset: unhOffset,
+                                               message: "message \(reference) ends without its UNT: it is not mapped in part"))
+        }
+        if !sawBGM && errors.count < CUSCARMapping.maxErrorsPerMessage {
+            errors.append(ManifestMappingError(code: "manifest.missing-document-number", location: end, offset: endOffset,
+                                               message: "the message has no BGM, so no manifest number (1004)"))
+        }
+        if !sawTransport && errors.count < CUSCARMapping.maxErrorsPerMessage {
+            errors.append(ManifestMappingError(code: "manifest.missing-transport-mode", location: end, offset: endOffset,
+                                               message: "the message has no transport (header TDT group), so no mode of transport"))
+        }
+        var mapping = CUSCARMessageMapping(messageReference: reference, directory: directory, segmentNumber: unhNumber,
+                                           byteOffset: unhOffset, manifest: nil, errors: errors)
+        guard errors.isEmpty, let documentNumber, let function, modeKnown else { return mapping }
+        if transport.departurePort == nil { transport.departurePort = departureFromLoading }
+        if transport.arrivalPort == nil { transport.arrivalPort = arrivalFromDischarge }
+        if transport.carrier == nil { transport.carrier = headerCarrier }
+        mapping.manifest = Manifest(documentNumber: documentNumber, function: function, issuedAt: issuedAt,
+                                    sender: messageSender ?? interchangeSender, transport: transport,
+                                    containers: containers, consignments: consignments)
+        return mapping
+    }
+}
+
+/// One segment's values, read without copying unless a value is kept.
+struct SegmentFields {
+    let view: SegmentView
+    let syntax: SyntaxIdentifier
+
+    /// The token at (element, component), nil when absent or empty.
+    @inline(__always)
+    func token(_ element: Int, _ component: Int = 0) -> ValueToken? {
+        for t in view.tokens where Int(t.element) == element && Int(t.component) == component && t.repetition == 0 {
+            return t.isEmpty ? nil : t
+        }
+        return nil
+    }
+
+    /// True when the value is exactly `literal` (qualifiers and codes: compared as bytes, no String made).
+    func equals(_ element: Int, _ component: Int, _ literal: StaticString) -> Bool {
+        guard let t = token(element, component) else { return false }
+        let raw = view.rawBytes(t)
+        guard !t.escaped else { return view.bytes(t).elementsEqual(UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount)) }
+        return raw.count == literal.utf8CodeUnitCount && memcmp(raw.baseAddress!, literal.utf8Start, raw.count) == 0
+    }
+
+    /// The value unescaped, decoded and trimmed of spaces; nil when absent, empty or only spaces.
+    func text(_ element: Int, _ component: Int = 0) -> String? {
+        guard let t = token(element, component) else { return nil }
+        let raw = view.rawBytes(t)
+        var lo = 0, hi = raw.count
+        while lo < hi && raw[lo] == 0x20 { lo += 1 }
+        while hi > lo && raw[hi - 1] == 0x20 { hi -= 1 }
+        guard lo < hi else { return nil }
+        let slice = UnsafeBufferPointer(rebasing: raw[lo..<hi])
+        // ASCII reads the same in every repertoire but UNOX (ISO 2022: seven-bit bytes may be shifted).
+        if !t.escaped && syntax != .UNOX && slice.allSatisfy({ $0 < 0x80 }) {
+            return String(decoding: slice, as: UTF8.self)
+        }
+        let decoded = view.string(t, as: syntax).trimmingCharacters(in: .whitespaces)
+        return decoded.isEmpty ? nil : decoded
+    }
+
+    /// The non-empty components of an element, trimmed and joined (C080 name lines, ...); nil when none.
+    func joined(element: Int, components: Range<Int>, separator: String) -> String? {
+        var out: String?
+        for c in components {
+            guard let line = text(element, c) else { continue }
+            out = out.map { $0 + separator + line } ?? line
+        }
+        return out
+    }
+}
+
+/// Normalizations the model states (upper-case container numbers without spaces, HS codes as digits).
+enum Normalize {
+    /// Upper case, spaces removed: `mscu 123456 6` → `MSCU1234566`.
+    static func containerNumber(_ raw: String) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(11)
+        for b in raw.utf8 where b != 0x20 {
+            bytes.append(b >= 97 && b <= 122 ? b - 32 : b)
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The HS code's digits, dots and spaces dropped (`6109.10` → `610910`); nil when anything else is
+    /// in it or there are not 6 to 10 digits.
+    static func hsCode(_ raw: String) -> String? {
+        var digits: [UInt8] = []
+        for b in raw.utf8 {
+            if b >= 48 && b <= 57 { digits.append(b) } else if b != 0x2E && b != 0x20 { return nil }
+        }
+        guard (6...10).contains(digits.count) else { return nil }
+        return String(decoding: digits, as: UTF8.self)
+    }
+}
+
+/// Numbers read straight from a value's bytes.
+enum EDIFACTNumbers {
+    /// A non-negative whole number of at most 18 digits.
+    static func integer(_ raw: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard !raw.isEmpty, raw.count <= 18 else { return nil }
+        var n = 0
+        for b in raw {
+            guard b >= 48 && b <= 57 else { return nil }
+            n = n * 10 + Int(b - 48)
+        }
+        return n
+    }
+
+    /// A decimal with an optional sign and the interchange's decimal mark (or `.`), no exponent.
+    static func decimal(_ raw: UnsafeBufferPointer<UInt8>, decimalMark: UInt8) -> Double? {
+        guard !raw.isEmpty, raw.count <= 32 else { return nil }
+        var text: [UInt8] = []
+        text.reserveCapacity(raw.count)
+        var digits = 0, marks = 0
+        for (i, b) in raw.enumerated() {
+            if b >= 48 && b <= 57 {
+                digits += 1
+                text.append(b)
+            } else if b == decimalMark || b == 0x2E {
+                marks += 1
+                text.append(0x2E)
+            } else if b == 0x2D && i == 0 {
+                text.append(b)
+            } else {
+                return nil
+            }
+        }
+        guard digits > 0, marks <= 1 else { return nil }
+        return Double(String(decoding: text, as: UTF8.self))
+    }
+}
+
+/// DTM values (2379 formats 101, 102, 201, 203, 204) as UTC dates, and back, without a Calendar.
+enum EDIFACTDates {
+    /// The date, or nil when the value does not fit the format or is not a real date. Without a format
+    /// code the length decides (8 digits 102, 12 digits 203, 14 digits 204).
+    static func date(_ raw: UnsafeBufferPointer<UInt8>, format: UnsafeBufferPointer<UInt8>?) -> Date? {
+        guard raw.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
+        let code: Int
+        if let format, !format.isEmpty {
+            guard let c = EDIFACTNumbers.integer(format) else { return nil }
+            code = c
+        } else {
+            switch raw.count {
+            case 8: code = 102
+            case 12: code = 203
+            case 14: code = 204
+            default: return nil
+            }
+        }
+        func number(_ from: Int, _ count: Int) -> Int {
+            var n = 0
+            for i in from..<(from + count) { n = n * 10 + Int(raw[i] - 48) }
+            return n
+        }
+        var year: Int, month: Int, day: Int, hour = 0, minute = 0, second = 0
+        switch (code, raw.count) {
+        case (101, 6), (201, 10):
+            let yy = number(0, 2)
+            year = yy < 50 ? 2000 + yy : 1900 + yy  // two-digit years: the usual EDIFACT pivot at 50
+            month = number(2, 2); day = number(4, 2)
+            if code == 201 { hour = number(6, 2); minute = number(8, 2) }
+        case (102, 8), (203, 12), (204, 14):
+            year = number(0, 4); month = number(4, 2); day = number(6, 2)
+            if code >= 203 { hour = number(8, 2); minute = number(10, 2) }
+            if code == 204 { second = number(12, 2) }
+        default:
+            return nil
+        }
+        guard (1...12).contains(month), (0...23).contains(hour), (0...59).contains(minute), (0...59).contains(second) else { return nil }
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+        guard (1...days).contains(day) else { return nil }
+        let seconds = daysFromCivil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second
+        return Date(timeIntervalSince1970: TimeInterval(seconds))
+    }
+
+    /// The DTM value and format for a date: 203 (CCYYMMDDHHMM), or 204 when it has seconds. Sub-second parts are dropped.
+    static func value(_ date: Date) -> (value: String, format: String) {
+        let total = Int(date.timeIntervalSince1970.rounded(.down))
+        var days = total / 86_400, rest = total % 86_400
+        if rest < 0 { rest += 86_400; days -= 1 }
+        let (y, m, d) = civilFromDays(days)
+        let hour = rest / 3600, minute = rest % 3600 / 60, second = rest % 60
+        func pad(_ v: Int, _ w: Int) -> String {
+            let s = String(v)
+            return s.count >= w ? s : String(repeating: "0", count: w - s.count) + s
+        }
+        let base = pad(y, 4) + pad(m, 2) + pad(d, 2) + pad(hour, 2) + pad(minute, 2)
+        return second == 0 ? (base, "203") : (base + pad(second, 2), "204")
+    }
+
+    /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+    static func daysFromCivil(_ year: Int, _ month: Int, _ day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    static func civilFromDays(_ days: Int) -> (Int, Int, Int) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+    }
+}

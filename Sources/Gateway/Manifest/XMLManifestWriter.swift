@@ -1,0 +1,254 @@
+import Foundation
+
+// The canonical model to the XML the gateway sends (issue 6): the full manifest in the project's own format,
+// and the copies for the agencies that take XML. Each writer validates its output against the shipped schema
+// before returning it, so an agency never receives a file its schema refuses: a model value the format cannot
+// carry (a negative weight, an over-long name, a control character) fails here, at the gateway, by name.
+// Output is deterministic for a given model and generation time: fixed element order, two-space indentation,
+// UTF-8, times in UTC, weights in kilograms as plain decimals.
+
+/// `Manifest` → XML.
+public enum XMLManifestWriter {
+    /// The model holds something the target schema refuses (or, never expected, a shipped schema failed to compile).
+    public struct Failure: Error, Sendable, Hashable, CustomStringConvertible {
+        /// The schema the output was checked against (`manifest-1.xsd`, ...).
+        public var schema: String
+        public var violations: [XMLSchemaViolation]
+
+        public init(schema: String, violations: [XMLSchemaViolation]) {
+            self.schema = schema
+            self.violations = violations
+        }
+
+        public var description: String {
+            "output not valid against \(schema): " + violations.prefix(5).map(\.description).joined(separator: "; ")
+        }
+    }
+
+    /// The full manifest, valid against manifest-1.xsd; `XMLManifestMapping` reads it back to an equal model
+    /// (for text without leading or trailing white space and times to the millisecond).
+    /// - Parameter id: the root's `Id` attribute, for an enveloped signature referring to it by `#id`.
+    public static func manifest(_ manifest: Manifest, id: String? = nil) throws(Failure) -> [UInt8] {
+        var xml = XMLText()
+        xml.open("Manifest", attributes: [("Id", id), ("xmlns", ManifestSchema.manifest.namespace)])
+        xml.leaf("DocumentNumber", manifest.documentNumber)
+        xml.leaf("Function", manifest.function.rawValue)
+        xml.leaf("IssueTime", manifest.issuedAt.map(XMLTimestamp.format))
+        xml.leaf("Sender", manifest.sender)
+        writeTransport(manifest.transport, into: &xml, carrier: true, people: true)
+        writeContainers(manifest.containers, into: &xml)
+        if !manifest.consignments.isEmpty {
+            xml.open("Consignments")
+            for consignment in manifest.consignments { writeConsignment(consignment, into: &xml) }
+            xml.close("Consignments")
+        }
+        xml.close("Manifest")
+        return try checked(xml.bytes, against: .manifest)
+    }
+
+    /// The inspection-and-quarantine copy (ciq-manifest-1.xsd): transport summary and the consignments of
+    /// `manifest`, which the caller has already filtered to what routing selects for the agency. Only the
+    /// declared containers those consignments' goods are in are listed: another consignment's boxes are not
+    /// the agency's business.
+    public static func ciqCopy(_ manifest: Manifest, generatedAt: Date) throws(Failure) -> [UInt8] {
+        var xml = XMLText()
+        xml.open("CIQManifest", attributes: [("xmlns", ManifestSchema.ciqManifest.namespace)])
+        writeHeader(manifest, generatedAt: generatedAt, into: &xml)
+        writeTransport(manifest.transport, into: &xml, carrier: true, people: false)
+        let referenced = Set(manifest.consignments.flatMap(\.containerNumbers))
+        writeContainers(manifest.containers.filter { referenced.contains($0.number) }, into: &xml)
+        xml.open("Consignments")
+        for consignment in manifest.consignments { writeConsignment(consignment, into: &xml) }
+        xml.close("Consignments")
+        xml.close("CIQManifest")
+        return try checked(xml.bytes, against: .ciqManifest)
+    }
+
+    /// The border-control copy (border-1.xsd): the means, voyage, ports, times, people on board, and how
+    /// many consignments and containers (declared or referred to, each once): no goods, parties or bills.
+    public static func borderCopy(_ manifest: Manifest, generatedAt: Date) throws(Failure) -> [UInt8] {
+        var xml = XMLText()
+        xml.open("BorderManifest", attributes: [("xmlns", ManifestSchema.border.namespace)])
+        writeHeader(manifest, generatedAt: generatedAt, into: &xml)
+        writeTransport(manifest.transport, into: &xml, carrier: false, people: true)
+        xml.leaf("ConsignmentCount", String(manifest.consignments.count))
+        let containers = Set(manifest.containers.map(\.number) + manifest.consignments.flatMap(\.containerNumbers))
+        xml.leaf("ContainerCount", String(containers.count))
+        xml.close("BorderManifest")
+        return try checked(xml.bytes, against: .border)
+    }
+
+    // MARK: Parts
+
+    private static func writeHeader(_ manifest: Manifest, generatedAt: Date, into xml: inout XMLText) {
+        xml.open("Header")
+        xml.leaf("SourceDocument", manifest.documentNumber)
+        xml.leaf("Function", manifest.function.rawValue)
+        xml.leaf("IssueTime", manifest.issuedAt.map(XMLTimestamp.format))
+        xml.leaf("Sender", manifest.sender)
+        xml.leaf("GeneratedAt", XMLTimestamp.format(generatedAt))
+        xml.close("Header")
+    }
+
+    private static func writeTransport(_ transport: TransportMeans, into xml: inout XMLText, carrier: Bool, people: Bool) {
+        xml.open("Transport")
+        xml.leaf("Mode", transport.mode.rawValue)
+        xml.leaf("Voyage", transport.voyage)
+        xml.leaf("MeansId", transport.meansId)
+        xml.leaf("MeansName", transport.meansName)
+        xml.leaf("Nationality", transport.nationality)
+        if carrier { xml.leaf("Carrier", transport.carrier) }
+        xml.leaf("DeparturePort", transport.departurePort)
+        xml.leaf("ArrivalPort", transport.arrivalPort)
+        xml.leaf("DepartureTime", transport.departure.map(XMLTimestamp.format))
+        xml.leaf("ArrivalTime", transport.arrival.map(XMLTimestamp.format))
+        if people {
+            xml.leaf("CrewCount", transport.crewCount.map(String.init))
+            xml.leaf("PassengerCount", transport.passengerCount.map(String.init))
+        }
+        xml.close("Transport")
+    }
+
+    private static func writeContainers(_ containers: [Container], into xml: inout XMLText) {
+        guard !containers.isEmpty else { return }
+        xml.open("Containers")
+        for container in containers {
+            xml.open("Container")
+            xml.leaf("Number", container.number)
+            xml.leaf("SizeType", container.sizeType)
+            for seal in container.seals { xml.leaf("Seal", seal) }
+            xml.leaf("Status", container.isFull.map { $0 ? "full" : "empty" })
+            xml.leaf("GrossWeight", container.grossWeightKg.map(decimal), attributes: [("unit", "kg")])
+            xml.close("Container")
+        }
+        xml.close("Containers")
+    }
+
+    private static func writeConsignment(_ consignment: Consignment, into xml: inout XMLText) {
+        xml.open("Consignment")
+        xml.leaf("BillOfLading", consignment.billOfLading)
+        xml.leaf("MasterBillOfLading", consignment.masterBillOfLading)
+        xml.leaf("LoadingPort", consignment.loadingPort)
+        xml.leaf("DischargePort", consignment.dischargePort)
+        for party in consignment.parties {
+            xml.open("Party", attributes: [("role", party.role.rawValue)])
+            xml.leaf("Id", party.id)
+            xml.leaf("Name", party.name)
+            xml.leaf("Address", party.address)
+            xml.leaf("Country", party.country)
+            xml.close("Party")
+        }
+        for item in consignment.goods {
+            xml.open("GoodsItem")
+            xml.leaf("Sequence", String(item.sequence))
+            xml.leaf("Packages", item.packages.map(String.init))
+            xml.leaf("PackageType", item.packageType)
+            xml.leaf("Description", item.description)
+            xml.leaf("GrossWeight", item.grossWeightKg.map(decimal), attributes: [("unit", "kg")])
+            xml.leaf("HSCode", item.hsCode)
+            for goods in item.dangerousGoods {
+                xml.open("DangerousGoods")
+                xml.leaf("UNNumber", goods.unNumber)
+                xml.leaf("Class", goods.hazardClass)
+                xml.close("DangerousGoods")
+            }
+            for share in item.containers {
+                xml.leaf("InContainer", share.container, attributes: [("packages", share.packages.map(String.init))])
+            }
+            xml.close("GoodsItem")
+        }
+        xml.close("Consignment")
+    }
+
+    private static func checked(_ bytes: [UInt8], against schema: ManifestSchema) throws(Failure) -> [UInt8] {
+        let violations: [XMLSchemaViolation]
+        do {
+            violations = try XMLSchemaValidator.shipped(schema).validate(bytes, maxBytes: Int.max)
+        } catch {
+            violations = [XMLSchemaViolation(line: nil, path: nil, message: error.message)]
+        }
+        guard violations.isEmpty else { throw Failure(schema: schema.fileName, violations: violations) }
+        return bytes
+    }
+
+    /// A weight as a plain decimal (no exponent), the shortest that reads back to the same `Double`:
+    /// `24650.5`, `12000`, `0.000012`. NaN, infinities and negatives come out as Swift spells them, which
+    /// the schema then refuses.
+    static func decimal(_ value: Double) -> String {
+        guard value.isFinite, value >= 0 else { return value.description }
+        if value == 0 { return "0" }
+        let text = value.description
+        let parts = text.split(separator: "e", maxSplits: 1)
+        let mantissa = parts[0].split(separator: ".", maxSplits: 1)
+        let whole = String(mantissa[0])
+        let fraction = mantissa.count > 1 ? String(mantissa[1]) : ""
+        let exponent = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
+        let digits = whole + fraction
+        let point = whole.count + exponent
+        var integerPart: String
+        var fractionPart: String
+        if point <= 0 {
+            integerPart = "0"
+            fractionPart = String(repeating: "0", count: -point) + digits
+        } else if point >= digits.count {
+            integerPart = digits + String(repeating: "0", count: point - digits.count)
+            fractionPart = ""
+        } else {
+            integerPart = String(digits.prefix(point))
+            fractionPart = String(digits.dropFirst(point))
+        }
+        while fractionPart.hasSuffix("0") { fractionPart.removeLast() }
+        while integerPart.count > 1 && integerPart.hasPrefix("0") { integerPart.removeFirst() }
+        return fractionPart.isEmpty ? integerPart : "\(integerPart).\(fractionPart)"
+    }
+}
+
+/// An indented XML document built as text, with escaping done once here.
+struct XMLText {
+    private(set) var text = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+    private var depth = 0
+
+    var bytes: [UInt8] { Array(text.utf8) }
+
+    mutating func open(_ name: String, attributes: [(String, String?)] = []) {
+        text += indent + "<" + name + Self.attributes(attributes) + ">\n"
+        depth += 1
+    }
+
+    mutating func close(_ name: String) {
+        depth -= 1
+        text += indent + "</" + name + ">\n"
+    }
+
+    /// `<name>value</name>`, or nothing when the value is absent.
+    mutating func leaf(_ name: String, _ value: String?, attributes: [(String, String?)] = []) {
+        guard let value else { return }
+        text += indent + "<" + name + Self.attributes(attributes) + ">" + Self.escape(value, attribute: false) + "</" + name + ">\n"
+    }
+
+    private var indent: String { String(repeating: "  ", count: depth) }
+
+    private static func attributes(_ list: [(String, String?)]) -> String {
+        list.compactMap { name, value in value.map { " \(name)=\"\(escape($0, attribute: true))\"" } }.joined()
+    }
+
+    /// Escapes markup characters, and the white space a parser would otherwise normalize away: a carriage
+    /// return anywhere (line-end normalization), and tab and line feed in attributes (value normalization).
+    static func escape(_ value: String, attribute: Bool) -> String {
+        var result = ""
+        result.unicodeScalars.reserveCapacity(value.unicodeScalars.count)
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "&": result += "&amp;"
+            case "<": result += "&lt;"
+            case ">": result += "&gt;"
+            case "\"" where attribute: result += "&quot;"
+            case "\r": result += "&#13;"
+            case "\n" where attribute: result += "&#10;"
+            case "\t" where attribute: result += "&#9;"
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
+    }
+}

@@ -18,7 +18,7 @@ struct CUSCARMappingTests {
     static func text(_ url: URL) throws -> String { String(decoding: try bytes(url), as: UTF8.self) }
 
     static func utc(_ y: Int, _ mo: Int, _ d: Int, _ h: Int = 0, _ mi: Int = 0, _ s: Int = 0) -> Date {
-        Date(timeIntervalSince1970: TimeInterval(EDIFACTDates.daysFromCivil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s))
+        Date(timeIntervalSince1970: TimeInterval(CivilDate.daysFromCivil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s))
     }
 
     /// The model the notes' example (§4.4) must give.

@@ -751,7 +751,7 @@ enum EDIFACTDates {
         let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
         let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
         guard (1...days).contains(day) else { return nil }
-        let seconds = daysFromCivil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second
+        let seconds = CivilDate.daysFromCivil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second
         return Date(timeIntervalSince1970: TimeInterval(seconds))
     }
 
@@ -760,7 +760,7 @@ enum EDIFACTDates {
         let total = Int(date.timeIntervalSince1970.rounded(.down))
         var days = total / 86_400, rest = total % 86_400
         if rest < 0 { rest += 86_400; days -= 1 }
-        let (y, m, d) = civilFromDays(days)
+        let (y, m, d) = CivilDate.civilFromDays(days)
         let hour = rest / 3600, minute = rest % 3600 / 60, second = rest % 60
         func pad(_ v: Int, _ w: Int) -> String {
             let s = String(v)
@@ -770,25 +770,4 @@ enum EDIFACTDates {
         return second == 0 ? (base, "203") : (base + pad(second, 2), "204")
     }
 
-    /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-    static func daysFromCivil(_ year: Int, _ month: Int, _ day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
-    }
-
-    static func civilFromDays(_ days: Int) -> (Int, Int, Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
-    }
 }

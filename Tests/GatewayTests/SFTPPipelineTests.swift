@@ -234,4 +234,37 @@ struct SFTPPipelineTests {
         #expect(check.stdout.contains("probe sftp://carrier-server\(spool.home)/pickup: FAILED at "), "\(check)")
         #expect(check.stderr.contains("1 SFTP probe(s) failed"), "\(check)")
     }
+
+    @Test("signed files over SFTP: a file and its .p7s are claimed together; a signature left claimed without its file is given back and joins it")
+    func signedOverSFTP() throws {
+        let pki = try TestPKI.get()
+        let sshd = try TestSSHD.start(users: ["swgw"])
+        defer { sshd.stop() }
+        let spool = try RemoteSpool(sshd: sshd)
+        let home = spool.home
+        let config = signedConfig(pki).replacingOccurrences(of: "drop = \"partners/CARRIERX/drop\"", with: "drop = \"sftp://carrier-server\(home)/drop\"")
+            .replacingOccurrences(of: "pickup = \"partners/CARRIERX/pickup\"", with: "pickup = \"sftp://carrier-server\(home)/pickup\"")
+        let endpoint = try String(contentsOf: spool.scratch.url.appendingPathComponent("gateway.toml"), encoding: .utf8)
+        let table = endpoint[endpoint.range(of: "[[endpoint]]")!.lowerBound..<endpoint.range(of: "[[partner]]")!.lowerBound]
+        _ = try spool.scratch.write("gateway.toml", config + "\n" + table)
+        func put(_ name: String, _ bytes: [UInt8]) throws {
+            try Data(bytes).write(to: URL(fileURLWithPath: home + "/drop/" + name))
+            _ = try RemoteSpool.shell("chown", "swgw", home + "/drop/" + name)
+        }
+        let a = Array(sftpInterchange("SIGA").utf8), b = Array(sftpInterchange("SIGB").utf8)
+        try put("A.edi.p7s", try pki.signDetached(payload: a, with: pki.carrierXRSA))
+        try put("A.edi", a)
+        // A crash between the two claim renames: the signature is claimed, its file is not.
+        try put(".swg-claim.1795000000000000000.abc.B.edi.p7s", try pki.signDetached(payload: b, with: pki.carrierXRSA))
+        try put("B.edi", b)
+
+        let run = try spool.run()
+        #expect(run.status == 0, "\(run)")
+        #expect(run.stdout.contains("CARRIERX A.edi: accepted") && run.stdout.contains("CARRIERX B.edi: accepted"), "\(run)")
+        #expect(spool.remote("drop").isEmpty, "\(spool.remote("drop"))")
+        let signed: [String] = try spool.ledger("SELECT original_name FROM batch WHERE signature_sha256 IS NOT NULL ORDER BY original_name")
+        #expect(signed == ["A.edi", "B.edi"])
+        let verdicts: [Int] = try spool.ledger("SELECT count(*) FROM signature_verdict WHERE valid = 1")
+        #expect(verdicts == [2])
+    }
 }

@@ -58,26 +58,36 @@ extension GatewayPipeline {
 
         // 1. Claimed on the server by an earlier pickup that did not finish.
         var leftovers: [RemoteClaim] = []
+        var givenBack: [SFTPEntry] = []
+        let names = Set(listing.map(\.name))
+        let suffix = partner.detachedSignatureSuffix
         for entry in listing where entry.name.hasPrefix(Self.remoteClaimPrefix) {
-            guard let claim = RemoteClaim(claimName: entry.name, partner: partner.id, directory: remote, size: entry.size,
+            guard var claim = RemoteClaim(claimName: entry.name, partner: partner.id, directory: remote, size: entry.size,
                                           modified: entry.modified) else { continue }
-            let recorded = (try? store.hasClaim(partner.id + "/" + claim.workName)) ?? false
-            if recorded {
+            if let suffix, claim.original.hasSuffix(suffix) {
+                // A signature claimed with its file. Without its file's claim (a crash between the two renames:
+                // companions go first) it is given back under its own name, to wait for its file again.
+                let fileClaim = String(entry.name.dropLast(suffix.count))
+                if !names.contains(fileClaim), (try? session.rename(remote.join(entry.name), to: remote.join(claim.original))) != nil {
+                    givenBack.append(SFTPEntry(name: claim.original, size: entry.size, modified: entry.modified,
+                                               isRegularFile: true, isDirectory: false))
+                }
+                continue
+            }
+            if let suffix, names.contains(claim.claimName + suffix) { claim.companions = [claim.claimName + suffix] }
+            if (try? store.hasClaim(partner.id + "/" + claim.workName)) == true {
                 finishRemote([claim], partner: partner, session: session)
-            } else if partner.detachedSignatureSuffix.map({ claim.original.hasSuffix($0) }) != true {
+            } else {
                 leftovers.append(claim)
             }
         }
-        for var claim in leftovers {
-            if let suffix = partner.detachedSignatureSuffix, listing.contains(where: { $0.name == claim.claimName + suffix }) {
-                claim.companions = [claim.claimName + suffix]
-            }
+        for claim in leftovers {
             lines += downloadAndRecord([claim], partner: partner, sessions: [session], work: work, recovered: true)
         }
 
         // 2. Ready files, by the partner's convention over the server's listing.
         var entries: [String: DropDirectory.Entry] = [:]
-        for entry in listing where !entry.name.hasPrefix(Self.remoteClaimPrefix) {
+        for entry in listing + givenBack where !entry.name.hasPrefix(Self.remoteClaimPrefix) {
             entries[entry.name] = DropDirectory.Entry(size: entry.size, modified: FileTime(date: entry.modified), inode: 0)
         }
         var memory = StabilityStore.load(partner: partner.id, stateDirectory: stateDirectory)

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+import TestSupport
 
 @testable import Gateway
 
@@ -440,7 +441,7 @@ final class LoopbackSSHD {
         self.directory = directory
         try Tool.require("/bin/mkdir", "-p", "-m", "0755", "/run/sshd")
         try Tool.require("/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", directory + "/ssh_host_ed25519_key")
-        port = try Self.freePort()
+        port = try freeLoopbackPort()
         let config = """
             Port \(port)
             ListenAddress 127.0.0.1
@@ -520,21 +521,4 @@ final class LoopbackSSHD {
     }
 
     deinit { stop() }
-
-    /// A port the kernel just handed out on 127.0.0.1 (free now; sshd binds it a moment later).
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw Failure(description: "socket: \(errno)") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw Failure(description: "bind: \(errno)") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
 }

@@ -12,22 +12,6 @@ import Glibc
 // `gateway run` as a service, end to end: the real executable polling on a 1-second schedule, serving
 // metrics, and stopping gracefully on SIGTERM without losing or doubling a file.
 
-/// A port nobody listens on right now (bound to 0 and released; the gateway binds it a moment later).
-private func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-    }
-    try #require(bound, "cannot find a free port")
-    return Int(UInt16(bigEndian: address.sin_port))
-}
-
 private func serviceConfig(port: Int) -> String {
     runOnceConfig.replacingOccurrences(of: "[[partner]]", with: """
         [metrics]
@@ -79,7 +63,7 @@ struct ServiceRunTests {
     @Test("polls on schedule, answers every file, serves metrics, stops on SIGTERM with status 0")
     func serviceCycle() throws {
         let spool = try Scratch()
-        let port = try freePort()
+        let port = try freeLoopbackPort()
         _ = try spool.write("gateway.toml", serviceConfig(port: port))
         let drop = spool.url.appendingPathComponent("partners/CARRIERX/drop")
         let pickup = spool.url.appendingPathComponent("partners/CARRIERX/pickup")
@@ -116,7 +100,7 @@ struct ServiceRunTests {
     @Test("SIGTERM in the middle of a large drop: the work in hand is finished, the rest waits, nothing lost or doubled")
     func gracefulShutdownLosesNothing() throws {
         let spool = try Scratch()
-        let port = try freePort()
+        let port = try freeLoopbackPort()
         _ = try spool.write("gateway.toml", serviceConfig(port: port))
         let drop = spool.url.appendingPathComponent("partners/CARRIERX/drop")
         let pickup = spool.url.appendingPathComponent("partners/CARRIERX/pickup")

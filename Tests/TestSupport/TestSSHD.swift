@@ -102,7 +102,7 @@ public final class TestSSHD: @unchecked Sendable {
 
         var lastError = ""
         for _ in 0..<10 {
-            let port = try freePort()
+            let port = try freeLoopbackPort()
             var config = """
                 Port \(port)
                 ListenAddress 127.0.0.1
@@ -360,24 +360,6 @@ public final class TestSSHD: @unchecked Sendable {
                 }
             }
         }
-    }
-
-    /// A port the kernel says is free now (bind to port 0); sshd may still lose it to a race, which
-    /// `start` retries.
-    private static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw TestSSHDError(description: "socket: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw TestSSHDError(description: "bind: \(String(cString: strerror(errno)))") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     private static func run(_ executable: String, _ arguments: [String]) throws {

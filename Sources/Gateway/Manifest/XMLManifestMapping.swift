@@ -315,15 +315,7 @@ private struct XMLElementReader {
         return nil
     }
 
-    static func elements(_ node: xmlNodePtr) -> [xmlNodePtr] {
-        var result: [xmlNodePtr] = []
-        var child = node.pointee.children
-        while let current = child {
-            if current.pointee.type == XML_ELEMENT_NODE { result.append(current) }
-            child = current.pointee.next
-        }
-        return result
-    }
+    static func elements(_ node: xmlNodePtr) -> [xmlNodePtr] { XMLDSigXMLDocument.elementChildren(of: node) }
 
     static func name(_ node: xmlNodePtr) -> String {
         node.pointee.name.map { String(cString: $0) } ?? ""

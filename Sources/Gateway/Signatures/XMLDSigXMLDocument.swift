@@ -132,7 +132,8 @@ final class XMLDSigXMLDocument: @unchecked Sendable {
 
     // MARK: Reading the layout
 
-    private static func elementChildren(of node: xmlNodePtr) -> [xmlNodePtr] {
+    /// The element children of `node`, in document order (text, comments and the rest skipped).
+    static func elementChildren(of node: xmlNodePtr) -> [xmlNodePtr] {
         var result: [xmlNodePtr] = []
         var child = node.pointee.children
         while let current = child {

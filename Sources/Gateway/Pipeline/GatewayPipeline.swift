@@ -116,7 +116,9 @@ public final class GatewayPipeline: Sendable {
         // Receipts per process job, through the deliveries it enqueued.
         var deliveredPath: [Int64: String] = [:]
         var deliveryFailure: [Int64: String] = [:]
+        var deliveredTo: [Int64: String] = [:]
         for run in runs where run.kind == JobKind.deliver {
+            deliveredTo[run.jobId] = run.line.partner
             if let path = run.receipt { deliveredPath[run.jobId] = path }
             if run.state != .succeeded { deliveryFailure[run.jobId] = run.reason ?? "not delivered" }
         }
@@ -136,11 +138,20 @@ public final class GatewayPipeline: Sendable {
         }
         for run in runs where run.kind == JobKind.process {
             var line = run.line
-            let receipts = run.enqueued.compactMap { deliveredPath[$0] }
+            // Its receipts go to its partner; the other deliveries it enqueued are copies routed to agencies.
+            let receiptJobs = run.enqueued.filter { deliveredTo[$0] == nil || deliveredTo[$0] == line.partner }
+            let copyJobs = run.enqueued.filter { deliveredTo[$0] != nil && deliveredTo[$0] != line.partner }
+            let receipts = receiptJobs.compactMap { deliveredPath[$0] }
             if !receipts.isEmpty { line.receipt = receipts.joined(separator: ", ") }
-            if let failure = run.enqueued.compactMap({ deliveryFailure[$0] }).first {
+            let copies = copyJobs.compactMap { deliveredPath[$0] }
+            if !copies.isEmpty { line.routed = copies }
+            if let failure = receiptJobs.compactMap({ deliveryFailure[$0] }).first {
                 line.outcome = .failed
                 line.reason = [line.reason, "receipt not delivered: \(failure)"].compactMap { $0 }.joined(separator: "; ")
+            } else if let job = copyJobs.first(where: { deliveryFailure[$0] != nil }) {
+                line.outcome = .failed
+                line.reason = [line.reason, "copy to \(deliveredTo[job] ?? "?") not delivered: \(deliveryFailure[job]!)"]
+                    .compactMap { $0 }.joined(separator: "; ")
             } else if let failure = drainFailure, run.enqueued.contains(where: { !ranJobs.contains($0) }) {
                 line.outcome = .failed
                 line.reason = [line.reason, "receipt not delivered yet: \(failure)"].compactMap { $0 }.joined(separator: "; ")

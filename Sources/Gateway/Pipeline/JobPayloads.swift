@@ -79,6 +79,8 @@ struct ProcessOutput: Codable, Equatable {
     var receipts: [String]
     /// Archive members recorded (names), for an archive.
     var members: [String]?
+    /// Copies routed to agencies (`AGENCY/file`), for a manifest.
+    var routed: [String]? = nil
 }
 
 /// What a deliver job leaves on the job row.

@@ -18,6 +18,10 @@ struct ProcessDecision {
     var line: IntakeFileResult
     /// The signature verdict reached on the way, kept as evidence with the commit.
     var evidence: SignatureVerdictEvidence?
+    /// Manifests found in an accepted file, filed and routed once the chunk's decisions are made.
+    var manifests: ManifestWork?
+    /// What routing them decided and sent, recorded with the commit.
+    var routing: [RoutingRecord] = []
 }
 
 extension GatewayPipeline {
@@ -32,6 +36,7 @@ extension GatewayPipeline {
             GatewayMetrics.jobDuration(kind: JobKind.process, seconds: Date().timeIntervalSince(started))
             decisions.append((job, decision))
         }
+        fileAndRoute(&decisions)
         do {
             try Durability.syncFileSystems([raw.root])
         } catch {
@@ -39,8 +44,10 @@ extension GatewayPipeline {
             return commitFailure(decisions.map { ($0.0, $0.1.line) }, "\(error)")
         }
         let commits = decisions.map { job, d in
-            JobCommit(jobId: job.id, leaseOwner: owner, result: d.result, batchState: d.batchState, members: d.members,
-                      enqueue: d.deliveries, evidence: d.evidence)
+            var commit = JobCommit(jobId: job.id, leaseOwner: owner, result: d.result, batchState: d.batchState, members: d.members,
+                                   enqueue: d.deliveries, evidence: d.evidence)
+            commit.routing = d.routing
+            return commit
         }
         let outcomes: [JobCommitOutcome]
         do {
@@ -187,7 +194,7 @@ extension GatewayPipeline {
             return quarantine(context, code: PipelineErrorCode.unreadable,
                               reason: "unreadable: \(why); no CONTRL can be addressed")
         }
-        return interchanges(context, reports: reports)
+        return interchanges(context, reports: reports, path: path)
     }
 
     /// What one decision needs to know, passed along the steps.
@@ -202,7 +209,7 @@ extension GatewayPipeline {
 
     // MARK: - Interchanges
 
-    func interchanges(_ c: Context, reports: [InterchangeReport]) -> ProcessDecision {
+    func interchanges(_ c: Context, reports: [InterchangeReport], path: String) -> ProcessDecision {
         var subjects = reports
         let conflict = c.batch.state == .conflict && !c.replay ? (try? store.conflict(batchId: c.batch.id)) ?? nil : nil
         for i in subjects.indices {
@@ -259,7 +266,7 @@ extension GatewayPipeline {
             let name = Self.receiptName(kind: "CONTRL", batchId: c.batch.id, reference: subjects[0].reference,
                                         stamp: c.input.stamp)
             do {
-                decision.deliveries += try deliveries(kind: .contrl, name: name, bytes: contrl, context: c)
+                decision.deliveries += try deliveries(kind: ReceiptKind.contrl.rawValue, name: name, bytes: contrl, context: c)
                 receipts.append(name)
             } catch let error as SignatureError {
                 // Our own key or certificate is unusable: an operator fixes it and reruns the job.
@@ -280,11 +287,18 @@ extension GatewayPipeline {
         if c.replay { notes.insert("identical replay of batch \(c.batch.id) (\(c.batch.state.rawValue)): answered again, nothing else done", at: 0) }
         decision.line.outcome = outcome
         decision.line.reason = notes.isEmpty ? nil : notes.joined(separator: "; ")
-        decision.result = .succeeded(output: JobJSON.encode(ProcessOutput(
-            outcome: outcome.rawValue, interchanges: subjects.count, findings: findings.isEmpty ? nil : findings,
-            receipts: receipts, members: nil)))
+        let output = ProcessOutput(outcome: outcome.rawValue, interchanges: subjects.count, findings: findings.isEmpty ? nil : findings,
+                                   receipts: receipts, members: nil)
+        decision.result = .succeeded(output: JobJSON.encode(output))
         if !c.replay && state != .conflict {
             decision.batchState = (c.batch.id, state, accepted ? nil : (findings.isEmpty ? "rejected" : findings))
+        }
+        if accepted && !c.replay && state == .accepted {
+            // Manifests inside are filed and routed with the chunk (`fileAndRoute`).
+            switch cuscarWork(c, path: path, reports: subjects, output: output) {
+            case .success(let work): decision.manifests = work
+            case .failure(let failure): return transient(PipelineErrorCode.rawIO, failure.message, c.line)
+            }
         }
         return decision
     }
@@ -358,26 +372,43 @@ extension GatewayPipeline {
         guard let content = Self.readFile(path) else {
             return transient(PipelineErrorCode.rawIO, "cannot read the stored bytes at \(path)", c.line)
         }
+        let root: String?
         do {
-            _ = try XMLDSigXMLDocument.parse(content)
+            let document = try XMLDSigXMLDocument.parse(content)
+            root = withExtendedLifetime(document) { document.root.flatMap { $0.pointee.name.map { String(cString: $0) } } }
         } catch {
             let unsafe = error.code == .unsafeXML
             return quarantine(c, code: unsafe ? "xml.unsafe" : "xml.malformed", reason: "XML refused: \(error.operatorReason)",
                               partnerReason: unsafe ? error.partnerReason : "The file is not well-formed XML: \(error.operatorReason)")
         }
         var decision = ProcessDecision(result: .succeeded(output: nil), line: c.line)
+        if root == "Manifest" && routesManifests {
+            // A manifest: validated against manifest-1.xsd and mapped; filed, routed and answered with the chunk.
+            decision.line.outcome = c.replay ? .replay : .accepted
+            decision.line.reason = c.replay ? "identical replay: answered before, nothing routed again" : "manifest XML"
+            let output = ProcessOutput(outcome: decision.line.outcome.rawValue, interchanges: nil, findings: nil, receipts: [], members: nil)
+            decision.result = .succeeded(output: JobJSON.encode(output))
+            if c.replay { return decision }
+            decision.batchState = (c.batch.id, .accepted, nil)
+            var work = ManifestWork(context: c, source: "manifest XML", mapped: [], refusals: [], output: output)
+            switch XMLManifestMapping.manifest(from: content) {
+            case .success(let manifest): work.mapped = [manifest]
+            case .failure(let failure): work.refusals = Array(failure.errors.prefix(CUSCARMapping.maxErrorsPerMessage))
+            }
+            decision.manifests = work
+            return decision
+        }
         var receipts: [String] = []
-        var notes = ["XML document well-formed"]
+        var notes = ["XML document well-formed" + (root.map { " (\($0), not a manifest: nothing routed)" } ?? "")]
         if c.partner.acknowledgement.aperak == .always {
             let name = Self.receiptName(kind: "APERAK", batchId: c.batch.id, reference: "", stamp: c.input.stamp)
-            let recipient = c.partner.identities.first.map { [$0.id] + ($0.qualifier.map { [$0] } ?? []) } ?? [c.partner.id]
             do {
                 let aperak = try AperakBuilder.fileAperak(
                     fileName: c.input.name ?? c.batch.originalName, errors: [], ourIdentity: ourIdentity,
-                    recipient: recipient, syntax: c.partner.characterSet,
+                    recipient: recipient(c.partner), syntax: c.partner.characterSet,
                     reference: Self.replyReference(stamp: c.input.stamp, index: 0), documentNumber: "B\(c.batch.id)",
                     at: Self.edifactDate(now()), options: AperakOptions(segmentSuffix: "\n"))
-                decision.deliveries += try deliveries(kind: .aperak, name: name, bytes: aperak, context: c)
+                decision.deliveries += try deliveries(kind: ReceiptKind.aperak.rawValue, name: name, bytes: aperak, context: c)
                 receipts.append(name)
             } catch {
                 notes.append("no APERAK: \(error)")
@@ -433,17 +464,16 @@ extension GatewayPipeline {
         var notes = [reason]
         if c.partner.acknowledgement.aperak != .never {
             let name = Self.receiptName(kind: "APERAK", batchId: c.batch.id, reference: "", stamp: c.input.stamp)
-            let recipient = c.partner.identities.first.map { [$0.id] + ($0.qualifier.map { [$0] } ?? []) } ?? [c.partner.id]
             do {
                 let bytes = try AperakBuilder.fileAperak(
                     fileName: c.batch.parentBatchId == nil ? c.input.name ?? c.batch.originalName : c.line.file,
                     errors: [ApplicationError(code: Self.aperakCode(code),
                                               text: "\(c.line.file): \(partnerReason ?? reason) (\(code))")],
-                    ourIdentity: ourIdentity, recipient: recipient, syntax: c.partner.characterSet,
+                    ourIdentity: ourIdentity, recipient: recipient(c.partner), syntax: c.partner.characterSet,
                     reference: Self.replyReference(stamp: c.input.stamp, index: 0),
                     documentNumber: "B\(c.batch.id)", at: Self.edifactDate(now()),
                     options: AperakOptions(segmentSuffix: "\n"))
-                decision.deliveries += try deliveries(kind: .aperak, name: name, bytes: bytes, context: c)
+                decision.deliveries += try deliveries(kind: ReceiptKind.aperak.rawValue, name: name, bytes: bytes, context: c)
                 receipts.append(name)
             } catch {
                 notes.append("no APERAK: \(error)")
@@ -473,7 +503,7 @@ extension GatewayPipeline {
     /// that running this job again never enqueues a second delivery of the same receipt. For a partner that
     /// requires signed files from us, the receipt's detached signature `NAME.p7s` is delivered first, so it is
     /// there when the receipt appears (a partner using the done-marker habit of waiting for the signature).
-    func deliveries(kind: ReceiptKind, name: String, bytes: [UInt8], context c: Context) throws -> [JobRequest] {
+    func deliveries(kind: String, name: String, bytes: [UInt8], context c: Context) throws -> [JobRequest] {
         func request(_ kind: String, _ name: String, _ bytes: [UInt8], records: Bool) throws -> JobRequest {
             let object = try raw.put(bytes: bytes, durable: false)
             return JobRequest(
@@ -485,7 +515,7 @@ extension GatewayPipeline {
         if c.partner.signature.signOutbound {
             requests.append(try request("SIGNATURE", name + ".p7s", try signatures.signOutbound(bytes), records: false))
         }
-        requests.append(try request(kind.rawValue, name, bytes, records: !c.replay))
+        requests.append(try request(kind, name, bytes, records: !c.replay))
         return requests
     }
 

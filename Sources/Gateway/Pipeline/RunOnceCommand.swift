@@ -22,6 +22,7 @@ public enum RunOnce {
             for f in report.files {
                 var line = "\(f.partner) \(f.file): \(f.outcome.rawValue)"
                 if let receipt = f.receipt { line += " — receipt \(receipt)" }
+                if let routed = f.routed { line += " — routed \(routed.joined(separator: ", "))" }
                 if let reason = f.reason { line += " (\(reason))" }
                 (f.outcome == .failed ? err : out).line(line)
             }

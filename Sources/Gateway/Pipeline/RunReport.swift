@@ -35,6 +35,8 @@ public struct IntakeFileResult: Sendable, Codable, Equatable {
     public var receipt: String?
     /// Why (quarantine reason, waiting reason, error text, or a note such as "recovered after a crash").
     public var reason: String?
+    /// Copies of its manifests routed to agencies (`AGENCY/file`), when it held manifests.
+    public var routed: [String]? = nil
 }
 
 /// The whole run: every file's result, in processing order.

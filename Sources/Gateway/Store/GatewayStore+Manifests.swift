@@ -10,6 +10,10 @@ public struct ManifestFiling: Sendable, Hashable {
     public var added: [String]
     public var updated: [String]
     public var cancelled: [String]
+    /// True when this batch had filed this very manifest before (a rerun): nothing was written again.
+    public var alreadyFiled: Bool = false
+    /// Agencies that were routed a copy of an earlier version (agency → format), as the ledger had them.
+    public var priorRecipients: [String: String] = [:]
 }
 
 /// Why a filing was refused by the library (an application error for the filer).
@@ -25,11 +29,51 @@ extension GatewayStore {
     /// an original creates it; a replace swaps all its consignments; a change replaces the consignments it
     /// lists and keeps the others; a cancel withdraws it. Every filing is kept as a version with its model.
     public func file(_ manifest: Manifest, partner: String, batchId: Int64?, now: Date) throws -> Result<ManifestFiling, ManifestFilingError> {
-        try pool.write { db in try Self.file(manifest, partner: partner, batchId: batchId, now: now, db) }
+        try fileAll([(manifest, partner, batchId)], now: now)[0]
+    }
+
+    /// Files several manifests in order in one transaction (a chunk of process jobs): one durable write for
+    /// all. A manifest its batch filed before (same batch, same model) is not filed again: its filing is
+    /// returned with `alreadyFiled`, so a rerun of a process job routes the same copies and no more.
+    public func fileAll(_ items: [(manifest: Manifest, partner: String, batchId: Int64?)], now: Date) throws
+        -> [Result<ManifestFiling, ManifestFilingError>]
+    {
+        try pool.write { db in
+            try items.map { item in
+                var result: Result<ManifestFiling, ManifestFilingError> = .failure(ManifestFilingError(code: "manifest.not-filed", message: ""))
+                try db.inSavepoint {
+                    result = try Self.file(item.manifest, partner: item.partner, batchId: item.batchId, now: now, db)
+                    if case .success(var filing) = result {
+                        filing.priorRecipients = try Self.recipients(manifestId: filing.manifestId, before: filing.version, db)
+                        result = .success(filing)
+                    }
+                    return .commit
+                }
+                return result
+            }
+        }
+    }
+
+    /// Agencies routed a copy of `manifestId` before `version` (the latest format each got).
+    static func recipients(manifestId: Int64, before version: Int, _ db: Database) throws -> [String: String] {
+        var result: [String: String] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT agency, format FROM routed_copy WHERE manifest_id = ? AND version < ? ORDER BY version",
+                                    arguments: [manifestId, version]) {
+            result[row["agency"]] = row["format"]
+        }
+        return result
     }
 
     static func file(_ manifest: Manifest, partner: String, batchId: Int64?, now: Date,
                      _ db: Database) throws -> Result<ManifestFiling, ManifestFilingError> {
+        let json = String(decoding: try JSONEncoder.sortedISO.encode(manifest), as: UTF8.self)
+        if let batchId, let row = try Row.fetchOne(db, sql: """
+            SELECT v.manifest_id, v.version FROM manifest_version v JOIN manifest m ON m.id = v.manifest_id
+            WHERE v.batch_id = ? AND m.partner = ? AND m.document_number = ? AND v.model_json = ?
+            """, arguments: [batchId, partner, manifest.documentNumber, json]) {
+            return .success(ManifestFiling(manifestId: row["manifest_id"], version: row["version"], added: [], updated: [],
+                                           cancelled: [], alreadyFiled: true))
+        }
         let existing = try Row.fetchOne(db, sql: "SELECT id, state, current_version FROM manifest WHERE partner = ? AND document_number = ?",
                                         arguments: [partner, manifest.documentNumber])
         let number = manifest.documentNumber
@@ -63,7 +107,6 @@ extension GatewayStore {
                 """, arguments: [version, manifest.function == .cancel ? "cancelled" : "active", t.mode.rawValue, t.voyage,
                                  t.meansId, t.meansName, t.departurePort, t.arrivalPort, now, manifestId])
         }
-        let json = String(decoding: try JSONEncoder.sortedISO.encode(manifest), as: UTF8.self)
         try db.execute(sql: """
             INSERT INTO manifest_version (manifest_id, version, function, batch_id, filed_at, model_json) VALUES (?, ?, ?, ?, ?, ?)
             """, arguments: [manifestId, version, manifest.function.rawValue, batchId, now, json])
@@ -90,7 +133,7 @@ extension GatewayStore {
         }
         for consignment in manifest.consignments {
             let bill = consignment.billOfLading
-            if let id = try Int64.fetchOne(db, sql: "SELECT id FROM consignment WHERE manifest_id = ? AND bill_of_lading = ?",
+            if let id = try Int64.fetchOneCached(db, sql: "SELECT id FROM consignment WHERE manifest_id = ? AND bill_of_lading = ?",
                                            arguments: [manifestId, bill]) {
                 try db.execute(sql: """
                     UPDATE consignment SET master_bill = ?, loading_port = ?, discharge_port = ?, state = 'active', version = ? WHERE id = ?
@@ -100,7 +143,7 @@ extension GatewayStore {
                 try insertContents(consignment, id: id, db)
                 filing.updated.append(bill)
             } else {
-                try db.execute(sql: """
+                try db.cachedExecute(sql: """
                     INSERT INTO consignment (manifest_id, bill_of_lading, master_bill, loading_port, discharge_port, state, version)
                     VALUES (?, ?, ?, ?, ?, 'active', ?)
                     """, arguments: [manifestId, bill, consignment.masterBillOfLading, consignment.loadingPort,
@@ -114,14 +157,14 @@ extension GatewayStore {
 
     private static func insertContents(_ consignment: Consignment, id: Int64, _ db: Database) throws {
         for item in consignment.goods {
-            try db.execute(sql: """
+            try db.cachedExecute(sql: """
                 INSERT INTO goods_item (consignment_id, sequence, description, hs_code, packages, package_type, gross_weight_kg, un_numbers)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [id, item.sequence, item.description, item.hsCode, item.packages, item.packageType, item.grossWeightKg,
                                  item.dangerousGoods.isEmpty ? nil : item.dangerousGoods.map(\.unNumber).joined(separator: ",")])
         }
         for container in consignment.containerNumbers {
-            try db.execute(sql: "INSERT INTO container_use (consignment_id, container) VALUES (?, ?)", arguments: [id, container])
+            try db.cachedExecute(sql: "INSERT INTO container_use (consignment_id, container) VALUES (?, ?)", arguments: [id, container])
         }
     }
 
@@ -148,6 +191,71 @@ extension GatewayStore {
                 ORDER BY c.id
                 """, arguments: [reference]).map { ($0[0], $0[1], $0[2], $0[3]) }
         }
+    }
+}
+
+/// What routing one filed manifest version decided, and the copies it sent, for the ledger.
+public struct RoutingRecord: Sendable {
+    public var manifestId: Int64
+    public var version: Int
+    /// Every rule's decision (selected or not, with reasons), as JSON.
+    public var decisionsJSON: String
+    public var copies: [RoutedCopyRecord]
+}
+
+/// One copy routed to an agency: which rule, what is in it, the file and the key of its delivery job.
+public struct RoutedCopyRecord: Sendable, Hashable, Codable {
+    public var agency: String
+    public var format: String
+    public var function: String
+    /// The rule's reason (`customs: 50 of 50 consignment(s) (any transport mode)`).
+    public var rule: String
+    public var bills: [String]
+    public var containers: [String]
+    public var fileName: String
+    public var sha256: String
+    public var signed: Bool
+    public var deliverKey: String
+}
+
+extension GatewayStore {
+    static func insertRouting(_ record: RoutingRecord, now: Date, _ db: Database) throws {
+        guard let batchId = try Int64.fetchOneCached(db, sql: "SELECT batch_id FROM manifest_version WHERE manifest_id = ? AND version = ?",
+                                                     arguments: [record.manifestId, record.version]) else {
+            throw StoreError(.refused, "manifest \(record.manifestId) has no version \(record.version) to route")
+        }
+        try db.cachedExecute(sql: """
+            INSERT INTO routing_decision (manifest_id, version, decided_at, decisions_json) VALUES (?, ?, ?, ?)
+            ON CONFLICT DO NOTHING
+            """, arguments: [record.manifestId, record.version, now, record.decisionsJSON])
+        for copy in record.copies {
+            try db.cachedExecute(sql: """
+                INSERT INTO routed_copy (manifest_id, version, batch_id, agency, format, function, rule, bills_json, containers_json,
+                                         file_name, sha256, signed, deliver_key, routed_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+                """, arguments: [record.manifestId, record.version, batchId, copy.agency, copy.format, copy.function, copy.rule,
+                                 jsonArray(copy.bills), jsonArray(copy.containers), copy.fileName, copy.sha256, copy.signed ? 1 : 0,
+                                 copy.deliverKey, now])
+        }
+    }
+
+    static func jsonArray(_ values: [String]) -> String {
+        String(decoding: (try? JSONEncoder().encode(values)) ?? Data("[]".utf8), as: UTF8.self)
+    }
+
+    /// The copies routed for a batch's manifests, in routing order.
+    public func routedCopies(batchId: Int64) throws -> [RoutedCopyRecord] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM routed_copy WHERE batch_id = ? ORDER BY id", arguments: [batchId]).map(Self.routedCopy)
+        }
+    }
+
+    static func routedCopy(_ row: Row) -> RoutedCopyRecord {
+        let decode = { (text: String?) in (text.flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) }) ?? [] }
+        return RoutedCopyRecord(agency: row["agency"], format: row["format"], function: row["function"], rule: row["rule"],
+                                bills: decode(row["bills_json"]), containers: decode(row["containers_json"]),
+                                fileName: row["file_name"], sha256: row["sha256"], signed: (row["signed"] as Int) == 1,
+                                deliverKey: row["deliver_key"])
     }
 }
 

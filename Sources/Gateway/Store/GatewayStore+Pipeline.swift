@@ -30,6 +30,8 @@ public struct JobCommit: Sendable {
     public var message: String?
     /// The signature verdict it reached, kept as evidence with it (batch = the job's batch).
     public var evidence: SignatureVerdictEvidence?
+    /// Routing decisions and routed copies of the manifests it filed, recorded with it.
+    public var routing: [RoutingRecord] = []
 
     /// Creates a commit; only `jobId`, `leaseOwner` and `result` are required.
     public init(jobId: Int64, leaseOwner: String, result: Result, batchState: (Int64, BatchState, String?)? = nil,
@@ -148,6 +150,7 @@ extension GatewayStore {
                                 outcome.members.append(try Self.recordIntake(member, db))
                             }
                         }
+                        for record in c.routing { try Self.insertRouting(record, now: now, db) }
                         for request in c.enqueue {
                             outcome.enqueued.append(try Self.insertJob(request, now: now, message: "enqueued by job \(c.jobId)", db))
                         }

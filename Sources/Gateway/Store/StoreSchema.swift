@@ -15,6 +15,7 @@ enum StoreSchema {
         migrator.registerMigration("v3_signatures", migrate: v3Signatures)
         migrator.registerMigration("v4_collected", migrate: v4Collected)
         migrator.registerMigration("v5_manifests", migrate: v5Manifests)
+        migrator.registerMigration("v6_routing", migrate: v6Routing)
         return migrator
     }
 
@@ -293,6 +294,45 @@ enum StoreSchema {
                 PRIMARY KEY (consignment_id, container)
             );
             CREATE INDEX container_use_container ON container_use(container);
+            """)
+    }
+
+    /// Routing: what each filing's rules decided (every agency, selected or not, with reasons) and each copy
+    /// routed to an agency (which rule, which consignments, the file and its delivery job's key). A copy is
+    /// routed once per manifest version and agency; a rerun finds the row and the delivery key and adds nothing.
+    static func v6Routing(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE INDEX manifest_version_batch ON manifest_version(batch_id) WHERE batch_id IS NOT NULL;
+            CREATE TABLE routing_decision (
+                manifest_id INTEGER NOT NULL REFERENCES manifest(id),
+                version INTEGER NOT NULL,
+                decided_at TEXT NOT NULL,
+                decisions_json TEXT NOT NULL CHECK (json_valid(decisions_json)),
+                PRIMARY KEY (manifest_id, version),
+                FOREIGN KEY (manifest_id, version) REFERENCES manifest_version(manifest_id, version)
+            );
+            CREATE TABLE routed_copy (
+                id INTEGER PRIMARY KEY,
+                manifest_id INTEGER NOT NULL REFERENCES manifest(id),
+                version INTEGER NOT NULL,
+                batch_id INTEGER REFERENCES batch(id),
+                agency TEXT NOT NULL CHECK (agency <> ''),
+                format TEXT NOT NULL CHECK (format <> ''),
+                function TEXT NOT NULL CHECK (function IN ('original', 'replace', 'change', 'cancel')),
+                rule TEXT NOT NULL CHECK (rule <> ''),
+                bills_json TEXT NOT NULL CHECK (json_valid(bills_json)),
+                containers_json TEXT NOT NULL CHECK (json_valid(containers_json)),
+                file_name TEXT NOT NULL CHECK (file_name <> ''),
+                sha256 TEXT NOT NULL CHECK (length(sha256) = 64),
+                signed INTEGER NOT NULL CHECK (signed IN (0, 1)),
+                deliver_key TEXT NOT NULL UNIQUE,
+                routed_at TEXT NOT NULL,
+                UNIQUE (manifest_id, version, agency),
+                FOREIGN KEY (manifest_id, version) REFERENCES manifest_version(manifest_id, version)
+            );
+            CREATE INDEX routed_copy_batch ON routed_copy(batch_id);
+            CREATE TRIGGER routed_copy_immutable BEFORE UPDATE ON routed_copy
+            BEGIN SELECT RAISE(ABORT, 'routed copies are append-only'); END;
             """)
     }
 }

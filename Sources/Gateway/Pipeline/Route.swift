@@ -1,0 +1,287 @@
+import EDIFACT
+import Foundation
+import Jobs
+
+// Issue 6, the routing step of a process job: an accepted file that holds manifests (CUSCAR D95B/D96A, or the
+// project's manifest XML) is mapped to the canonical model, filed in the library, and routed: each agency whose
+// rule selects something gets its own copy, generated from the model with the gateway as sender, signed when
+// the agency asks for signed files, delivered by a deliver job keyed by agency and file name, and recorded with
+// the rule that sent it. Mapping and filing refusals are application errors: one APERAK to the carrier naming
+// each consignment, segment or element, and byte offset.
+//
+// Filing needs the library's current state, so it cannot be decided job by job like receipts: the chunk's
+// manifests are filed in one transaction after every decision is made (in job order), then each decision is
+// finished with its copies and APERAK, and the chunk's commit records them. A crash between the two
+// transactions leaves filings without copies; the job runs again, finds its filings (same batch, same model),
+// and routes the same copies under the same names and delivery keys. Nothing is sent twice.
+
+/// Manifests a process job found in an accepted file, waiting to be filed and routed.
+struct ManifestWork {
+    var context: GatewayPipeline.Context
+    /// What the file is, for notes: "CUSCAR" or "manifest XML".
+    var source: String
+    var mapped: [Manifest]
+    /// Mapping refusals (each names its consignment, segment or element, and byte offset).
+    var refusals: [ManifestMappingError]
+    /// The process output so far (receipts already asked for), completed when the work is finished.
+    var output: ProcessOutput
+}
+
+extension GatewayPipeline {
+    /// The routing rules of every agency in the configuration, in configuration order.
+    var routingRules: [RoutingRule] { configuration.partners.compactMap(\.routing) }
+
+    /// Whether manifests are filed and routed at all: only when some agency has a `[partner.routing]` rule.
+    /// Without one the gateway is a mailbox that checks syntax and answers receipts (CONTRL, and APERAK for
+    /// XML), and judges no manifest content: there is no single window to feed.
+    var routesManifests: Bool { configuration.partners.contains { $0.routing != nil } }
+
+    /// Maps the CUSCAR messages of an accepted file at `path`; nil when it holds none (or nothing is routed).
+    func cuscarWork(_ c: Context, path: String, reports: [InterchangeReport], output: ProcessOutput) -> Result<ManifestWork?, ProcessDecisionFailure> {
+        guard routesManifests, reports.contains(where: { $0.messageTypes.contains("CUSCAR") }) else { return .success(nil) }
+        if let size = Self.fileSize(path), size > configuration.maxDocumentBytes {
+            return .success(ManifestWork(context: c, source: "CUSCAR", mapped: [], refusals: [ManifestMappingError(
+                code: "manifest.too-large", location: "file",
+                message: "\(size) bytes is over the \(configuration.maxDocumentBytes) a manifest is mapped in memory")], output: output))
+        }
+        guard let bytes = Self.readFile(path) else {
+            return .failure(ProcessDecisionFailure(message: "cannot read the stored bytes at \(path)"))
+        }
+        var work = ManifestWork(context: c, source: "CUSCAR", mapped: [], refusals: [], output: output)
+        for mapping in CUSCARMapping.map(bytes) {
+            if let manifest = mapping.manifest, mapping.errors.isEmpty { work.mapped.append(manifest) } else { work.refusals += mapping.errors }
+        }
+        return .success(work)
+    }
+
+    /// Files the manifests of every decision that found some (one transaction for the chunk), then finishes
+    /// those decisions: copies and their deliveries, routing records, the APERAK, the line and the output.
+    func fileAndRoute(_ decisions: inout [(JobRecord, ProcessDecision)]) {
+        let indices = decisions.indices.filter { decisions[$0].1.manifests != nil }
+        guard !indices.isEmpty else { return }
+        var items: [(manifest: Manifest, partner: String, batchId: Int64?)] = []
+        for i in indices {
+            let work = decisions[i].1.manifests!
+            items += work.mapped.map { ($0, work.context.partner.id, work.context.batch.id) }
+        }
+        let filings: [Result<ManifestFiling, ManifestFilingError>]
+        do {
+            filings = try store.fileAll(items, now: now())
+        } catch {
+            for i in indices {
+                decisions[i].1 = transient(PipelineErrorCode.rawIO, "the library could not file the manifests: \(error)",
+                                           decisions[i].1.line)
+            }
+            return
+        }
+        var next = 0
+        // Agencies routed a copy earlier in this chunk, per manifest (their rows are not committed yet).
+        var routedInChunk: [Int64: [String: String]] = [:]
+        for i in indices {
+            let work = decisions[i].1.manifests!
+            let results = Array(filings[next..<(next + work.mapped.count)])
+            next += work.mapped.count
+            decisions[i].1 = finish(decisions[i].1, work: work, filings: zip(work.mapped, results).map { ($0, $1) },
+                                    routedInChunk: &routedInChunk)
+        }
+    }
+
+    /// Finishes one decision whose manifests were filed (or refused).
+    private func finish(_ decision: ProcessDecision, work: ManifestWork,
+                        filings: [(Manifest, Result<ManifestFiling, ManifestFilingError>)],
+                        routedInChunk: inout [Int64: [String: String]]) -> ProcessDecision {
+        var decision = decision
+        decision.manifests = nil
+        let c = work.context
+        var refusals = work.refusals
+        var notes: [String] = []
+        var routedNames: [String] = []
+        for (manifest, result) in filings {
+            switch result {
+            case .failure(let error):
+                refusals.append(ManifestMappingError(code: error.code, location: "BGM document \(manifest.documentNumber)",
+                                                     message: error.message))
+            case .success(var filing):
+                filing.priorRecipients.merge(routedInChunk[filing.manifestId] ?? [:]) { old, _ in old }
+                do {
+                    let (record, requests, names) = try route(manifest, filing: filing, context: c)
+                    decision.deliveries += requests
+                    decision.routing.append(record)
+                    routedNames += names
+                    for copy in record.copies { routedInChunk[filing.manifestId, default: [:]][copy.agency] = copy.format }
+                    let verb = filing.alreadyFiled ? "already filed as" : "filed as"
+                    notes.append("manifest \(manifest.documentNumber) (\(manifest.function.rawValue), \(manifest.consignments.count) consignment(s)) "
+                                 + "\(verb) version \(filing.version); "
+                                 + (record.copies.isEmpty ? "no agency selected it" : "routed to " + record.copies.map(\.agency).joined(separator: ", ")))
+                } catch let error as SignatureError {
+                    // The gateway's own key is unusable: nothing is routed unsigned; an operator fixes it and reruns.
+                    return ProcessDecision(
+                        result: .failed(code: error.code, message: "\(error)", disposition: .permanent, output: nil),
+                        line: failedLine(c.line, "copy of manifest \(manifest.documentNumber) not signed: \(error)"))
+                } catch {
+                    // A copy the model cannot be written into (a value the agency's format refuses): retried would
+                    // not help; the operator sees which agency and why.
+                    return ProcessDecision(
+                        result: .failed(code: "route.unwritable", message: "\(error)", disposition: .permanent, output: nil),
+                        line: failedLine(c.line, "copy of manifest \(manifest.documentNumber) not written: \(error)"))
+                }
+            }
+        }
+        var output = work.output
+        let filed = filings.filter { if case .success = $0.1 { true } else { false } }.count
+        if !refusals.isEmpty {
+            notes.append("\(refusals.count) manifest error(s): "
+                         + refusals.prefix(3).map(\.description).joined(separator: "; ") + (refusals.count > 3 ? "; ..." : ""))
+        }
+        let aperakWanted = c.partner.acknowledgement.aperak == .always
+            || (c.partner.acknowledgement.aperak == .onRejection && !refusals.isEmpty)
+        if aperakWanted && !c.replay {
+            let name = Self.receiptName(kind: "APERAK", batchId: c.batch.id, reference: "", stamp: c.input.stamp)
+            do {
+                let bytes = try AperakBuilder.fileAperak(
+                    fileName: c.input.name ?? c.batch.originalName,
+                    errors: refusals.prefix(99).map { error in
+                        ApplicationError(code: "SWG-MAN", text: error.description,
+                                         reference: error.consignment.map { ("BM", $0) })
+                    },
+                    ourIdentity: ourIdentity, recipient: recipient(c.partner), syntax: c.partner.characterSet,
+                    reference: Self.replyReference(stamp: c.input.stamp, index: 0), documentNumber: "B\(c.batch.id)",
+                    at: Self.edifactDate(now()), options: AperakOptions(segmentSuffix: "\n"))
+                decision.deliveries += try deliveries(kind: ReceiptKind.aperak.rawValue, name: name, bytes: bytes, context: c)
+                output.receipts.append(name)
+            } catch {
+                notes.append("no APERAK: \(error)")
+            }
+        }
+        decision.line.routed = routedNames.isEmpty ? nil : routedNames
+        decision.line.reason = ([decision.line.reason] + notes).compactMap { $0 }.joined(separator: "; ")
+        if filed == 0 && !refusals.isEmpty && !c.replay {
+            // Nothing of the file reached the library: the file is rejected by its content.
+            let reason = "manifest refused: " + refusals.prefix(3).map(\.description).joined(separator: "; ")
+            decision.line.outcome = .rejected
+            decision.batchState = (c.batch.id, .rejected, reason)
+            output.outcome = IntakeFileOutcome.rejected.rawValue
+            output.findings = reason
+        }
+        output.routed = routedNames.isEmpty ? nil : routedNames
+        decision.result = .succeeded(output: JobJSON.encode(output))
+        return decision
+    }
+
+    /// The copies of one filed manifest: one per agency its rules select (or that must hear of a cancellation),
+    /// each generated, stored, and asked for delivery. Returns the routing record and the delivery requests.
+    private func route(_ manifest: Manifest, filing: ManifestFiling, context c: Context) throws
+        -> (RoutingRecord, [JobRequest], [String])
+    {
+        let rules = routingRules
+        var decisions = Router.route(manifest, rules: rules)
+        var copies: [(rule: RoutingRule, manifest: Manifest, reason: String)] = []
+        switch manifest.function {
+        case .cancel:
+            // Whoever had a copy hears of the cancellation, and no one else: a bare cancellation of the number.
+            for rule in rules where filing.priorRecipients[rule.agency] != nil {
+                copies.append((rule, Self.bareCancellation(manifest), "cancellation of a manifest it was sent"))
+            }
+            decisions = decisions.map { d in
+                var d = d
+                d.selected = filing.priorRecipients[d.agency] != nil
+                d.reason = d.selected ? "cancellation: it was sent an earlier version" : "cancellation: it was never sent a copy"
+                d.consignments = []
+                return d
+            }
+        case .original, .replace, .change:
+            for (rule, decision) in zip(rules, decisions) {
+                if decision.selected {
+                    var copy = Router.copy(of: manifest, for: decision)
+                    // An agency that never had this manifest gets what it now needs as an original.
+                    if filing.priorRecipients[rule.agency] == nil { copy.function = .original }
+                    copies.append((rule, copy, decision.reason))
+                } else if manifest.function == .replace && filing.priorRecipients[rule.agency] != nil {
+                    // The replacement no longer selects it: what it had is withdrawn.
+                    copies.append((rule, Self.bareCancellation(manifest), "the replacement no longer selects it: " + decision.reason))
+                }
+            }
+        }
+        var requests: [JobRequest] = []
+        var records: [RoutedCopyRecord] = []
+        var names: [String] = []
+        for (index, copy) in copies.enumerated() {
+            guard let agency = configuration.partner(id: copy.rule.agency) else { continue }
+            let bytes = try generate(copy.manifest, format: copy.rule.format, for: agency,
+                                     reference: Self.copyReference(batchId: c.batch.id, index: index))
+            let name = Self.copyName(format: copy.rule.format, partner: c.partner.id, manifest: manifest, version: filing.version)
+            var target = c
+            target.partner = agency
+            target.replay = false
+            let asked = try deliveries(kind: copy.rule.format.deliveryKind, name: name, bytes: bytes, context: target)
+            requests += asked
+            records.append(RoutedCopyRecord(
+                agency: agency.id, format: copy.rule.format.rawValue, function: copy.manifest.function.rawValue, rule: copy.reason,
+                bills: copy.manifest.consignments.map(\.billOfLading),
+                containers: Array(Set(copy.manifest.containers.map(\.number) + copy.manifest.consignments.flatMap(\.containerNumbers))).sorted(),
+                fileName: name, sha256: JobJSON.decode(DeliverInput.self, asked.last?.input)?.sha256 ?? "",
+                signed: agency.signature.signOutbound, deliverKey: asked.last?.idempotencyKey ?? name))
+            names.append("\(agency.id)/\(name)")
+        }
+        let record = RoutingRecord(manifestId: filing.manifestId, version: filing.version,
+                                   decisionsJSON: JobJSON.encode(decisions), copies: records)
+        return (record, requests, names)
+    }
+
+    /// The copy's bytes in the agency's format; EDIFACT enveloped from the gateway to the agency.
+    private func generate(_ manifest: Manifest, format: RoutedFormat, for agency: PartnerConfiguration, reference: String) throws -> [UInt8] {
+        switch format {
+        case .cuscarD95B, .cuscarD96A:
+            let writer = CUSCARWriter(directory: format == .cuscarD95B ? .d95B : .d96A, sender: ourIdentity,
+                                      recipient: recipient(agency), segmentSuffix: "\n")
+            return try writer.interchange([manifest], reference: reference, at: Self.edifactDate(now()))
+        case .manifestXML: return try XMLManifestWriter.manifest(manifest)
+        case .ciqXML: return try XMLManifestWriter.ciqCopy(manifest, generatedAt: now())
+        case .borderXML: return try XMLManifestWriter.borderCopy(manifest, generatedAt: now())
+        }
+    }
+
+    /// A cancellation that says only which manifest is withdrawn: number, function, transport.
+    static func bareCancellation(_ manifest: Manifest) -> Manifest {
+        var copy = manifest
+        copy.function = .cancel
+        copy.consignments = []
+        copy.containers = []
+        return copy
+    }
+
+    /// UNB S003 for a partner: its first identity (id, qualifier), else its id.
+    func recipient(_ partner: PartnerConfiguration) -> [String] {
+        partner.identities.first.map { [$0.id] + ($0.qualifier.map { [$0] } ?? []) } ?? [partner.id]
+    }
+
+    /// `<FORMAT>-<carrier>-<document number>-v<version>.<edi|xml>`: one name per manifest version and agency
+    /// directory, the same on a rerun.
+    static func copyName(format: RoutedFormat, partner: String, manifest: Manifest, version: Int) -> String {
+        let safe = { (text: String) in String(text.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" }.prefix(35)) }
+        let ext = format.deliveryKind.hasPrefix("CUSCAR") ? "edi" : "xml"
+        return "\(format.deliveryKind)-\(safe(partner))-\(safe(manifest.documentNumber))-v\(version).\(ext)"
+    }
+
+    /// The copy's interchange reference (an..14): `R` + the batch in base 36 + the copy's index.
+    static func copyReference(batchId: Int64, index: Int) -> String {
+        String(("R" + String(batchId, radix: 36) + "X" + String(index, radix: 36)).uppercased().prefix(14))
+    }
+}
+
+extension RoutedFormat {
+    /// The deliver job's kind, and the copy's file name prefix.
+    var deliveryKind: String {
+        switch self {
+        case .cuscarD95B, .cuscarD96A: "CUSCAR"
+        case .manifestXML: "MANIFEST"
+        case .ciqXML: "CIQ"
+        case .borderXML: "BORDER"
+        }
+    }
+}
+
+/// A process step that could not read what it must (retried).
+struct ProcessDecisionFailure: Error {
+    var message: String
+}

@@ -76,7 +76,7 @@ extension GatewayPipeline {
         }
         var next = 0
         // Agencies routed a copy earlier in this chunk, per manifest (their rows are not committed yet).
-        var routedInChunk: [Int64: [String: String]] = [:]
+        var routedInChunk: [Int64: [String: String?]] = [:]
         for i in indices {
             let work = decisions[i].1.manifests!
             let results = Array(filings[next..<(next + work.mapped.count)])
@@ -89,7 +89,7 @@ extension GatewayPipeline {
     /// Finishes one decision whose manifests were filed (or refused).
     private func finish(_ decision: ProcessDecision, work: ManifestWork,
                         filings: [(Manifest, Result<ManifestFiling, ManifestFilingError>)],
-                        routedInChunk: inout [Int64: [String: String]]) -> ProcessDecision {
+                        routedInChunk: inout [Int64: [String: String?]]) -> ProcessDecision {
         var decision = decision
         decision.manifests = nil
         let c = work.context
@@ -102,13 +102,16 @@ extension GatewayPipeline {
                 refusals.append(ManifestMappingError(code: error.code, location: "BGM document \(manifest.documentNumber)",
                                                      message: error.message))
             case .success(var filing):
-                filing.priorRecipients.merge(routedInChunk[filing.manifestId] ?? [:]) { old, _ in old }
+                // Copies routed earlier in this chunk count as held (a cancellation as withdrawn: nil).
+                for (agency, format) in routedInChunk[filing.manifestId] ?? [:] { filing.priorRecipients[agency] = format }
                 do {
                     let (record, requests, names) = try route(manifest, filing: filing, context: c)
                     decision.deliveries += requests
                     decision.routing.append(record)
                     routedNames += names
-                    for copy in record.copies { routedInChunk[filing.manifestId, default: [:]][copy.agency] = copy.format }
+                    for copy in record.copies {
+                        routedInChunk[filing.manifestId, default: [:]][copy.agency] = .some(copy.function == ManifestFunction.cancel.rawValue ? nil : copy.format)
+                    }
                     let verb = filing.alreadyFiled ? "already filed as" : "filed as"
                     notes.append("manifest \(manifest.documentNumber) (\(manifest.function.rawValue), \(manifest.consignments.count) consignment(s)) "
                                  + "\(verb) version \(filing.version); "
@@ -195,7 +198,9 @@ extension GatewayPipeline {
                     var copy = Router.copy(of: manifest, for: decision)
                     // An agency that never had this manifest gets what it now needs as an original.
                     if filing.priorRecipients[rule.agency] == nil { copy.function = .original }
-                    copies.append((rule, copy, decision.reason))
+                    let why = decision.consignments.filter(\.selected).prefix(3).map { "\($0.billOfLading): \($0.reason)" }
+                    copies.append((rule, copy, ([decision.reason] + why).joined(separator: "; ")
+                                   + (decision.consignments.filter(\.selected).count > 3 ? "; ..." : "")))
                 } else if manifest.function == .replace && filing.priorRecipients[rule.agency] != nil {
                     // The replacement no longer selects it: what it had is withdrawn.
                     copies.append((rule, Self.bareCancellation(manifest), "the replacement no longer selects it: " + decision.reason))

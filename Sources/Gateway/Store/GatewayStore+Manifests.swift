@@ -54,12 +54,13 @@ extension GatewayStore {
         }
     }
 
-    /// Agencies routed a copy of `manifestId` before `version` (the latest format each got).
+    /// Agencies holding a copy of `manifestId` before `version` (the format of the latest each got): routed one
+    /// and not since sent its cancellation.
     static func recipients(manifestId: Int64, before version: Int, _ db: Database) throws -> [String: String] {
         var result: [String: String] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT agency, format FROM routed_copy WHERE manifest_id = ? AND version < ? ORDER BY version",
+        for row in try Row.fetchAll(db, sql: "SELECT agency, format, function FROM routed_copy WHERE manifest_id = ? AND version < ? ORDER BY version",
                                     arguments: [manifestId, version]) {
-            result[row["agency"]] = row["format"]
+            result[row["agency"]] = (row["function"] as String) == ManifestFunction.cancel.rawValue ? nil : row["format"] as String
         }
         return result
     }

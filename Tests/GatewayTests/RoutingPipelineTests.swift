@@ -1,0 +1,342 @@
+import EDIFACT
+import Foundation
+import GRDB
+import Testing
+import TestSupport
+
+@testable import Gateway
+
+// Issue 6 through the real executable: a carrier drops a CUSCAR, `gateway run --once` files it in the library
+// and routes each agency its own copy. The copies are checked by what reads them on the other side: our
+// validator and pydifact for EDIFACT, xmllint with the shipped XSD for XML.
+
+private let routingConfig = """
+    [gateway]
+    sender_id = "SWGATEWAY"
+    sender_qualifier = "ZZZ"
+    spool = "."
+
+    [store]
+    kind = "sqlite"
+    path = "state/gateway.sqlite"
+
+    [[partner]]
+    id = "CARRIERX"
+    role = "carrier"
+    identities = ["CARRIERX:ZZZ"]
+    drop = "partners/CARRIERX/drop"
+    pickup = "partners/CARRIERX/pickup"
+    patterns = ["*.edi", "*.xml"]
+    readiness = { convention = "rename" }
+
+    [[partner]]
+    id = "CUSTOMS"
+    role = "agency"
+    identities = ["CNCUSTOMS:ZZZ"]
+    drop = "partners/CUSTOMS/drop"
+    pickup = "partners/CUSTOMS/pickup"
+    routing = { preset = "customs", format = "cuscar-d95b" }
+
+    [[partner]]
+    id = "CIQ"
+    role = "agency"
+    identities = ["CNCIQ:ZZZ"]
+    drop = "partners/CIQ/drop"
+    pickup = "partners/CIQ/pickup"
+    routing = { preset = "inspection" }
+
+    [[partner]]
+    id = "BORDER"
+    role = "agency"
+    identities = ["CNBORDER"]
+    drop = "partners/BORDER/drop"
+    pickup = "partners/BORDER/pickup"
+    routing = { preset = "border" }
+
+    [[partner]]
+    id = "MSA"
+    role = "agency"
+    identities = ["CNMSA:ZZZ"]
+    drop = "partners/MSA/drop"
+    pickup = "partners/MSA/pickup"
+    routing = { preset = "maritime", ports = ["CNNGB"] }
+
+    [[partner]]
+    id = "DGDESK"
+    role = "agency"
+    identities = ["CNDG:ZZZ"]
+    drop = "partners/DGDESK/drop"
+    pickup = "partners/DGDESK/pickup"
+    routing = { preset = "customs", dangerous_goods_only = true, format = "manifest-xml" }
+    """
+
+private let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// Three consignments: frozen fish (HS 0303, inspection's list), laptops (8471), and paint with dangerous goods.
+private func mixedManifest(_ function: ManifestFunction = .original, consignments: [Consignment]? = nil) -> Manifest {
+    let fish = Consignment(
+        billOfLading: "BLFISH0001", loadingPort: "CNSHA", dischargePort: "KEMBA",
+        parties: [Party(role: .shipper, name: "ZHOUSHAN SEAFOOD CO"), Party(role: .consignee, name: "MOMBASA FOODS LTD")],
+        goods: [GoodsItem(sequence: 1, packages: 800, packageType: "CT", description: "FROZEN MACKEREL", grossWeightKg: 21000,
+                          hsCode: "030354", containers: [ContainerShare(container: "MSCU1234566", packages: 800)])])
+    let laptops = Consignment(
+        billOfLading: "BLLAPTOP002", loadingPort: "CNSHA", dischargePort: "KEMBA",
+        parties: [Party(role: .shipper, name: "CHONGQING LAPTOP EXPORT"), Party(role: .consignee, name: "NAIROBI IT LTD")],
+        goods: [GoodsItem(sequence: 1, packages: 300, packageType: "PK", description: "PORTABLE COMPUTERS", grossWeightKg: 4500,
+                          hsCode: "847130", containers: [ContainerShare(container: "TGHU7654320", packages: 300)])])
+    let paint = Consignment(
+        billOfLading: "BLPAINT0003", loadingPort: "CNSHA", dischargePort: "KEMBA",
+        parties: [Party(role: .shipper, name: "SHANGHAI COATINGS"), Party(role: .consignee, name: "KENYA BUILD SUPPLIES")],
+        goods: [GoodsItem(sequence: 1, packages: 40, packageType: "DR", description: "PAINT, FLAMMABLE", grossWeightKg: 8000,
+                          hsCode: "320890", dangerousGoods: [DangerousGoods(unNumber: "1263", hazardClass: "3")],
+                          containers: [ContainerShare(container: "TGHU7654320", packages: 40)])])
+    return Manifest(
+        documentNumber: "MAN-ROUTE-01", function: function, sender: "CARRIERX",
+        transport: TransportMeans(mode: .sea, voyage: "FA503R", meansId: "3FZO7", meansName: "MSC GULSUN", carrier: "MSC",
+                                  departurePort: "CNSHA", arrivalPort: "KEMBA"),
+        containers: [Container(number: "MSCU1234566", sizeType: "45R1", isFull: true, grossWeightKg: 21000),
+                     Container(number: "TGHU7654320", sizeType: "22G1", isFull: true, grossWeightKg: 12500)],
+        consignments: consignments ?? [fish, laptops, paint])
+}
+
+/// The carrier's CUSCAR D96A interchange for `manifest`.
+private func carrierFile(_ manifest: Manifest, reference: String) throws -> [UInt8] {
+    try CUSCARWriter(directory: .d96A, sender: ["CARRIERX", "ZZZ"], recipient: ["SWGATEWAY", "ZZZ"], segmentSuffix: "\n")
+        .interchange([manifest], reference: reference, at: EDIFACTDateTime(year: 2026, month: 3, day: 1, hour: 8, minute: 0))
+}
+
+private func files(_ scratch: Scratch, _ partner: String) -> [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: scratch.url.appendingPathComponent("partners/\(partner)/pickup").path)) ?? [])
+        .filter { !$0.hasPrefix(".") }.sorted()
+}
+
+private func read(_ scratch: Scratch, _ partner: String, _ name: String) throws -> [UInt8] {
+    try [UInt8](Data(contentsOf: scratch.url.appendingPathComponent("partners/\(partner)/pickup/\(name)")))
+}
+
+/// Runs a tool; (status, stdout + stderr).
+private func tool(_ arguments: [String]) throws -> (Int32, String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+/// An EDIFACT copy as the agency reads it: our validator accepts it, pydifact reads it; returns pydifact's tags
+/// with the BGM and the bills of lading (RFF+BM) it read.
+private func checkEDIFACT(_ scratch: Scratch, _ partner: String, _ name: String) throws -> (bgm: [String], bills: [String]) {
+    let path = scratch.url.appendingPathComponent("partners/\(partner)/pickup/\(name)").path
+    let ours = try scratch.gateway("edifact", "validate", path)
+    #expect(ours.status == 0, "our validator refuses the copy \(name): \(ours)")
+    let (status, output) = try tool(["python3", repository.appendingPathComponent("scripts/pydifact-dump.py").path, path])
+    try #require(status == 0, "pydifact cannot read \(name) (scripts/setup-test-deps.sh installs it): \(output)")
+    struct Segment: Decodable { var tag: String; var elements: [[String]] }
+    let segments = try JSONDecoder().decode([Segment].self, from: Data(output.utf8))
+    let bgm = try #require(segments.first { $0.tag == "BGM" }).elements.map { $0.first ?? "" }
+    let bills = segments.filter { $0.tag == "RFF" && $0.elements.first?.first == "BM" }.compactMap { $0.elements.first?.dropFirst().first }
+    return (bgm, bills)
+}
+
+/// An XML copy against its shipped schema, by xmllint (no network).
+private func checkXML(_ scratch: Scratch, _ partner: String, _ name: String, schema: String) throws -> String {
+    let path = scratch.url.appendingPathComponent("partners/\(partner)/pickup/\(name)").path
+    let (status, output) = try tool(["xmllint", "--noout", "--nonet", "--schema", repository.appendingPathComponent("schemas/\(schema)").path, path])
+    #expect(status == 0, "\(name) is not valid against \(schema): \(output)")
+    return String(decoding: try read(scratch, partner, name), as: UTF8.self)
+}
+
+private func ledger(_ scratch: Scratch, _ sql: String) throws -> [Row] {
+    let db = try DatabaseQueue(path: scratch.url.appendingPathComponent("state/gateway.sqlite").path)
+    return try db.read { try Row.fetchAll($0, sql: sql) }
+}
+
+@Suite("Routing manifests to agencies through gateway run --once", .serialized)
+struct RoutingPipelineTests {
+    func spool() throws -> Scratch {
+        let scratch = try Scratch()
+        _ = try scratch.write("gateway.toml", routingConfig)
+        try FileManager.default.createDirectory(at: scratch.url.appendingPathComponent("partners/CARRIERX/drop"),
+                                                withIntermediateDirectories: true)
+        return scratch
+    }
+
+    @Test("mixed goods reach exactly the agencies their rules select, each copy once, even after a rerun and a replay")
+    func mixedGoods() throws {
+        let scratch = try spool()
+        let original = try carrierFile(mixedManifest(), reference: "ROUTE0001")
+        _ = try scratch.write("partners/CARRIERX/drop/manifest.edi", original)
+        let run = try scratch.gateway("run", "--once", "--config", "gateway.toml")
+        #expect(run.status == 0, "\(run)")
+        #expect(run.stdout.contains("CARRIERX manifest.edi: accepted"), "\(run)")
+        #expect(run.stdout.contains("routed partners/CUSTOMS/pickup/CUSCAR-CARRIERX-MAN-ROUTE-01-v1.edi"), "\(run)")
+        #expect(run.stdout.contains("filed as version 1; routed to CUSTOMS, CIQ, BORDER, DGDESK"), "\(run)")
+
+        // Customs: every consignment, CUSCAR D95B (its override), from the gateway to customs.
+        #expect(files(scratch, "CUSTOMS") == ["CUSCAR-CARRIERX-MAN-ROUTE-01-v1.edi"])
+        let customs = try checkEDIFACT(scratch, "CUSTOMS", "CUSCAR-CARRIERX-MAN-ROUTE-01-v1.edi")
+        #expect(customs.bgm == ["85", "MAN-ROUTE-01", "9"], "\(customs)")
+        #expect(Set(customs.bills) == ["BLFISH0001", "BLLAPTOP002", "BLPAINT0003"], "\(customs)")
+        let customsText = String(decoding: try read(scratch, "CUSTOMS", "CUSCAR-CARRIERX-MAN-ROUTE-01-v1.edi"), as: UTF8.self)
+        #expect(customsText.contains("UNB+UNOC:3+SWGATEWAY:ZZZ+CNCUSTOMS:ZZZ+") && customsText.contains("CUSCAR:D:95B:UN"), "\(customsText)")
+
+        // Inspection and quarantine: only the fish, as CIQ XML; the laptops' box is not its business.
+        #expect(files(scratch, "CIQ") == ["CIQ-CARRIERX-MAN-ROUTE-01-v1.xml"])
+        let ciq = try checkXML(scratch, "CIQ", "CIQ-CARRIERX-MAN-ROUTE-01-v1.xml", schema: "ciq-manifest-1.xsd")
+        #expect(ciq.contains("BLFISH0001") && !ciq.contains("BLLAPTOP002") && !ciq.contains("BLPAINT0003"), "\(ciq)")
+        #expect(ciq.contains("MSCU1234566") && !ciq.contains("TGHU7654320"), "\(ciq)")
+
+        // Border control: the transport means and counts only.
+        #expect(files(scratch, "BORDER") == ["BORDER-CARRIERX-MAN-ROUTE-01-v1.xml"])
+        let border = try checkXML(scratch, "BORDER", "BORDER-CARRIERX-MAN-ROUTE-01-v1.xml", schema: "border-1.xsd")
+        #expect(border.contains("<ConsignmentCount>3</ConsignmentCount>") && !border.contains("BLFISH0001"), "\(border)")
+
+        // The dangerous-goods desk: only the paint, as manifest XML, which maps back to that consignment.
+        #expect(files(scratch, "DGDESK") == ["MANIFEST-CARRIERX-MAN-ROUTE-01-v1.xml"])
+        _ = try checkXML(scratch, "DGDESK", "MANIFEST-CARRIERX-MAN-ROUTE-01-v1.xml", schema: "manifest-1.xsd")
+        let dg = try XMLManifestMapping.manifest(from: read(scratch, "DGDESK", "MANIFEST-CARRIERX-MAN-ROUTE-01-v1.xml")).get()
+        #expect(dg.consignments.map(\.billOfLading) == ["BLPAINT0003"])
+
+        // Maritime: its port is not touched: nothing at all.
+        #expect(files(scratch, "MSA").isEmpty)
+        // The carrier: CONTRL and APERAK, nothing else.
+        #expect(files(scratch, "CARRIERX").count == 2 && files(scratch, "CARRIERX").allSatisfy { $0.hasPrefix("CONTRL-") || $0.hasPrefix("APERAK-") })
+
+        let copies = try ledger(scratch, "SELECT agency, rule, function FROM routed_copy ORDER BY id")
+        #expect(copies.map { $0["agency"] as String } == ["CUSTOMS", "CIQ", "BORDER", "DGDESK"])
+        #expect(copies[1]["rule"] == "inspection: 1 of 3 consignment(s) (any transport mode); BLFISH0001: HS 030354 on the list", "\(copies)")
+
+        // A rerun of the process job, and an identical replay of the file: nothing routed again.
+        let process = try #require(ledger(scratch, "SELECT id FROM job WHERE kind = 'process'").first?["id"] as Int64?)
+        let rerun = try scratch.gateway("jobs", "rerun", String(process), "--config", "gateway.toml")
+        #expect(rerun.status == 0, "\(rerun)")
+        _ = try scratch.write("partners/CARRIERX/drop/again.edi", original)
+        _ = try scratch.gateway("run", "--once", "--config", "gateway.toml")
+        for agency in ["CUSTOMS", "CIQ", "BORDER", "DGDESK"] { #expect(files(scratch, agency).count == 1, "\(agency): \(files(scratch, agency))") }
+        #expect(try ledger(scratch, "SELECT count(*) AS n FROM routed_copy")[0]["n"] == 4)
+        #expect(try ledger(scratch, "SELECT count(*) AS n FROM job WHERE kind = 'deliver' AND partner <> 'CARRIERX'")[0]["n"] == 4)
+    }
+
+    @Test("a change routes the change, a replace withdraws what an agency no longer gets, a cancel reaches whoever holds a copy; trace tells it")
+    func amendments() throws {
+        let scratch = try spool()
+        func drop(_ manifest: Manifest, _ reference: String) throws -> CLIRun {
+            _ = try scratch.write("partners/CARRIERX/drop/\(reference).edi", try carrierFile(manifest, reference: reference))
+            let run = try scratch.gateway("run", "--once", "--config", "gateway.toml")
+            #expect(run.status == 0, "\(run)")
+            return run
+        }
+        let v1 = mixedManifest()
+        _ = try drop(v1, "AMEND0001")
+        // v2, a change: the laptops turn out to be beef (HS 020130): inspection now wants them.
+        var beef = v1.consignments[1]
+        beef.goods[0].hsCode = "020130"
+        beef.goods[0].description = "FROZEN BEEF"
+        let change = try drop(mixedManifest(.change, consignments: [beef]), "AMEND0002")
+        #expect(change.stdout.contains("(change, 1 consignment(s)) filed as version 2; routed to CUSTOMS, CIQ, BORDER"), "\(change)")
+        let customsChange = try checkEDIFACT(scratch, "CUSTOMS", "CUSCAR-CARRIERX-MAN-ROUTE-01-v2.edi")
+        #expect(customsChange.bgm == ["85", "MAN-ROUTE-01", "4"] && customsChange.bills == ["BLLAPTOP002"], "\(customsChange)")
+        let ciqChange = try checkXML(scratch, "CIQ", "CIQ-CARRIERX-MAN-ROUTE-01-v2.xml", schema: "ciq-manifest-1.xsd")
+        #expect(ciqChange.contains("<Function>change</Function>") && ciqChange.contains("BLLAPTOP002") && !ciqChange.contains("BLFISH0001"), "\(ciqChange)")
+        #expect(!files(scratch, "DGDESK").contains("MANIFEST-CARRIERX-MAN-ROUTE-01-v2.xml"), "the change has no dangerous goods")
+
+        // v3, a replace: laptops (8471 again) and paint only: inspection has nothing left, so its copy is withdrawn.
+        let replace = try drop(mixedManifest(.replace, consignments: [v1.consignments[1], v1.consignments[2]]), "AMEND0003")
+        #expect(replace.stdout.contains("routed to CUSTOMS, CIQ, BORDER, DGDESK"), "\(replace)")
+        let ciqWithdrawn = try checkXML(scratch, "CIQ", "CIQ-CARRIERX-MAN-ROUTE-01-v3.xml", schema: "ciq-manifest-1.xsd")
+        #expect(ciqWithdrawn.contains("<Function>cancel</Function>") && !ciqWithdrawn.contains("<Consignment>"), "\(ciqWithdrawn)")
+        let customsReplace = try checkEDIFACT(scratch, "CUSTOMS", "CUSCAR-CARRIERX-MAN-ROUTE-01-v3.edi")
+        #expect(customsReplace.bgm.last == "5" && Set(customsReplace.bills) == ["BLLAPTOP002", "BLPAINT0003"], "\(customsReplace)")
+
+        // v4, a cancel: every agency still holding a copy hears of it, once; inspection already had its withdrawal.
+        let cancel = try drop(mixedManifest(.cancel, consignments: []), "AMEND0004")
+        #expect(cancel.stdout.contains("routed to CUSTOMS, BORDER, DGDESK"), "\(cancel)")
+        #expect(try checkEDIFACT(scratch, "CUSTOMS", "CUSCAR-CARRIERX-MAN-ROUTE-01-v4.edi").bgm.last == "1")
+        #expect(!files(scratch, "CIQ").contains("CIQ-CARRIERX-MAN-ROUTE-01-v4.xml"))
+        let border = try checkXML(scratch, "BORDER", "BORDER-CARRIERX-MAN-ROUTE-01-v4.xml", schema: "border-1.xsd")
+        #expect(border.contains("<Function>cancel</Function>"), "\(border)")
+        #expect(files(scratch, "MSA").isEmpty)
+        #expect(try ledger(scratch, "SELECT state FROM manifest")[0]["state"] == "cancelled")
+
+        // The laptops' story: filed four times, inspection said no then yes then withdrew, every copy delivered.
+        let trace = try scratch.gateway("trace", "BLLAPTOP002", "--config", "gateway.toml")
+        #expect(trace.status == 0, "\(trace)")
+        #expect(trace.stdout.contains("BLLAPTOP002: found as bill-of-lading; manifest CARRIERX/MAN-ROUTE-01; batch 1, 2, 3, 4"), "\(trace)")
+        #expect(trace.stdout.contains("CIQ: BLLAPTOP002 not selected — no goods with an HS code on the list"), "\(trace)")
+        #expect(trace.stdout.contains("CIQ: BLLAPTOP002 selected — HS 020130 on the list"), "\(trace)")
+        #expect(trace.stdout.contains("delivered CIQ CIQ-CARRIERX-MAN-ROUTE-01-v2.xml to CIQ"), "\(trace)")
+        #expect(!trace.stdout.contains("CIQ-CARRIERX-MAN-ROUTE-01-v1.xml"), "the fish's copy is not about the laptops: \(trace)")
+        struct Document: Decodable { var found: Bool; var matchedAs: [String]; var events: [Event]
+            struct Event: Decodable { var at: String; var kind: String; var summary: String } }
+        let json = try JSONDecoder().decode(Document.self, from: Data(try scratch.gateway("trace", "MAN-ROUTE-01", "--json", "--config", "gateway.toml").stdout.utf8))
+        #expect(json.found && json.matchedAs == ["manifest"])
+        #expect(json.events.filter { $0.kind == "filed" }.count == 4)
+        #expect(json.events.filter { $0.kind == "routed" }.count == 4 + 3 + 4 + 3, "\(json.events.filter { $0.kind == "routed" }.map(\.summary))")
+        #expect(json.events.map(\.at) == json.events.map(\.at).sorted(), "in time order")
+        let unknown = try scratch.gateway("trace", "NOSUCHREF", "--config", "gateway.toml")
+        #expect(unknown.status == 1 && unknown.stderr.contains("NOSUCHREF: not found"), "\(unknown)")
+    }
+
+    @Test("mapping and filing errors: an APERAK naming the consignment, segment and byte offset; nothing routed")
+    func refusals() throws {
+        let scratch = try spool()
+        // A goods item in a container the manifest never declared (MSCU1234566 -> ...7): same length, so the syntax holds.
+        let good = try carrierFile(mixedManifest(), reference: "BAD0001")
+        var text = String(decoding: good, as: UTF8.self)
+        // Declared right in the header's EQD, wrong in the fish consignment's SGP.
+        let last = try #require(text.range(of: "MSCU1234566", options: .backwards))
+        text.replaceSubrange(last, with: "MSCU1234567")
+        let bad = Array(text.utf8)
+        _ = try scratch.write("partners/CARRIERX/drop/bad.edi", bad)
+        let run = try scratch.gateway("run", "--once", "--config", "gateway.toml")
+        #expect(run.stdout.contains("CARRIERX bad.edi: rejected"), "\(run)")
+        #expect(run.stdout.contains("[manifest.unknown-container] consignment BLFISH0001: SGP segment"), "\(run)")
+        for agency in ["CUSTOMS", "CIQ", "BORDER", "MSA", "DGDESK"] { #expect(files(scratch, agency).isEmpty, "\(agency)") }
+        let aperakName = try #require(files(scratch, "CARRIERX").first { $0.hasPrefix("APERAK-") })
+        let aperak = String(decoding: try read(scratch, "CARRIERX", aperakName), as: UTF8.self)
+        #expect(aperak.contains("ERC+SWG-MAN'") && aperak.contains("MSCU1234567") && aperak.contains("SGP segment"), "\(aperak)")
+        #expect(aperak.contains("byte ") && aperak.contains("RFF+BM:BLFISH0001'"), "names the consignment and the offset: \(aperak)")
+        #expect(try ledger(scratch, "SELECT state, reason FROM batch")[0]["state"] == "rejected")
+        #expect(try ledger(scratch, "SELECT count(*) AS n FROM manifest")[0]["n"] == 0)
+
+        // The same manifest number filed twice as an original: the second is refused by the library.
+        _ = try scratch.write("partners/CARRIERX/drop/first.edi", try carrierFile(mixedManifest(), reference: "BAD0003"))
+        _ = try scratch.write("partners/CARRIERX/drop/second.edi", try carrierFile(mixedManifest(), reference: "BAD0002"))
+        let twice = try scratch.gateway("run", "--once", "--config", "gateway.toml")
+        #expect(twice.stdout.contains("manifest.already-filed"), "\(twice)")
+        #expect(files(scratch, "CUSTOMS").count == 1, "\(files(scratch, "CUSTOMS"))")
+    }
+
+    @Test("nothing unsigned reaches an agency: a carrier that must sign gets only its signed manifest routed")
+    func unsignedNeverRouted() throws {
+        let pki = try TestPKI.get()
+        let scratch = try Scratch()
+        let config = signedConfig(pki).replacingOccurrences(
+            of: "[[partner]]\nid = \"CIQ\"", with: "[partner.routing]\npreset = \"customs\"\n\n[[partner]]\nid = \"CIQ\"")
+        #expect(config.contains("[partner.routing]"))
+        _ = try scratch.write("gateway.toml", config)
+        try FileManager.default.createDirectory(at: scratch.url.appendingPathComponent("partners/CARRIERX/drop"), withIntermediateDirectories: true)
+        let signed = try carrierFile(mixedManifest(), reference: "SIGNED001")
+        _ = try scratch.write("partners/CARRIERX/drop/signed.edi.p7s", try pki.signDetached(payload: signed, with: pki.carrierXRSA))
+        _ = try scratch.write("partners/CARRIERX/drop/signed.edi", signed)
+        var other = mixedManifest()
+        other.documentNumber = "MAN-UNSIGNED"
+        _ = try scratch.write("partners/CARRIERX/drop/unsigned.edi", try carrierFile(other, reference: "UNSIGNED1"))
+        var tamperedManifest = mixedManifest()
+        tamperedManifest.documentNumber = "MAN-TAMPERED"
+        let tamperedBytes = try carrierFile(tamperedManifest, reference: "TAMPER001")
+        _ = try scratch.write("partners/CARRIERX/drop/tampered.edi.p7s", try pki.signDetached(payload: signed, with: pki.carrierXRSA))
+        _ = try scratch.write("partners/CARRIERX/drop/tampered.edi", tamperedBytes)
+        let run = try scratch.gateway("run", "--once", "--config", "gateway.toml")
+        #expect(run.stdout.contains("CARRIERX signed.edi: accepted"), "\(run)")
+        #expect(run.stdout.contains("CARRIERX unsigned.edi: waiting (its signature unsigned.edi.p7s has not arrived yet)"), "\(run)")
+        #expect(run.stdout.contains("CARRIERX tampered.edi: quarantined"), "\(run)")
+        #expect(files(scratch, "CUSTOMS") == ["CUSCAR-CARRIERX-MAN-ROUTE-01-v1.edi"], "\(files(scratch, "CUSTOMS"))")
+        #expect(try ledger(scratch, "SELECT document_number FROM manifest").map { $0["document_number"] as String } == ["MAN-ROUTE-01"])
+    }
+}

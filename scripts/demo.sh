@@ -50,6 +50,15 @@ first_aperak=$(ls "$DEMO"/partners/CARRIERX/pickup/APERAK-* 2>/dev/null | head -
 [ -n "$first_aperak" ] && show "$first_aperak"
 
 echo
+echo "== what each agency got (routed copies of the accepted manifests, per its [partner.routing] rule)"
+for agency in CUSTOMS CIQ BORDER MSA; do
+  echo "-- $agency: $(ls "$DEMO/partners/$agency/pickup" 2>/dev/null | tr '\n' ' ')"
+done
+echo
+echo "== gateway trace MEDUSH123457 (a bill of lading: every file, decision and copy about it)"
+"$GW" trace MEDUSH123457 --config "$DEMO/gateway.toml" || true
+
+echo
 echo "== gateway status"
 "$GW" status --config "$DEMO/gateway.toml"
 echo

@@ -312,13 +312,22 @@ struct RoutingPipelineTests {
         #expect(files(scratch, "CUSTOMS").count == 1, "\(files(scratch, "CUSTOMS"))")
     }
 
-    @Test("nothing unsigned reaches an agency: a carrier that must sign gets only its signed manifest routed")
+    @Test("nothing unsigned reaches an agency: only the signed manifest is routed, and the copy is signed by the gateway")
     func unsignedNeverRouted() throws {
         let pki = try TestPKI.get()
         let scratch = try Scratch()
-        let config = signedConfig(pki).replacingOccurrences(
-            of: "[[partner]]\nid = \"CIQ\"", with: "[partner.routing]\npreset = \"customs\"\n\n[[partner]]\nid = \"CIQ\"")
-        #expect(config.contains("[partner.routing]"))
+        // The gateway signs what it sends customs (customs asks for it); customs' CA issued the gateway's certificate.
+        let keyFile = scratch.url.appendingPathComponent("keys/gateway.key")
+        try FileManager.default.createDirectory(at: keyFile.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: pki.gateway.privateKey, toPath: keyFile.path)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: keyFile.path)
+        _ = try scratch.write("keys/gateway.pem", try String(contentsOfFile: pki.gateway.certificate, encoding: .utf8)
+                                + String(contentsOfFile: pki.customs.intermediateCertificate, encoding: .utf8))
+        let config = signedConfig(pki)
+            .replacingOccurrences(of: "spool = \".\"", with: "spool = \".\"\nsigning_key = \"keys/gateway.key\"\nsigning_certificate = \"keys/gateway.pem\"")
+            .replacingOccurrences(of: "[[partner]]\nid = \"CIQ\"",
+                                  with: "[partner.routing]\npreset = \"customs\"\n[partner.signature]\nsign_outbound = true\n\n[[partner]]\nid = \"CIQ\"")
+        #expect(config.contains("[partner.routing]") && config.contains("signing_key"))
         _ = try scratch.write("gateway.toml", config)
         try FileManager.default.createDirectory(at: scratch.url.appendingPathComponent("partners/CARRIERX/drop"), withIntermediateDirectories: true)
         let signed = try carrierFile(mixedManifest(), reference: "SIGNED001")
@@ -336,7 +345,35 @@ struct RoutingPipelineTests {
         #expect(run.stdout.contains("CARRIERX signed.edi: accepted"), "\(run)")
         #expect(run.stdout.contains("CARRIERX unsigned.edi: waiting (its signature unsigned.edi.p7s has not arrived yet)"), "\(run)")
         #expect(run.stdout.contains("CARRIERX tampered.edi: quarantined"), "\(run)")
-        #expect(files(scratch, "CUSTOMS") == ["CUSCAR-CARRIERX-MAN-ROUTE-01-v1.edi"], "\(files(scratch, "CUSTOMS"))")
+        #expect(files(scratch, "CUSTOMS") == ["CUSCAR-CARRIERX-MAN-ROUTE-01-v1.edi", "CUSCAR-CARRIERX-MAN-ROUTE-01-v1.edi.p7s"],
+                "\(files(scratch, "CUSTOMS"))")
+        let pickup = scratch.url.appendingPathComponent("partners/CUSTOMS/pickup")
+        try pki.runOpenSSL(["cms", "-verify", "-binary", "-inform", "DER",
+                            "-in", pickup.appendingPathComponent("CUSCAR-CARRIERX-MAN-ROUTE-01-v1.edi.p7s").path,
+                            "-content", pickup.appendingPathComponent("CUSCAR-CARRIERX-MAN-ROUTE-01-v1.edi").path,
+                            "-CAfile", pki.customs.rootCertificate, "-purpose", "any", "-out", "/dev/null"])
+        #expect(try ledger(scratch, "SELECT signed FROM routed_copy")[0]["signed"] == 1)
         #expect(try ledger(scratch, "SELECT document_number FROM manifest").map { $0["document_number"] as String } == ["MAN-ROUTE-01"])
+    }
+
+    @Test("a manifest dropped as XML is validated, filed and routed like a CUSCAR; one that breaks the XSD is answered with its element")
+    func xmlManifest() throws {
+        let scratch = try spool()
+        var manifest = mixedManifest()
+        manifest.documentNumber = "MAN-XML-01"
+        _ = try scratch.write("partners/CARRIERX/drop/manifest.xml", try XMLManifestWriter.manifest(manifest))
+        var broken = String(decoding: try XMLManifestWriter.manifest(manifest), as: UTF8.self)
+        broken = broken.replacingOccurrences(of: "<BillOfLading>BLLAPTOP002</BillOfLading>", with: "<BillOfLading></BillOfLading>")
+            .replacingOccurrences(of: "MAN-XML-01", with: "MAN-XML-02")
+        _ = try scratch.write("partners/CARRIERX/drop/broken.xml", broken)
+        let run = try scratch.gateway("run", "--once", "--config", "gateway.toml")
+        #expect(run.stdout.contains("CARRIERX manifest.xml: accepted") && run.stdout.contains("routed to CUSTOMS, CIQ, BORDER, DGDESK"), "\(run)")
+        #expect(run.stdout.contains("CARRIERX broken.xml: rejected") && run.stdout.contains("manifest.xml-schema"), "\(run)")
+        let customs = try checkEDIFACT(scratch, "CUSTOMS", "CUSCAR-CARRIERX-MAN-XML-01-v1.edi")
+        #expect(customs.bgm == ["85", "MAN-XML-01", "9"] && customs.bills.count == 3, "\(customs)")
+        #expect(files(scratch, "CUSTOMS") == ["CUSCAR-CARRIERX-MAN-XML-01-v1.edi"])
+        let aperaks = try files(scratch, "CARRIERX").filter { $0.hasPrefix("APERAK-") }.map { String(decoding: try read(scratch, "CARRIERX", $0), as: UTF8.self) }
+        let refusal = try #require(aperaks.first { $0.contains("RFF+ACE:broken.xml'") })
+        #expect(refusal.contains("ERC+SWG-MAN'") && refusal.contains("BillOfLading"), "\(refusal)")
     }
 }

@@ -361,6 +361,8 @@ struct RoutingPipelineTests {
         let scratch = try spool()
         var manifest = mixedManifest()
         manifest.documentNumber = "MAN-XML-01"
+        // A consignee named in Chinese: customs takes UNOC, so its CUSCAR goes in UNOY, syntax version 4.
+        manifest.consignments[0].parties[1].name = "重庆进出口有限公司"
         _ = try scratch.write("partners/CARRIERX/drop/manifest.xml", try XMLManifestWriter.manifest(manifest))
         var broken = String(decoding: try XMLManifestWriter.manifest(manifest), as: UTF8.self)
         broken = broken.replacingOccurrences(of: "<BillOfLading>BLLAPTOP002</BillOfLading>", with: "<BillOfLading></BillOfLading>")
@@ -372,6 +374,8 @@ struct RoutingPipelineTests {
         let customs = try checkEDIFACT(scratch, "CUSTOMS", "CUSCAR-CARRIERX-MAN-XML-01-v1.edi")
         #expect(customs.bgm == ["85", "MAN-XML-01", "9"] && customs.bills.count == 3, "\(customs)")
         #expect(files(scratch, "CUSTOMS") == ["CUSCAR-CARRIERX-MAN-XML-01-v1.edi"])
+        let customsText = String(decoding: try read(scratch, "CUSTOMS", "CUSCAR-CARRIERX-MAN-XML-01-v1.edi"), as: UTF8.self)
+        #expect(customsText.contains("UNB+UNOY:4+SWGATEWAY:ZZZ+CNCUSTOMS:ZZZ+") && customsText.contains("重庆进出口有限公司"), "\(customsText)")
         let aperaks = try files(scratch, "CARRIERX").filter { $0.hasPrefix("APERAK-") }.map { String(decoding: try read(scratch, "CARRIERX", $0), as: UTF8.self) }
         let refusal = try #require(aperaks.first { $0.contains("RFF+ACE:broken.xml'") })
         #expect(refusal.contains("ERC+SWG-MAN'") && refusal.contains("BillOfLading"), "\(refusal)")

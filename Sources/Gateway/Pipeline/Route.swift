@@ -239,26 +239,22 @@ extension GatewayPipeline {
         case .cuscarD95B, .cuscarD96A:
             // The agency's repertoire (its `character_set`); names it cannot carry (Chinese in UNOC) are sent in
             // UNOY, syntax version 4, rather than not at all: ISO 9735 v4 is what Unicode text needs.
-            let directory: CUSCARDirectory = format == .cuscarD95B ? .d95B : .d96A
-            var syntax = agency.characterSet
-            if syntax != .UNOY, !Self.fits(manifest, in: syntax) { syntax = .UNOY }
+            let syntax = agency.characterSet
             let version = syntax == .UNOW || syntax == .UNOX || syntax == .UNOY ? 4 : 3
-            return try CUSCARWriter(directory: directory, sender: ourIdentity, recipient: recipient(agency), syntaxIdentifier: syntax,
-                                    syntaxVersion: version, segmentSuffix: "\n")
-                .interchange([manifest], reference: reference, at: Self.edifactDate(now()))
+            var writer = CUSCARWriter(directory: format == .cuscarD95B ? .d95B : .d96A, sender: ourIdentity, recipient: recipient(agency),
+                                      syntaxIdentifier: syntax, syntaxVersion: version, segmentSuffix: "\n")
+            do {
+                return try writer.interchange([manifest], reference: reference, at: Self.edifactDate(now()))
+            } catch {
+                guard syntax != .UNOY, error.message.contains("repertoire") else { throw error }
+                writer.syntaxIdentifier = .UNOY
+                writer.syntaxVersion = 4
+                return try writer.interchange([manifest], reference: reference, at: Self.edifactDate(now()))
+            }
         case .manifestXML: return try XMLManifestWriter.manifest(manifest)
         case .ciqXML: return try XMLManifestWriter.ciqCopy(manifest, generatedAt: now())
         case .borderXML: return try XMLManifestWriter.borderCopy(manifest, generatedAt: now())
         }
-    }
-
-    /// Whether every text of `manifest` is in `syntax`'s repertoire (a Latin-1 check for UNOC and the like; the
-    /// writer checks each value exactly and refuses what still does not fit).
-    static func fits(_ manifest: Manifest, in syntax: SyntaxIdentifier) -> Bool {
-        guard syntax != .UNOW && syntax != .UNOX && syntax != .UNOY else { return true }
-        let limit: UInt32 = syntax == .UNOA || syntax == .UNOB ? 0x7F : 0xFF
-        let data = (try? JSONEncoder().encode(manifest)) ?? Data()
-        return String(decoding: data, as: UTF8.self).unicodeScalars.allSatisfy { $0.value <= limit }
     }
 
     /// A cancellation that says only which manifest is withdrawn: number, function, transport.

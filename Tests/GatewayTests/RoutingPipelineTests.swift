@@ -317,14 +317,8 @@ struct RoutingPipelineTests {
         let pki = try TestPKI.get()
         let scratch = try Scratch()
         // The gateway signs what it sends customs (customs asks for it); customs' CA issued the gateway's certificate.
-        let keyFile = scratch.url.appendingPathComponent("keys/gateway.key")
-        try FileManager.default.createDirectory(at: keyFile.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: pki.gateway.privateKey, toPath: keyFile.path)
-        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: keyFile.path)
-        _ = try scratch.write("keys/gateway.pem", try String(contentsOfFile: pki.gateway.certificate, encoding: .utf8)
-                                + String(contentsOfFile: pki.customs.intermediateCertificate, encoding: .utf8))
-        let config = signedConfig(pki)
-            .replacingOccurrences(of: "spool = \".\"", with: "spool = \".\"\nsigning_key = \"keys/gateway.key\"\nsigning_certificate = \"keys/gateway.pem\"")
+        _ = try installGatewaySigning(scratch, pki)
+        let config = withGatewaySigning(signedConfig(pki))
             .replacingOccurrences(of: "[[partner]]\nid = \"CIQ\"",
                                   with: "[partner.routing]\npreset = \"customs\"\n[partner.signature]\nsign_outbound = true\n\n[[partner]]\nid = \"CIQ\"")
         #expect(config.contains("[partner.routing]") && config.contains("signing_key"))

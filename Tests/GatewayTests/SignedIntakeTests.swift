@@ -49,6 +49,27 @@ func signedConfig(_ pki: TestPKI, carrierFormats: String = "[\"cms-detached\"]",
         """
 }
 
+/// The gateway's signing key (`keys/gateway.key`, with `permissions`) and certificate followed by its chain
+/// (`keys/gateway.pem`, issued under the customs CA) in `spool`; returns the key file.
+func installGatewaySigning(_ spool: Scratch, _ pki: TestPKI, permissions: Int = 0o600) throws -> URL {
+    let keyFile = spool.url.appendingPathComponent("keys/gateway.key")
+    try FileManager.default.createDirectory(at: keyFile.deletingLastPathComponent(), withIntermediateDirectories: true)
+    try FileManager.default.copyItem(atPath: pki.gateway.privateKey, toPath: keyFile.path)
+    try FileManager.default.setAttributes([.posixPermissions: permissions], ofItemAtPath: keyFile.path)
+    _ = try spool.write("keys/gateway.pem", try String(contentsOfFile: pki.gateway.certificate, encoding: .utf8)
+                            + String(contentsOfFile: pki.customs.intermediateCertificate, encoding: .utf8))
+    return keyFile
+}
+
+/// `config` with the gateway's signing key and certificate of `installGatewaySigning` in its [gateway] table.
+func withGatewaySigning(_ config: String) -> String {
+    config.replacingOccurrences(of: "spool = \".\"", with: """
+        spool = "."
+        signing_key = "keys/gateway.key"
+        signing_certificate = "keys/gateway.pem"
+        """)
+}
+
 private func cuscar(_ reference: String) throws -> [UInt8] {
     Array(try String(contentsOf: CLI.fixtures.appendingPathComponent("valid/cuscar-d95b-notes.edi"), encoding: .utf8)
         .replacingOccurrences(of: "CUS000123", with: reference).utf8)
@@ -182,19 +203,8 @@ struct SignedReceiptTests {
         let pki = try TestPKI.get()
         let spool = try Scratch()
         // The gateway's key in the spool, at first readable by others (refused), then 0600.
-        let keyFile = spool.url.appendingPathComponent("keys/gateway.key")
-        try FileManager.default.createDirectory(at: keyFile.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: pki.gateway.privateKey, toPath: keyFile.path)
-        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: keyFile.path)
-        // The certificate file carries its chain after it.
-        let certificate = try String(contentsOfFile: pki.gateway.certificate, encoding: .utf8)
-            + String(contentsOfFile: pki.customs.intermediateCertificate, encoding: .utf8)
-        _ = try spool.write("keys/gateway.pem", certificate)
-        let config = signedConfig(pki).replacingOccurrences(of: "spool = \".\"", with: """
-            spool = "."
-            signing_key = "keys/gateway.key"
-            signing_certificate = "keys/gateway.pem"
-            """) + "sign_outbound = true\n"
+        let keyFile = try installGatewaySigning(spool, pki, permissions: 0o644)
+        let config = withGatewaySigning(signedConfig(pki)) + "sign_outbound = true\n"
         _ = try spool.write("gateway.toml", config)
         try FileManager.default.createDirectory(at: spool.url.appendingPathComponent("partners/CARRIERX/drop"),
                                                 withIntermediateDirectories: true)

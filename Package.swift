@@ -75,6 +75,9 @@ let package = Package(
         .executableTarget(name: "sig-bench", dependencies: ["Gateway", "COpenSSL"]),
         // SFTP transfer benchmark against the OpenSSH sftp client: `scripts/bench-sftp-transfer.sh`.
         .executableTarget(name: "sftp-bench", dependencies: ["Gateway"]),
+        // Routing benchmark (issue 6): `scripts/bench-routing.sh` (realistic manifests dropped, filed and routed;
+        // manifests/s and consignments/s beside the same files with routing off).
+        .executableTarget(name: "route-bench", dependencies: ["Gateway", "EDIFACT"]),
         // Helpers shared by the test targets.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "EDIFACTTests", dependencies: ["EDIFACT", "TestSupport"], exclude: ["Fixtures"]),

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import Gateway
@@ -19,5 +20,25 @@ struct ManifestModelTests {
         for r in PartyRole.allCases { #expect(PartyRole(code: r.code) == r) }
         #expect(PartyRole(code: "NI") == .notify && ManifestFunction(code: "7") == nil)
         #expect(TransportMode.sea.isWaterway && TransportMode.inlandWaterway.isWaterway && !TransportMode.road.isWaterway)
+    }
+
+    @Test("the library's hand-written JSON reads back to the same model and says what JSONEncoder says")
+    func libraryJSON() throws {
+        var odd = CUSCARMappingTests.realisticManifest
+        odd.consignments[0].parties[0].name = "QUOTE \" BACKSLASH \\ NEWLINE \n TAB \t BELL \u{07} 重庆 é"
+        odd.transport.crewCount = 21
+        odd.consignments[0].goods[0].grossWeightKg = 0.1 + 0.2
+        for manifest in [CUSCARMappingTests.notesManifest, CUSCARMappingTests.realisticManifest, odd] {
+            let text = LibraryJSON.manifest(manifest)
+            #expect(try JSONDecoder.iso.decode(Manifest.self, from: Data(text.utf8)) == manifest, "\(text)")
+            let encoder = JSONEncoder()
+            encoder.dateEncodingStrategy = .iso8601
+            let theirs = try JSONSerialization.jsonObject(with: encoder.encode(manifest)) as? NSDictionary
+            let ours = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? NSDictionary
+            #expect(ours != nil && ours == theirs, "\(text)")
+        }
+        let decisions = Router.route(odd, rules: [RoutingRule(agency: "CIQ", preset: .inspection), RoutingRule(agency: "BORDER", preset: .border)])
+        let text = LibraryJSON.decisions(decisions)
+        #expect(try JSONDecoder().decode([RoutingDecision].self, from: Data(text.utf8)) == decisions, "\(text)")
     }
 }

@@ -229,7 +229,7 @@ extension GatewayPipeline {
             names.append("\(agency.id)/\(name)")
         }
         let record = RoutingRecord(manifestId: filing.manifestId, version: filing.version,
-                                   decisionsJSON: JobJSON.encode(decisions), copies: records)
+                                   decisionsJSON: LibraryJSON.decisions(decisions), copies: records)
         return (record, requests, names)
     }
 

@@ -67,7 +67,7 @@ extension GatewayStore {
 
     static func file(_ manifest: Manifest, partner: String, batchId: Int64?, now: Date,
                      _ db: Database) throws -> Result<ManifestFiling, ManifestFilingError> {
-        let json = String(decoding: try JSONEncoder.sortedISO.encode(manifest), as: UTF8.self)
+        let json = LibraryJSON.manifest(manifest)
         if let batchId, let row = try Row.fetchOne(db, sql: """
             SELECT v.manifest_id, v.version FROM manifest_version v JOIN manifest m ON m.id = v.manifest_id
             WHERE v.batch_id = ? AND m.partner = ? AND m.document_number = ? AND v.model_json = ?
@@ -257,16 +257,6 @@ extension GatewayStore {
                                 bills: decode(row["bills_json"]), containers: decode(row["containers_json"]),
                                 fileName: row["file_name"], sha256: row["sha256"], signed: (row["signed"] as Int) == 1,
                                 deliverKey: row["deliver_key"])
-    }
-}
-
-extension JSONEncoder {
-    /// Sorted keys and ISO 8601 dates: the same model gives the same bytes.
-    static var sortedISO: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.dateEncodingStrategy = .iso8601
-        return encoder
     }
 }
 

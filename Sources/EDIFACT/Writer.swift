@@ -347,7 +347,8 @@ public struct EDIFACTWriter: Sendable {
 
     /// Encodes a value in the repertoire and puts the release character before every service character.
     private func appendValue(_ value: String, into out: inout [UInt8], tag: String, element: Int, component: Int) throws(WriterError) {
-        let place = component > 0 ? "\(tag) element \(element):\(component)" : "\(tag) element \(element)"
+        // Built only for an error: a string per value was a fifth of writing a CUSCAR.
+        var place: String { component > 0 ? "\(tag) element \(element):\(component)" : "\(tag) element \(element)" }
         guard let encoded = syntaxIdentifier.encode(value) else {
             let bad = value.unicodeScalars.first { syntaxIdentifier.encode(String($0)) == nil }
             let which = bad.map { scalar -> String in

@@ -176,6 +176,10 @@ public struct CUSCARWriter: Sendable {
     /// Splits text into lines of at most `width` characters at spaces, so the reader's join with one
     /// space gives the text back; a word longer than a line is cut.
     static func wrap(_ text: String, width: Int) -> [String] {
+        // Most values fit on one line with single spaces: given back as they are.
+        if text.utf8.count <= width, text.first != " ", text.last != " ", !text.contains("  ") {
+            return text.isEmpty ? [] : [text]
+        }
         var lines: [String] = []
         var line = ""
         for word in text.split(separator: " ", omittingEmptySubsequences: true) {

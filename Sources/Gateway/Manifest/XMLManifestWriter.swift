@@ -203,33 +203,65 @@ public enum XMLManifestWriter {
     }
 }
 
-/// An indented XML document built as text, with escaping done once here.
+/// An indented XML document built as UTF-8 bytes, with escaping done once here. (Built as one `String` with
+/// `+` per element it was a fifth of generating a copy.)
 struct XMLText {
-    private(set) var text = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+    private(set) var bytes: [UInt8] = Array("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n".utf8)
     private var depth = 0
 
-    var bytes: [UInt8] { Array(text.utf8) }
-
     mutating func open(_ name: String, attributes: [(String, String?)] = []) {
-        text += indent + "<" + name + Self.attributes(attributes) + ">\n"
+        indent()
+        bytes.append(UInt8(ascii: "<"))
+        bytes += name.utf8
+        append(attributes)
+        bytes += ">\n".utf8
         depth += 1
     }
 
     mutating func close(_ name: String) {
         depth -= 1
-        text += indent + "</" + name + ">\n"
+        indent()
+        bytes += "</".utf8
+        bytes += name.utf8
+        bytes += ">\n".utf8
     }
 
     /// `<name>value</name>`, or nothing when the value is absent.
     mutating func leaf(_ name: String, _ value: String?, attributes: [(String, String?)] = []) {
         guard let value else { return }
-        text += indent + "<" + name + Self.attributes(attributes) + ">" + Self.escape(value, attribute: false) + "</" + name + ">\n"
+        indent()
+        bytes.append(UInt8(ascii: "<"))
+        bytes += name.utf8
+        append(attributes)
+        bytes.append(UInt8(ascii: ">"))
+        appendEscaped(value, attribute: false)
+        bytes += "</".utf8
+        bytes += name.utf8
+        bytes += ">\n".utf8
     }
 
-    private var indent: String { String(repeating: "  ", count: depth) }
+    private mutating func indent() {
+        for _ in 0..<depth { bytes += "  ".utf8 }
+    }
 
-    private static func attributes(_ list: [(String, String?)]) -> String {
-        list.compactMap { name, value in value.map { " \(name)=\"\(escape($0, attribute: true))\"" } }.joined()
+    private mutating func append(_ attributes: [(String, String?)]) {
+        for (name, value) in attributes {
+            guard let value else { continue }
+            bytes.append(UInt8(ascii: " "))
+            bytes += name.utf8
+            bytes += "=\"".utf8
+            appendEscaped(value, attribute: true)
+            bytes.append(UInt8(ascii: "\""))
+        }
+    }
+
+    /// The value as is when nothing in it needs escaping (the usual case), else `escape`d.
+    private mutating func appendEscaped(_ value: String, attribute: Bool) {
+        let plain = !value.utf8.contains { b in
+            b == UInt8(ascii: "&") || b == UInt8(ascii: "<") || b == UInt8(ascii: ">") || b == 0x0D
+                || (attribute && (b == UInt8(ascii: "\"") || b == 0x0A || b == 0x09))
+        }
+        if plain { bytes += value.utf8 } else { bytes += Self.escape(value, attribute: attribute).utf8 }
     }
 
     /// Escapes markup characters, and the white space a parser would otherwise normalize away: a carriage

@@ -295,10 +295,7 @@ extension GatewayPipeline {
         }
         if accepted && !c.replay && state == .accepted {
             // Manifests inside are filed and routed with the chunk (`fileAndRoute`).
-            switch cuscarWork(c, path: path, reports: subjects, output: output) {
-            case .success(let work): decision.manifests = work
-            case .failure(let failure): return transient(PipelineErrorCode.rawIO, failure.message, c.line)
-            }
+            decision.manifests = cuscarWork(c, path: path, reports: subjects, output: output)
         }
         return decision
     }
@@ -390,12 +387,7 @@ extension GatewayPipeline {
             decision.result = .succeeded(output: JobJSON.encode(output))
             if c.replay { return decision }
             decision.batchState = (c.batch.id, .accepted, nil)
-            var work = ManifestWork(context: c, source: "manifest XML", mapped: [], refusals: [], output: output)
-            switch XMLManifestMapping.manifest(from: content) {
-            case .success(let manifest): work.mapped = [manifest]
-            case .failure(let failure): work.refusals = Array(failure.errors.prefix(CUSCARMapping.maxErrorsPerMessage))
-            }
-            decision.manifests = work
+            decision.manifests = ManifestWork(context: c, input: .xml(content), output: output)
             return decision
         }
         var receipts: [String] = []

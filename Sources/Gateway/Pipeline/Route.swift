@@ -15,16 +15,56 @@ import Jobs
 // transactions leaves filings without copies; the job runs again, finds its filings (same batch, same model),
 // and routes the same copies under the same names and delivery keys. Nothing is sent twice.
 
-/// Manifests a process job found in an accepted file, waiting to be filed and routed.
+/// Manifests a process job found in an accepted file, waiting to be mapped, filed and routed.
 struct ManifestWork {
+    /// What to map: the stored CUSCAR's path, or the XML document's bytes; nil once mapped (or refused unread).
+    enum Input {
+        case cuscar(path: String)
+        case xml([UInt8])
+    }
+
     var context: GatewayPipeline.Context
-    /// What the file is, for notes: "CUSCAR" or "manifest XML".
-    var source: String
-    var mapped: [Manifest]
+    var input: Input?
+    var mapped: [Manifest] = []
     /// Mapping refusals (each names its consignment, segment or element, and byte offset).
-    var refusals: [ManifestMappingError]
+    var refusals: [ManifestMappingError] = []
+    /// Set when the stored bytes could not be read: the job is retried.
+    var readFailure: String?
     /// The process output so far (receipts already asked for), completed when the work is finished.
     var output: ProcessOutput
+
+    /// Maps the input (pure: runs on any thread).
+    mutating func map() {
+        switch input {
+        case .cuscar(let path):
+            guard let bytes = GatewayPipeline.readFile(path) else {
+                readFailure = "cannot read the stored bytes at \(path)"
+                return
+            }
+            for mapping in CUSCARMapping.map(bytes) {
+                if let manifest = mapping.manifest, mapping.errors.isEmpty { mapped.append(manifest) } else { refusals += mapping.errors }
+            }
+        case .xml(let bytes):
+            switch XMLManifestMapping.manifest(from: bytes) {
+            case .success(let manifest): mapped = [manifest]
+            case .failure(let failure): refusals = Array(failure.errors.prefix(CUSCARMapping.maxErrorsPerMessage))
+            }
+        case nil:
+            break
+        }
+        input = nil
+    }
+}
+
+/// One copy routing decided to send: generated (in parallel with the chunk's others) after the filing.
+struct PlannedCopy {
+    var rule: RoutingRule
+    var agency: PartnerConfiguration
+    var manifest: Manifest
+    /// Why: the rule's reason with the consignments' reasons.
+    var reason: String
+    var name: String
+    var reference: String
 }
 
 extension GatewayPipeline {
@@ -36,82 +76,119 @@ extension GatewayPipeline {
     /// XML), and judges no manifest content: there is no single window to feed.
     var routesManifests: Bool { configuration.partners.contains { $0.routing != nil } }
 
-    /// Maps the CUSCAR messages of an accepted file at `path`; nil when it holds none (or nothing is routed).
-    func cuscarWork(_ c: Context, path: String, reports: [InterchangeReport], output: ProcessOutput) -> Result<ManifestWork?, ProcessDecisionFailure> {
-        guard routesManifests, reports.contains(where: { $0.messageTypes.contains("CUSCAR") }) else { return .success(nil) }
+    /// The manifest work of an accepted file at `path` when it holds CUSCAR messages (nil otherwise, or when
+    /// nothing is routed); mapped later with the chunk.
+    func cuscarWork(_ c: Context, path: String, reports: [InterchangeReport], output: ProcessOutput) -> ManifestWork? {
+        guard routesManifests, reports.contains(where: { $0.messageTypes.contains("CUSCAR") }) else { return nil }
         if let size = Self.fileSize(path), size > configuration.maxDocumentBytes {
-            return .success(ManifestWork(context: c, source: "CUSCAR", mapped: [], refusals: [ManifestMappingError(
+            return ManifestWork(context: c, input: nil, refusals: [ManifestMappingError(
                 code: "manifest.too-large", location: "file",
-                message: "\(size) bytes is over the \(configuration.maxDocumentBytes) a manifest is mapped in memory")], output: output))
+                message: "\(size) bytes is over the \(configuration.maxDocumentBytes) a manifest is mapped in memory")], output: output)
         }
-        guard let bytes = Self.readFile(path) else {
-            return .failure(ProcessDecisionFailure(message: "cannot read the stored bytes at \(path)"))
-        }
-        var work = ManifestWork(context: c, source: "CUSCAR", mapped: [], refusals: [], output: output)
-        for mapping in CUSCARMapping.map(bytes) {
-            if let manifest = mapping.manifest, mapping.errors.isEmpty { work.mapped.append(manifest) } else { work.refusals += mapping.errors }
-        }
-        return .success(work)
+        return ManifestWork(context: c, input: .cuscar(path: path), output: output)
     }
 
-    /// Files the manifests of every decision that found some (one transaction for the chunk), then finishes
-    /// those decisions: copies and their deliveries, routing records, the APERAK, the line and the output.
+    /// Maps, files and routes the manifests of every decision that found some, then finishes those decisions:
+    /// copies and their deliveries, routing records, the APERAK, the line and the output. Mapping and copy
+    /// generation (pure, most of the CPU) run on every core; filing is one transaction for the chunk; what
+    /// touches the raw store and the signing key runs in job order.
     func fileAndRoute(_ decisions: inout [(JobRecord, ProcessDecision)]) {
         let indices = decisions.indices.filter { decisions[$0].1.manifests != nil }
         guard !indices.isEmpty else { return }
+        let stripes = ProcessInfo.processInfo.activeProcessorCount
+        var works = RemoteStripes.run(indices.map { decisions[$0].1.manifests! }, stripes: stripes) { work, _ in
+            var work = work
+            work.map()
+            return work
+        }
+        for (n, i) in indices.enumerated() {
+            if let failure = works[n].readFailure {
+                decisions[i].1 = transient(PipelineErrorCode.rawIO, failure, decisions[i].1.line)
+                works[n].mapped = []
+            }
+        }
         var items: [(manifest: Manifest, partner: String, batchId: Int64?)] = []
-        for i in indices {
-            let work = decisions[i].1.manifests!
-            items += work.mapped.map { ($0, work.context.partner.id, work.context.batch.id) }
+        for (n, i) in indices.enumerated() where works[n].readFailure == nil {
+            items += works[n].mapped.map { ($0, decisions[i].1.manifests!.context.partner.id, works[n].context.batch.id) }
         }
         let filings: [Result<ManifestFiling, ManifestFilingError>]
         do {
             filings = try store.fileAll(items, now: now())
         } catch {
-            for i in indices {
+            for (n, i) in indices.enumerated() where works[n].readFailure == nil {
                 decisions[i].1 = transient(PipelineErrorCode.rawIO, "the library could not file the manifests: \(error)",
                                            decisions[i].1.line)
             }
             return
         }
+        // Plan every copy in job order (an earlier manifest of the chunk changes who holds a copy), generate
+        // them all at once, then finish each decision with its copies.
         var next = 0
-        // Agencies routed a copy earlier in this chunk, per manifest (their rows are not committed yet).
         var routedInChunk: [Int64: [String: String?]] = [:]
-        for i in indices {
-            let work = decisions[i].1.manifests!
-            let results = Array(filings[next..<(next + work.mapped.count)])
-            next += work.mapped.count
-            decisions[i].1 = finish(decisions[i].1, work: work, filings: zip(work.mapped, results).map { ($0, $1) },
-                                    routedInChunk: &routedInChunk)
+        var plans: [[Routed]] = []
+        for work in works where work.readFailure == nil {
+            var entries: [Routed] = []
+            for manifest in work.mapped {
+                var entry = Routed(manifest: manifest, filing: filings[next])
+                next += 1
+                if case .success(var filing) = entry.filing {
+                    // Copies routed earlier in this chunk count as held (a cancellation as withdrawn: nil).
+                    for (agency, format) in routedInChunk[filing.manifestId] ?? [:] { filing.priorRecipients[agency] = format }
+                    (entry.decisions, entry.copies) = plan(manifest, filing: filing, context: work.context)
+                    for copy in entry.copies {
+                        routedInChunk[filing.manifestId, default: [:]][copy.agency.id] = .some(copy.manifest.function == .cancel ? nil : copy.rule.format.rawValue)
+                    }
+                    entry.filing = .success(filing)
+                }
+                entries.append(entry)
+            }
+            plans.append(entries)
+        }
+        let planned = plans.flatMap { $0.flatMap(\.copies) }
+        let at = now()
+        var generated = RemoteStripes.run(planned, stripes: stripes) { copy, _ in
+            Result { try self.generate(copy, at: at) }
+        }[...]
+        var p = 0
+        for (n, i) in indices.enumerated() where works[n].readFailure == nil {
+            for e in plans[p].indices {
+                plans[p][e].bytes = Array(generated.prefix(plans[p][e].copies.count))
+                generated = generated.dropFirst(plans[p][e].copies.count)
+            }
+            decisions[i].1 = finish(decisions[i].1, work: works[n], routed: plans[p])
+            p += 1
         }
     }
 
+    /// One filed (or refused) manifest of a work, with what routing planned and generated for it.
+    struct Routed {
+        var manifest: Manifest
+        var filing: Result<ManifestFiling, ManifestFilingError>
+        var decisions: [RoutingDecision] = []
+        var copies: [PlannedCopy] = []
+        var bytes: [Result<[UInt8], Error>] = []
+    }
+
     /// Finishes one decision whose manifests were filed (or refused).
-    private func finish(_ decision: ProcessDecision, work: ManifestWork,
-                        filings: [(Manifest, Result<ManifestFiling, ManifestFilingError>)],
-                        routedInChunk: inout [Int64: [String: String?]]) -> ProcessDecision {
+    private func finish(_ decision: ProcessDecision, work: ManifestWork, routed: [Routed]) -> ProcessDecision {
         var decision = decision
         decision.manifests = nil
         let c = work.context
         var refusals = work.refusals
         var notes: [String] = []
         var routedNames: [String] = []
-        for (manifest, result) in filings {
-            switch result {
+        for entry in routed {
+            let manifest = entry.manifest
+            switch entry.filing {
             case .failure(let error):
                 refusals.append(ManifestMappingError(code: error.code, location: "BGM document \(manifest.documentNumber)",
                                                      message: error.message))
-            case .success(var filing):
-                // Copies routed earlier in this chunk count as held (a cancellation as withdrawn: nil).
-                for (agency, format) in routedInChunk[filing.manifestId] ?? [:] { filing.priorRecipients[agency] = format }
+            case .success(let filing):
                 do {
-                    let (record, requests, names) = try route(manifest, filing: filing, context: c)
+                    let (record, requests, names) = try deliver(entry, filing: filing, context: c)
                     decision.deliveries += requests
                     decision.routing.append(record)
                     routedNames += names
-                    for copy in record.copies {
-                        routedInChunk[filing.manifestId, default: [:]][copy.agency] = .some(copy.function == ManifestFunction.cancel.rawValue ? nil : copy.format)
-                    }
                     let verb = filing.alreadyFiled ? "already filed as" : "filed as"
                     notes.append("manifest \(manifest.documentNumber) (\(manifest.function.rawValue), \(manifest.consignments.count) consignment(s)) "
                                  + "\(verb) version \(filing.version); "
@@ -131,7 +208,7 @@ extension GatewayPipeline {
             }
         }
         var output = work.output
-        let filed = filings.filter { if case .success = $0.1 { true } else { false } }.count
+        let filed = routed.filter { if case .success = $0.filing { true } else { false } }.count
         if !refusals.isEmpty {
             notes.append("\(refusals.count) manifest error(s): "
                          + refusals.prefix(3).map(\.description).joined(separator: "; ") + (refusals.count > 3 ? "; ..." : ""))
@@ -172,10 +249,8 @@ extension GatewayPipeline {
     }
 
     /// The copies of one filed manifest: one per agency its rules select (or that must hear of a cancellation),
-    /// each generated, stored, and asked for delivery. Returns the routing record and the delivery requests.
-    private func route(_ manifest: Manifest, filing: ManifestFiling, context c: Context) throws
-        -> (RoutingRecord, [JobRequest], [String])
-    {
+    /// with every rule's decision for the ledger.
+    private func plan(_ manifest: Manifest, filing: ManifestFiling, context c: Context) -> ([RoutingDecision], [PlannedCopy]) {
         let rules = routingRules
         var decisions = Router.route(manifest, rules: rules)
         var copies: [(rule: RoutingRule, manifest: Manifest, reason: String)] = []
@@ -207,34 +282,44 @@ extension GatewayPipeline {
                 }
             }
         }
+        let planned = copies.enumerated().compactMap { index, copy -> PlannedCopy? in
+            guard let agency = configuration.partner(id: copy.rule.agency) else { return nil }
+            return PlannedCopy(rule: copy.rule, agency: agency, manifest: copy.manifest, reason: copy.reason,
+                               name: Self.copyName(format: copy.rule.format, partner: c.partner.id, manifest: manifest, version: filing.version),
+                               reference: Self.copyReference(batchId: c.batch.id, index: index))
+        }
+        return (decisions, planned)
+    }
+
+    /// Stores a manifest's generated copies and asks for their deliveries (signed where the agency asks);
+    /// returns the routing record, the delivery requests and the copies' `AGENCY/name`s.
+    private func deliver(_ entry: Routed, filing: ManifestFiling, context c: Context) throws -> (RoutingRecord, [JobRequest], [String]) {
         var requests: [JobRequest] = []
         var records: [RoutedCopyRecord] = []
         var names: [String] = []
-        for (index, copy) in copies.enumerated() {
-            guard let agency = configuration.partner(id: copy.rule.agency) else { continue }
-            let bytes = try generate(copy.manifest, format: copy.rule.format, for: agency,
-                                     reference: Self.copyReference(batchId: c.batch.id, index: index))
-            let name = Self.copyName(format: copy.rule.format, partner: c.partner.id, manifest: manifest, version: filing.version)
+        for (copy, result) in zip(entry.copies, entry.bytes) {
+            let bytes = try result.get()
             var target = c
-            target.partner = agency
+            target.partner = copy.agency
             target.replay = false
-            let asked = try deliveries(kind: copy.rule.format.deliveryKind, name: name, bytes: bytes, context: target)
+            let asked = try deliveries(kind: copy.rule.format.deliveryKind, name: copy.name, bytes: bytes, context: target)
             requests += asked
             records.append(RoutedCopyRecord(
-                agency: agency.id, format: copy.rule.format.rawValue, function: copy.manifest.function.rawValue, rule: copy.reason,
+                agency: copy.agency.id, format: copy.rule.format.rawValue, function: copy.manifest.function.rawValue, rule: copy.reason,
                 bills: copy.manifest.consignments.map(\.billOfLading),
                 containers: Array(Set(copy.manifest.containers.map(\.number) + copy.manifest.consignments.flatMap(\.containerNumbers))).sorted(),
-                fileName: name, sha256: JobJSON.decode(DeliverInput.self, asked.last?.input)?.sha256 ?? "",
-                signed: agency.signature.signOutbound, deliverKey: asked.last?.idempotencyKey ?? name))
-            names.append("\(agency.id)/\(name)")
+                fileName: copy.name, sha256: JobJSON.decode(DeliverInput.self, asked.last?.input)?.sha256 ?? "",
+                signed: copy.agency.signature.signOutbound, deliverKey: asked.last?.idempotencyKey ?? copy.name))
+            names.append("\(copy.agency.id)/\(copy.name)")
         }
         let record = RoutingRecord(manifestId: filing.manifestId, version: filing.version,
-                                   decisionsJSON: LibraryJSON.decisions(decisions), copies: records)
+                                   decisionsJSON: LibraryJSON.decisions(entry.decisions), copies: records)
         return (record, requests, names)
     }
 
     /// The copy's bytes in the agency's format; EDIFACT enveloped from the gateway to the agency.
-    private func generate(_ manifest: Manifest, format: RoutedFormat, for agency: PartnerConfiguration, reference: String) throws -> [UInt8] {
+    private func generate(_ copy: PlannedCopy, at date: Date) throws -> [UInt8] {
+        let (manifest, format, agency, reference) = (copy.manifest, copy.rule.format, copy.agency, copy.reference)
         switch format {
         case .cuscarD95B, .cuscarD96A:
             // The agency's repertoire (its `character_set`); names it cannot carry (Chinese in UNOC) are sent in
@@ -244,16 +329,16 @@ extension GatewayPipeline {
             var writer = CUSCARWriter(directory: format == .cuscarD95B ? .d95B : .d96A, sender: ourIdentity, recipient: recipient(agency),
                                       syntaxIdentifier: syntax, syntaxVersion: version, segmentSuffix: "\n")
             do {
-                return try writer.interchange([manifest], reference: reference, at: Self.edifactDate(now()))
+                return try writer.interchange([manifest], reference: reference, at: Self.edifactDate(date))
             } catch {
                 guard syntax != .UNOY, error.message.contains("repertoire") else { throw error }
                 writer.syntaxIdentifier = .UNOY
                 writer.syntaxVersion = 4
-                return try writer.interchange([manifest], reference: reference, at: Self.edifactDate(now()))
+                return try writer.interchange([manifest], reference: reference, at: Self.edifactDate(date))
             }
         case .manifestXML: return try XMLManifestWriter.manifest(manifest)
-        case .ciqXML: return try XMLManifestWriter.ciqCopy(manifest, generatedAt: now())
-        case .borderXML: return try XMLManifestWriter.borderCopy(manifest, generatedAt: now())
+        case .ciqXML: return try XMLManifestWriter.ciqCopy(manifest, generatedAt: date)
+        case .borderXML: return try XMLManifestWriter.borderCopy(manifest, generatedAt: date)
         }
     }
 
@@ -295,9 +380,4 @@ extension RoutedFormat {
         case .borderXML: "BORDER"
         }
     }
-}
-
-/// A process step that could not read what it must (retried).
-struct ProcessDecisionFailure: Error {
-    var message: String
 }

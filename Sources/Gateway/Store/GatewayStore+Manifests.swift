@@ -68,14 +68,14 @@ extension GatewayStore {
     static func file(_ manifest: Manifest, partner: String, batchId: Int64?, now: Date,
                      _ db: Database) throws -> Result<ManifestFiling, ManifestFilingError> {
         let json = LibraryJSON.manifest(manifest)
-        if let batchId, let row = try Row.fetchOne(db, sql: """
+        if let batchId, let row = try Row.fetchOneCached(db, sql: """
             SELECT v.manifest_id, v.version FROM manifest_version v JOIN manifest m ON m.id = v.manifest_id
             WHERE v.batch_id = ? AND m.partner = ? AND m.document_number = ? AND v.model_json = ?
             """, arguments: [batchId, partner, manifest.documentNumber, json]) {
             return .success(ManifestFiling(manifestId: row["manifest_id"], version: row["version"], added: [], updated: [],
                                            cancelled: [], alreadyFiled: true))
         }
-        let existing = try Row.fetchOne(db, sql: "SELECT id, state, current_version FROM manifest WHERE partner = ? AND document_number = ?",
+        let existing = try Row.fetchOneCached(db, sql: "SELECT id, state, current_version FROM manifest WHERE partner = ? AND document_number = ?",
                                         arguments: [partner, manifest.documentNumber])
         let number = manifest.documentNumber
         func refuse(_ code: String, _ message: String) -> Result<ManifestFiling, ManifestFilingError> {
@@ -92,7 +92,7 @@ extension GatewayStore {
         case (_, .some(let row)) where (row["state"] as String) == "cancelled":
             return refuse("manifest.cancelled", "manifest \(number) was cancelled; file it again under a new number")
         case (.original, nil):
-            try db.execute(sql: """
+            try db.cachedExecute(sql: """
                 INSERT INTO manifest (partner, document_number, state, current_version, mode, voyage, means_id, means_name,
                                       departure_port, arrival_port, updated_at)
                 VALUES (?, ?, 'active', 1, ?, ?, ?, ?, ?, ?, ?)
@@ -102,19 +102,21 @@ extension GatewayStore {
         case (_, .some(let row)):
             manifestId = row["id"]
             version = (row["current_version"] as Int) + 1
-            try db.execute(sql: """
+            try db.cachedExecute(sql: """
                 UPDATE manifest SET current_version = ?, state = ?, mode = ?, voyage = ?, means_id = ?, means_name = ?,
                                     departure_port = ?, arrival_port = ?, updated_at = ? WHERE id = ?
                 """, arguments: [version, manifest.function == .cancel ? "cancelled" : "active", t.mode.rawValue, t.voyage,
                                  t.meansId, t.meansName, t.departurePort, t.arrivalPort, now, manifestId])
         }
-        try db.execute(sql: """
+        try db.cachedExecute(sql: """
             INSERT INTO manifest_version (manifest_id, version, function, batch_id, filed_at, model_json) VALUES (?, ?, ?, ?, ?, ?)
             """, arguments: [manifestId, version, manifest.function.rawValue, batchId, now, json])
 
         var filing = ManifestFiling(manifestId: manifestId, version: version, added: [], updated: [], cancelled: [])
-        let current = Set(try String.fetchAll(db, sql: "SELECT bill_of_lading FROM consignment WHERE manifest_id = ? AND state = 'active'",
-                                              arguments: [manifestId]))
+        // A new manifest has no consignments yet: nothing to look up before inserting.
+        let fresh = manifest.function == .original
+        let current = fresh ? [] : Set(try String.fetchAll(db, sql: "SELECT bill_of_lading FROM consignment WHERE manifest_id = ? AND state = 'active'",
+                                                           arguments: [manifestId]))
         switch manifest.function {
         case .cancel:
             try db.execute(sql: "UPDATE consignment SET state = 'cancelled', version = ? WHERE manifest_id = ? AND state = 'active'",
@@ -134,7 +136,7 @@ extension GatewayStore {
         }
         for consignment in manifest.consignments {
             let bill = consignment.billOfLading
-            if let id = try Int64.fetchOneCached(db, sql: "SELECT id FROM consignment WHERE manifest_id = ? AND bill_of_lading = ?",
+            if !fresh, let id = try Int64.fetchOneCached(db, sql: "SELECT id FROM consignment WHERE manifest_id = ? AND bill_of_lading = ?",
                                            arguments: [manifestId, bill]) {
                 try db.execute(sql: """
                     UPDATE consignment SET master_bill = ?, loading_port = ?, discharge_port = ?, state = 'active', version = ? WHERE id = ?

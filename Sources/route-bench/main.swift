@@ -327,12 +327,6 @@ func components(_ options: Options, rules: [RoutingRule], recipient: [String]) {
         }
         results.append((name, best, bestCPU, part))
     }
-    let modelEncoder = JSONEncoder()
-    modelEncoder.outputFormatting = [.sortedKeys]
-    modelEncoder.dateEncodingStrategy = .iso8601
-    let jobEncoder = JSONEncoder()
-    jobEncoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-
     time("syntax check of the files (EDIFACTValidator; also done with routing off)") {
         files.reduce(0) { $0 + EDIFACTValidator.validate($1).count }
     }
@@ -342,8 +336,8 @@ func components(_ options: Options, rules: [RoutingRule], recipient: [String]) {
             total + zip(rules, Router.route(m, rules: rules)).reduce(0) { $0 + ($1.1.selected ? Router.copy(of: m, for: $1.1).consignments.count : 0) }
         }
     }
-    time("decisions JSON for the ledger (JobJSON: JSONEncoder)") {
-        manifests.reduce(0) { $0 + ((try? jobEncoder.encode(Router.route($1, rules: rules)))?.count ?? 0) }
+    time("decisions JSON for the ledger (LibraryJSON.decisions)") {
+        manifests.reduce(0) { $0 + LibraryJSON.decisions(Router.route($1, rules: rules)).utf8.count }
     }
     let formats = rules.map(\.format).reduce(into: [RoutedFormat]()) { if !$0.contains($1) { $0.append($1) } }
     for format in formats {
@@ -368,8 +362,8 @@ func components(_ options: Options, rules: [RoutingRule], recipient: [String]) {
         }
     }
     time("SHA-256 of the copies (RawStore.put)") { outputs.reduce(0) { $0 + ((try? SHA256Digest.hash($1))?.hex.count ?? 0) } }
-    time("  model JSON of each manifest (the ledger's model_json, sorted keys, ISO dates)", part: true) {
-        manifests.reduce(0) { $0 + ((try? modelEncoder.encode($1))?.count ?? 0) }
+    time("  model JSON of each manifest (the ledger's model_json, LibraryJSON.manifest)", part: true) {
+        manifests.reduce(0) { $0 + LibraryJSON.manifest($1).utf8.count }
     }
     let storeRoot = options.store ?? (options.dir + "/../components-store")
     var pass = 0

@@ -14,8 +14,9 @@ import Musl
 // Deterministic: the same model always gives the same text, which is how a rerun finds its own filing.
 
 /// Hand-written JSON for the library's two hot shapes.
-enum LibraryJSON {
-    static func manifest(_ m: Manifest) -> String {
+public enum LibraryJSON {
+    /// The manifest as the library stores it (`manifest_version.model_json`).
+    public static func manifest(_ m: Manifest) -> String {
         var w = JSONWriter()
         w.beginObject()
         w.key("containers")
@@ -115,7 +116,8 @@ enum LibraryJSON {
         w.endObject()
     }
 
-    static func decisions(_ decisions: [RoutingDecision]) -> String {
+    /// Every rule's decision as the library stores it (`routing_decision.decisions_json`).
+    public static func decisions(_ decisions: [RoutingDecision]) -> String {
         var w = JSONWriter()
         w.beginArray()
         for d in decisions {

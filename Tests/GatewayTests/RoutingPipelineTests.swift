@@ -374,4 +374,94 @@ struct RoutingPipelineTests {
         let refusal = try #require(aperaks.first { $0.contains("RFF+ACE:broken.xml'") })
         #expect(refusal.contains("ERC+SWG-MAN'") && refusal.contains("BillOfLading"), "\(refusal)")
     }
+
+    @Test("SIGKILL at random points while manifests are filed and routed: each filed once, each copy delivered once")
+    func killedWhileRouting() throws {
+        // 300 manifests: two chunks of process jobs (256 a chunk); each has the laptops, every other one the fish (inspection),
+        // every third the paint (the dangerous-goods desk).
+        let count = 300
+        let base = mixedManifest()
+        var expected: [String: Set<String>] = ["CUSTOMS": [], "CIQ": [], "BORDER": [], "DGDESK": []]
+        var files: [(String, [UInt8])] = []
+        for i in 0..<count {
+            var m = base
+            m.documentNumber = "MAN-KILL-\(i)"
+            m.consignments = [base.consignments[1]] + (i % 2 == 0 ? [base.consignments[0]] : []) + (i % 3 == 0 ? [base.consignments[2]] : [])
+            files.append(("m\(i).edi", try carrierFile(m, reference: "KILL\(i)")))
+            expected["CUSTOMS"]!.insert("CUSCAR-CARRIERX-MAN-KILL-\(i)-v1.edi")
+            expected["BORDER"]!.insert("BORDER-CARRIERX-MAN-KILL-\(i)-v1.xml")
+            if i % 2 == 0 { expected["CIQ"]!.insert("CIQ-CARRIERX-MAN-KILL-\(i)-v1.xml") }
+            if i % 3 == 0 { expected["DGDESK"]!.insert("MANIFEST-CARRIERX-MAN-KILL-\(i)-v1.xml") }
+        }
+        func fill() throws -> Scratch {
+            let scratch = try spool()
+            for (name, bytes) in files { _ = try scratch.write("partners/CARRIERX/drop/" + name, bytes) }
+            return scratch
+        }
+        // Calibrate on a spool of its own, unkilled.
+        let calibration = try fill()
+        let t0 = Date()
+        let calibrated = try calibration.gateway("run", "--once", "--config", "gateway.toml")
+        let runSeconds = Date().timeIntervalSince(t0)
+        try #require(calibrated.status == 0 && calibrated.stdout.contains("\(count) files: \(count) accepted"), "\(calibrated)")
+
+        let scratch = try fill()
+        let exe = try #require(CLI.executable)
+        var rng = SplitMix64(state: UInt64(Date().timeIntervalSince1970 * 1000))
+        var log: [String] = []
+        var kills = 0
+        for round in 0..<40 where kills < 12 {
+            let process = Process()
+            process.executableURL = exe
+            process.arguments = ["run", "--once", "--config", "gateway.toml"]
+            process.currentDirectoryURL = scratch.url
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            // Short enough that most runs die somewhere in the middle: pickup, mapping, filing, generating, committing,
+            // delivering; each run starts with what the last one left.
+            let delay = Double.random(in: 0.03...max(0.04, runSeconds / 4), using: &rng)
+            usleep(useconds_t(delay * 1_000_000))
+            let wasRunning = process.isRunning
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            if wasRunning && process.terminationReason == .uncaughtSignal { kills += 1 }
+            log.append(String(format: "round %d: %.0f ms, %@", round, delay * 1000, wasRunning ? "killed" : "finished"))
+        }
+        let final = try scratch.gateway("run", "--once", "--config", "gateway.toml")
+        let story = "unkilled run \(String(format: "%.2f", runSeconds)) s, \(kills) kills\n" + log.joined(separator: "\n") + "\nfinal: \(final)"
+        #expect(final.status == 0, "\(story)")
+        #expect(kills >= 5, "too few kills landed mid-run: \(story)")
+        for (agency, names) in expected {
+            let all = ((try? FileManager.default.contentsOfDirectory(atPath: scratch.url.appendingPathComponent("partners/\(agency)/pickup").path)) ?? [])
+            #expect(Set(all) == names, "\(agency): \(Set(all).symmetricDifference(names).sorted().prefix(5)) differ\n\(story)")
+        }
+        #expect(try ledger(scratch, "SELECT count(*) AS n FROM manifest_version")[0]["n"] == count, "\(story)")
+        #expect(try ledger(scratch, "SELECT count(*) AS n FROM routed_copy")[0]["n"] == expected.values.reduce(0) { $0 + $1.count }, "\(story)")
+        #expect(try ledger(scratch, "SELECT count(*) AS n FROM job WHERE kind = 'deliver' AND partner <> 'CARRIERX'")[0]["n"]
+                == expected.values.reduce(0) { $0 + $1.count }, "\(story)")
+        #expect(try ledger(scratch, "SELECT count(*) AS n FROM job WHERE state <> 'succeeded'")[0]["n"] == 0, "\(story)")
+    }
+
+    @Test("a crash between filing and the job's commit: the job runs again, finds its filing, routes the same copies once")
+    func filedBeforeCrash() throws {
+        let scratch = try spool()
+        let manifest = mixedManifest()
+        _ = try scratch.write("partners/CARRIERX/drop/manifest.edi", try carrierFile(manifest, reference: "CRASH0001"))
+        let configuration = try ConfigurationLoader.load(path: scratch.url.appendingPathComponent("gateway.toml").path)
+        let pipeline = try GatewayPipeline(configuration: configuration)
+        _ = pipeline.pickupJob(try #require(configuration.partner(id: "CARRIERX")))
+        // What the first attempt's filing transaction left before the process died: the filing, no copy, no commit.
+        let batch = try #require(try pipeline.store.pool.read { try Int64.fetchOne($0, sql: "SELECT id FROM batch") })
+        let first = try pipeline.store.fileAll([(manifest, "CARRIERX", batch)], now: Date())
+        #expect(try first[0].get().version == 1)
+        let run = try scratch.gateway("run", "--once", "--config", "gateway.toml")
+        #expect(run.status == 0, "\(run)")
+        #expect(run.stdout.contains("already filed as version 1; routed to CUSTOMS, CIQ, BORDER, DGDESK"), "\(run)")
+        #expect(files(scratch, "CUSTOMS") == ["CUSCAR-CARRIERX-MAN-ROUTE-01-v1.edi"])
+        #expect(try ledger(scratch, "SELECT count(*) AS n FROM manifest_version")[0]["n"] == 1)
+        // The same manifest from another batch is a second filing, refused as an original filed twice.
+        let other = try pipeline.store.fileAll([(manifest, "CARRIERX", nil)], now: Date())
+        #expect(throws: ManifestFilingError.self) { try other[0].get() }
+    }
 }

@@ -43,7 +43,7 @@ extension GatewayPipeline {
         for (name, indices) in remote.sorted(by: { $0.key < $1.key }) {
             let caches = (0..<min(configuration.endpoints[name]?.maxSessions ?? 1, indices.count)).map { _ in RemoteSessionCache() }
             nonisolated(unsafe) let shared = (caches, jobs)
-            let results = RemoteStripes.run(indices, stripes: caches.count) { index, stripe in timed(shared.1[index], shared.0[stripe]) }
+            let results = Stripes.run(indices, stripes: caches.count) { index, stripe in timed(shared.1[index], shared.0[stripe]) }
             for cache in caches { cache.closeAll() }
             for (index, result) in zip(indices, results) { decided[index] = result }
         }

@@ -96,7 +96,7 @@ extension GatewayPipeline {
         let indices = decisions.indices.filter { decisions[$0].1.manifests != nil }
         guard !indices.isEmpty else { return }
         let stripes = ProcessInfo.processInfo.activeProcessorCount
-        var works = RemoteStripes.run(indices.map { decisions[$0].1.manifests! }, stripes: stripes) { work, _ in
+        var works = Stripes.run(indices.map { decisions[$0].1.manifests! }, stripes: stripes) { work, _ in
             var work = work
             work.map()
             return work
@@ -108,8 +108,8 @@ extension GatewayPipeline {
             }
         }
         var items: [(manifest: Manifest, partner: String, batchId: Int64?)] = []
-        for (n, i) in indices.enumerated() where works[n].readFailure == nil {
-            items += works[n].mapped.map { ($0, decisions[i].1.manifests!.context.partner.id, works[n].context.batch.id) }
+        for work in works where work.readFailure == nil {
+            items += work.mapped.map { ($0, work.context.partner.id, work.context.batch.id) }
         }
         let filings: [Result<ManifestFiling, ManifestFilingError>]
         do {
@@ -146,7 +146,7 @@ extension GatewayPipeline {
         }
         let planned = plans.flatMap { $0.flatMap(\.copies) }
         let at = now()
-        var generated = RemoteStripes.run(planned, stripes: stripes) { copy, _ in
+        var generated = Stripes.run(planned, stripes: stripes) { copy, _ in
             Result { try self.generate(copy, at: at) }
         }[...]
         var p = 0

@@ -278,6 +278,15 @@ struct RoutingPipelineTests {
         #expect(json.events.filter { $0.kind == "filed" }.count == 4)
         #expect(json.events.filter { $0.kind == "routed" }.count == 4 + 3 + 4 + 3, "\(json.events.filter { $0.kind == "routed" }.map(\.summary))")
         #expect(json.events.map(\.at) == json.events.map(\.at).sorted(), "in time order")
+        // A container, a batch and a dropped file's name find the same story.
+        let box = try scratch.gateway("trace", "MSCU1234566", "--config", "gateway.toml")
+        #expect(box.status == 0 && box.stdout.contains("MSCU1234566: found as container; manifest CARRIERX/MAN-ROUTE-01"), "\(box)")
+        #expect(box.stdout.contains("routed CIQ-CARRIERX-MAN-ROUTE-01-v1.xml") && !box.stdout.contains("routed CIQ-CARRIERX-MAN-ROUTE-01-v2.xml"),
+                "the fish's box went to inspection in v1 only: \(box)")
+        let batch = try scratch.gateway("trace", "B2", "--config", "gateway.toml")
+        #expect(batch.stdout.contains("B2: found as batch") && batch.stdout.contains("received AMEND0002.edi"), "\(batch)")
+        let file = try scratch.gateway("trace", "AMEND0004.edi", "--config", "gateway.toml")
+        #expect(file.stdout.contains("found as file") && file.stdout.contains("(cancel, 0 consignment(s))"), "\(file)")
         let unknown = try scratch.gateway("trace", "NOSUCHREF", "--config", "gateway.toml")
         #expect(unknown.status == 1 && unknown.stderr.contains("NOSUCHREF: not found"), "\(unknown)")
     }

@@ -213,6 +213,9 @@ struct RoutingPipelineTests {
 
         // A rerun of the process job, and an identical replay of the file: nothing routed again.
         let process = try #require(ledger(scratch, "SELECT id FROM job WHERE kind = 'process'").first?["id"] as Int64?)
+        let show = try scratch.gateway("jobs", "show", String(process), "--config", "gateway.toml")
+        #expect(show.stdout.contains("routed (4; gateway trace B1 tells the whole story)")
+                && show.stdout.contains("BLFISH0001: HS 030354 on the list"), "\(show)")
         let rerun = try scratch.gateway("jobs", "rerun", String(process), "--config", "gateway.toml")
         #expect(rerun.status == 0, "\(rerun)")
         _ = try scratch.write("partners/CARRIERX/drop/again.edi", original)

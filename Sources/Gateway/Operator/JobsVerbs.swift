@@ -100,7 +100,8 @@ public enum JobsVerbs {
                 replayCount: story.replayCount,
                 signatures: signatures,
                 signaturesOfArchive: signaturesOf,
-                collectedAt: try store.collectedAt(jobId: story.job.id).map { OperatorFormat.time($0) })
+                collectedAt: try store.collectedAt(jobId: story.job.id).map { OperatorFormat.time($0) },
+                routed: story.job.kind == JobKind.process ? try story.batch.map { try store.routedCopies(batchId: $0.id) } ?? [] : [])
             out.write(json ? OperatorFormat.json(document) + "\n" : document.text())
             return .success
         }
@@ -134,6 +135,8 @@ public enum JobsVerbs {
         @Nullable var signaturesOfArchive: Int64?
         /// A delivery: when the file was noticed gone from the partner's pickup directory (collected).
         @Nullable var collectedAt: String?
+        /// A process job: the copies of the batch's manifests routed to agencies, with the rule that sent each.
+        var routed: [RoutedCopyRecord]
 
         /// The text `jobs show` prints: labelled sections, one fact per line.
         func text() -> String {
@@ -233,6 +236,13 @@ public enum JobsVerbs {
                 lines.append("receipts (\(receipts.count))")
                 lines += OperatorFormat.table(
                     ["KIND", "FILE", "SHA256", "WRITTEN"], receipts.map { [$0.kind, $0.fileName, $0.sha256, $0.writtenAt] }
+                ).map { "  " + $0 }
+            }
+            if !routed.isEmpty {
+                lines.append("routed (\(routed.count); gateway trace B\(batch?.id ?? 0) tells the whole story)")
+                lines += OperatorFormat.table(
+                    ["AGENCY", "FILE", "FUNCTION", "CONSIGNMENTS", "RULE"],
+                    routed.map { [$0.agency, $0.fileName, $0.function, String($0.bills.count), $0.rule] }
                 ).map { "  " + $0 }
             }
             return lines.joined(separator: "\n") + "\n"

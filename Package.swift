@@ -70,16 +70,18 @@ let package = Package(
         // (see scripts/fuzz.sh); a plain build makes a harmless stand-in binary.
         .executableTarget(name: "EDIFACTFuzz", dependencies: ["EDIFACT"]),
         // Throughput benchmark: `scripts/bench-edifact.sh` (release build, prints MB/s and peak RSS).
-        .executableTarget(name: "edifact-bench", dependencies: ["EDIFACT"]),
+        // A seeded generator (the same sequence everywhere) for test data and benchmark files.
+        .target(name: "SplitMix"),
+        .executableTarget(name: "edifact-bench", dependencies: ["EDIFACT", "SplitMix"]),
         // Signature verification benchmark: `scripts/bench-signatures.sh` (files/s beside `openssl speed`).
         .executableTarget(name: "sig-bench", dependencies: ["Gateway", "COpenSSL"]),
         // SFTP transfer benchmark against the OpenSSH sftp client: `scripts/bench-sftp-transfer.sh`.
         .executableTarget(name: "sftp-bench", dependencies: ["Gateway"]),
         // Routing benchmark (issue 6): `scripts/bench-routing.sh` (realistic manifests dropped, filed and routed;
         // manifests/s and consignments/s beside the same files with routing off).
-        .executableTarget(name: "route-bench", dependencies: ["Gateway", "EDIFACT"]),
+        .executableTarget(name: "route-bench", dependencies: ["Gateway", "EDIFACT", "SplitMix"]),
         // Helpers shared by the test targets.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["SplitMix"], path: "Tests/TestSupport"),
         .testTarget(name: "EDIFACTTests", dependencies: ["EDIFACT", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(
             name: "GatewayTests",

@@ -1,24 +1,6 @@
 // A deterministic generator of real-shaped CUSCAR D95B manifests (the shape of edifact-syntax-and-messages.md §4.4).
 
-/// SplitMix64: tiny, fast, and the same sequence on every platform, so a seed always gives the same file.
-struct SplitMix64 {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A value in `range` (uniform enough for test data).
-    mutating func int(_ range: ClosedRange<Int>) -> Int {
-        range.lowerBound + Int(next() % UInt64(range.upperBound - range.lowerBound + 1))
-    }
-
-    mutating func pick<T>(_ items: [T]) -> T { items[int(0...(items.count - 1))] }
-}
+import SplitMix
 
 /// ISO 6346 container numbers (owner code, category U, serial, check digit).
 enum ISO6346 {

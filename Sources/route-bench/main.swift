@@ -32,33 +32,12 @@
 import EDIFACT
 import Foundation
 import Gateway
+import SplitMix
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// SplitMix64: tiny, fast, and the same sequence on every platform, so a seed always gives the same files.
-struct SplitMix64 {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A value in `range` (uniform enough for test data).
-    mutating func int(_ range: ClosedRange<Int>) -> Int {
-        range.lowerBound + Int(next() % UInt64(range.upperBound - range.lowerBound + 1))
-    }
-
-    /// True with probability `percent` / 100.
-    mutating func chance(_ percent: Int) -> Bool { int(0...99) < percent }
-
-    mutating func pick<T>(_ values: [T]) -> T { values[int(0...(values.count - 1))] }
-}
 
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("route-bench: \(message)\n".utf8))

@@ -1,0 +1,2 @@
+// The seeded generator the tests share with the benchmarks.
+@_exported import SplitMix

@@ -38,7 +38,6 @@ import SplitMix
 import Glibc
 #endif
 
-
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("route-bench: \(message)\n".utf8))
     exit(2)

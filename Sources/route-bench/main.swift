@@ -267,7 +267,7 @@ func components(_ options: Options, rules: [RoutingRule], recipient: [String]) {
     let consignmentCount = manifests.reduce(0) { $0 + $1.consignments.count }
     let generatedAt = Date(timeIntervalSince1970: 1_740_830_400)
     let date = EDIFACTDateTime(year: 2025, month: 3, day: 1, hour: 12, minute: 0)
-    func write(_ rule: RoutingRule, _ m: Manifest) -> [UInt8] {
+    @Sendable func write(_ rule: RoutingRule, _ m: Manifest) -> [UInt8] {
         do {
             switch rule.format {
             case .cuscarD95B, .cuscarD96A:
@@ -382,6 +382,26 @@ func components(_ options: Options, rules: [RoutingRule], recipient: [String]) {
     row("sum of the steps (lines in parentheses are parts of the line above them)", total, totalCPU, "100.0%")
     print(String(format: "  these steps alone allow at most %.0f manifests/s, %.0f consignments/s (by CPU time, one core)", n / totalCPU,
                  Double(consignmentCount) / totalCPU))
+    // Does the copies' generation scale over threads, as the pipeline runs it? Same work, 1 thread then all cores.
+    final class Slots: @unchecked Sendable { var counts: [Int]; init(_ n: Int) { counts = Array(repeating: 0, count: n) } }
+    nonisolated(unsafe) let work = copies
+    func generateAll(threads: Int) -> Double {
+        let slots = Slots(threads)
+        let t0 = monotonicSeconds()
+        DispatchQueue.concurrentPerform(iterations: threads) { stripe in
+            var bytes = 0
+            for index in stride(from: stripe, to: work.count, by: threads) { bytes += write(work[index].rule, work[index].manifest).count }
+            slots.counts[stripe] = bytes
+        }
+        sink &+= slots.counts.reduce(0, +)
+        return monotonicSeconds() - t0
+    }
+    let cores = ProcessInfo.processInfo.activeProcessorCount
+    if cores > 1, options.only == nil {
+        let one = (0..<options.repeats).map { _ in generateAll(threads: 1) }.min()!
+        let all = (0..<options.repeats).map { _ in generateAll(threads: cores) }.min()!
+        print(String(format: "  all %d copies generated on 1 thread: %.2f s; on %d threads: %.2f s (%.2fx)", copies.count, one, cores, all, one / all))
+    }
     if sink == 42 { print("") }
 }
 

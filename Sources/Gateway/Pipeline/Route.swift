@@ -198,12 +198,16 @@ extension GatewayPipeline {
                     return ProcessDecision(
                         result: .failed(code: error.code, message: "\(error)", disposition: .permanent, output: nil),
                         line: failedLine(c.line, "copy of manifest \(manifest.documentNumber) not signed: \(error)"))
-                } catch {
+                } catch let error as CopyNotWritable {
                     // A copy the model cannot be written into (a value the agency's format refuses): retried would
                     // not help; the operator sees which agency and why.
                     return ProcessDecision(
                         result: .failed(code: "route.unwritable", message: "\(error)", disposition: .permanent, output: nil),
                         line: failedLine(c.line, "copy of manifest \(manifest.documentNumber) not written: \(error)"))
+                } catch {
+                    // Storing the copy failed (a full disk, an I/O error): nothing was committed; retried with backoff.
+                    return transient(PipelineErrorCode.rawIO, "copy of manifest \(manifest.documentNumber) not stored: \(error)",
+                                     failedLine(c.line, "copy of manifest \(manifest.documentNumber) not stored: \(error)"))
                 }
             }
         }
@@ -298,7 +302,8 @@ extension GatewayPipeline {
         var records: [RoutedCopyRecord] = []
         var names: [String] = []
         for (copy, result) in zip(entry.copies, entry.bytes) {
-            let bytes = try result.get()
+            let bytes: [UInt8]
+            do { bytes = try result.get() } catch { throw CopyNotWritable(agency: copy.agency.id, file: copy.name, reason: "\(error)") }
             var target = c
             target.partner = copy.agency
             target.replay = false
@@ -380,4 +385,12 @@ extension RoutedFormat {
         case .borderXML: "BORDER"
         }
     }
+}
+
+/// A copy the agency's format cannot carry (the writer refused a value): an operator's matter, not retried.
+struct CopyNotWritable: Error, CustomStringConvertible {
+    var agency: String
+    var file: String
+    var reason: String
+    var description: String { "\(file) for \(agency): \(reason)" }
 }

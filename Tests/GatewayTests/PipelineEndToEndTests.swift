@@ -244,7 +244,7 @@ private func requireTool(_ name: String, _ arguments: [String], in directory: UR
 }
 
 /// tmpfs mounts for the full-disk test (root with CAP_SYS_ADMIN only).
-private enum Tmpfs {
+enum Tmpfs {
     static func mount(_ directory: URL, size: String) -> Bool {
         (try? tool("mount", ["-t", "tmpfs", "-o", "size=\(size)", "tmpfs", directory.path], in: URL(fileURLWithPath: "/")))?
             .status == 0

@@ -156,6 +156,39 @@ private func ledger(_ scratch: Scratch, _ sql: String) throws -> [Row] {
     return try db.read { try Row.fetchAll($0, sql: sql) }
 }
 
+/// `count` manifests and what each agency must end up with: each has the laptops, every other one the fish
+/// (inspection), every third the paint (the dangerous-goods desk).
+private func routingLoad(count: Int, prefix: String) throws -> (files: [(String, [UInt8])], expected: [String: Set<String>]) {
+    let base = mixedManifest()
+    var expected: [String: Set<String>] = ["CUSTOMS": [], "CIQ": [], "BORDER": [], "DGDESK": []]
+    var files: [(String, [UInt8])] = []
+    for i in 0..<count {
+        var m = base
+        m.documentNumber = "MAN-\(prefix)-\(i)"
+        m.consignments = [base.consignments[1]] + (i % 2 == 0 ? [base.consignments[0]] : []) + (i % 3 == 0 ? [base.consignments[2]] : [])
+        files.append(("m\(i).edi", try carrierFile(m, reference: "\(prefix)\(i)")))
+        expected["CUSTOMS"]!.insert("CUSCAR-CARRIERX-MAN-\(prefix)-\(i)-v1.edi")
+        expected["BORDER"]!.insert("BORDER-CARRIERX-MAN-\(prefix)-\(i)-v1.xml")
+        if i % 2 == 0 { expected["CIQ"]!.insert("CIQ-CARRIERX-MAN-\(prefix)-\(i)-v1.xml") }
+        if i % 3 == 0 { expected["DGDESK"]!.insert("MANIFEST-CARRIERX-MAN-\(prefix)-\(i)-v1.xml") }
+    }
+    return (files, expected)
+}
+
+/// Every agency's pickup holds exactly its expected copies (no temporary), each manifest was filed once,
+/// each copy routed and delivered once, and no job is left unfinished or failed.
+private func expectRoutedOnce(_ scratch: Scratch, _ expected: [String: Set<String>], manifests: Int, _ story: String) throws {
+    for (agency, names) in expected {
+        let all = ((try? FileManager.default.contentsOfDirectory(atPath: scratch.url.appendingPathComponent("partners/\(agency)/pickup").path)) ?? [])
+        #expect(Set(all) == names, "\(agency): \(Set(all).symmetricDifference(names).sorted().prefix(5)) differ\n\(story)")
+    }
+    let copies = expected.values.reduce(0) { $0 + $1.count }
+    #expect(try ledger(scratch, "SELECT count(*) AS n FROM manifest_version")[0]["n"] == manifests, "\(story)")
+    #expect(try ledger(scratch, "SELECT count(*) AS n FROM routed_copy")[0]["n"] == copies, "\(story)")
+    #expect(try ledger(scratch, "SELECT count(*) AS n FROM job WHERE kind = 'deliver' AND partner <> 'CARRIERX'")[0]["n"] == copies, "\(story)")
+    #expect(try ledger(scratch, "SELECT count(*) AS n FROM job WHERE state <> 'succeeded'")[0]["n"] == 0, "\(story)")
+}
+
 @Suite("Routing manifests to agencies through gateway run --once", .serialized)
 struct RoutingPipelineTests {
     func spool() throws -> Scratch {
@@ -389,22 +422,9 @@ struct RoutingPipelineTests {
 
     @Test("SIGKILL at random points while manifests are filed and routed: each filed once, each copy delivered once")
     func killedWhileRouting() throws {
-        // 300 manifests: two chunks of process jobs (256 a chunk); each has the laptops, every other one the fish (inspection),
-        // every third the paint (the dangerous-goods desk).
+        // 300 manifests: two chunks of process jobs (256 a chunk).
         let count = 300
-        let base = mixedManifest()
-        var expected: [String: Set<String>] = ["CUSTOMS": [], "CIQ": [], "BORDER": [], "DGDESK": []]
-        var files: [(String, [UInt8])] = []
-        for i in 0..<count {
-            var m = base
-            m.documentNumber = "MAN-KILL-\(i)"
-            m.consignments = [base.consignments[1]] + (i % 2 == 0 ? [base.consignments[0]] : []) + (i % 3 == 0 ? [base.consignments[2]] : [])
-            files.append(("m\(i).edi", try carrierFile(m, reference: "KILL\(i)")))
-            expected["CUSTOMS"]!.insert("CUSCAR-CARRIERX-MAN-KILL-\(i)-v1.edi")
-            expected["BORDER"]!.insert("BORDER-CARRIERX-MAN-KILL-\(i)-v1.xml")
-            if i % 2 == 0 { expected["CIQ"]!.insert("CIQ-CARRIERX-MAN-KILL-\(i)-v1.xml") }
-            if i % 3 == 0 { expected["DGDESK"]!.insert("MANIFEST-CARRIERX-MAN-KILL-\(i)-v1.xml") }
-        }
+        let (files, expected) = try routingLoad(count: count, prefix: "KILL")
         func fill() throws -> Scratch {
             let scratch = try spool()
             for (name, bytes) in files { _ = try scratch.write("partners/CARRIERX/drop/" + name, bytes) }
@@ -444,15 +464,45 @@ struct RoutingPipelineTests {
         let story = "unkilled run \(String(format: "%.2f", runSeconds)) s, \(kills) kills\n" + log.joined(separator: "\n") + "\nfinal: \(final)"
         #expect(final.status == 0, "\(story)")
         #expect(kills >= 5, "too few kills landed mid-run: \(story)")
-        for (agency, names) in expected {
-            let all = ((try? FileManager.default.contentsOfDirectory(atPath: scratch.url.appendingPathComponent("partners/\(agency)/pickup").path)) ?? [])
-            #expect(Set(all) == names, "\(agency): \(Set(all).symmetricDifference(names).sorted().prefix(5)) differ\n\(story)")
+        try expectRoutedOnce(scratch, expected, manifests: count, story)
+    }
+
+    @Test("full disk while routing: the run fails cleanly and loses nothing; once space is freed every copy goes out once",
+          .enabled(if: Tmpfs.usable, "needs root with CAP_SYS_ADMIN to `mount -t tmpfs`"))
+    func fullDisk() throws {
+        let count = 24
+        let (files, expected) = try routingLoad(count: count, prefix: "FULL")
+        // The whole spool on a 3 MiB tmpfs, filled to several levels, so that storing the bytes, filing,
+        // storing the copies, committing or delivering runs out of space first.
+        for freeKiB in [0, 250, 600] {
+            let scratch = try Scratch()
+            try #require(Tmpfs.mount(scratch.url, size: "3m"), "mount failed")
+            defer { Tmpfs.unmount(scratch.url) }
+            _ = try scratch.write("gateway.toml", routingConfig)
+            try FileManager.default.createDirectory(at: scratch.url.appendingPathComponent("partners/CARRIERX/drop"), withIntermediateDirectories: true)
+            let first = try scratch.gateway("run", "--once", "--config", "gateway.toml")
+            try #require(first.status == 0, "\(first)")
+            for (name, bytes) in files { _ = try scratch.write("partners/CARRIERX/drop/" + name, bytes) }
+            let filler = Tmpfs.fill(scratch.url, leavingKiB: freeKiB)
+            let full = try scratch.gateway("run", "--once", "--config", "gateway.toml")
+            var story = "[\(freeKiB) KiB left] full run: \(full)"
+            #expect(full.status == 0 || full.status == 1, "no crash\n\(story)")
+            #expect(!full.stderr.contains("Fatal error"), "\(story)")
+            if full.status == 1 {
+                #expect(full.stderr.contains("No space left on device") || full.stderr.contains("disk is full"), "says why\n\(story)")
+            }
+            try FileManager.default.removeItem(at: filler)
+            // Space is back: retried jobs run when due (the first backoff is 5 s).
+            for attempt in 0..<4 {
+                let run = try scratch.gateway("run", "--once", "--config", "gateway.toml")
+                story += "\n--- after freeing space (\(attempt + 1)): \(run)"
+                #expect(run.status == 0, "\(story)")
+                let due = try ledger(scratch, "SELECT max(next_run_at) AS due FROM job WHERE state IN ('queued', 'retrying')")[0]["due"] as Date?
+                guard let due else { break }
+                Thread.sleep(forTimeInterval: min(max(due.timeIntervalSinceNow + 0.3, 0.1), 8))
+            }
+            try expectRoutedOnce(scratch, expected, manifests: count, story)
         }
-        #expect(try ledger(scratch, "SELECT count(*) AS n FROM manifest_version")[0]["n"] == count, "\(story)")
-        #expect(try ledger(scratch, "SELECT count(*) AS n FROM routed_copy")[0]["n"] == expected.values.reduce(0) { $0 + $1.count }, "\(story)")
-        #expect(try ledger(scratch, "SELECT count(*) AS n FROM job WHERE kind = 'deliver' AND partner <> 'CARRIERX'")[0]["n"]
-                == expected.values.reduce(0) { $0 + $1.count }, "\(story)")
-        #expect(try ledger(scratch, "SELECT count(*) AS n FROM job WHERE state <> 'succeeded'")[0]["n"] == 0, "\(story)")
     }
 
     @Test("a crash between filing and the job's commit: the job runs again, finds its filing, routes the same copies once")

@@ -92,14 +92,14 @@ public struct CronSchedule: Sendable, Hashable, CustomStringConvertible {
             // Start at the next whole minute, then skip whole months, days and hours that cannot match.
             var minuteOfEpoch = Int((t / 60).rounded(.down)) + 1
             var day = Self.floorDiv(minuteOfEpoch, 1440)
-            var civil = Self.civil(fromDays: day)
+            var civil = CivilDate.civilFromDays(day)
             let limitYear = civil.year + 30  // leap-day schedules recur within 8 years; 30 is generous
             var minuteOfDay = minuteOfEpoch - day * 1440
             while civil.year <= limitYear {
                 if months & (1 << civil.month) == 0 {
                     // First day of the next month.
                     let (y, m) = civil.month == 12 ? (civil.year + 1, 1) : (civil.year, civil.month + 1)
-                    day = Self.days(fromCivil: y, m, 1)
+                    day = CivilDate.daysFromCivil(y, m, 1)
                     civil = (y, m, 1)
                     minuteOfDay = 0
                     continue
@@ -125,7 +125,7 @@ public struct CronSchedule: Sendable, Hashable, CustomStringConvertible {
                     }
                 }
                 day += 1
-                civil = Self.civil(fromDays: day)
+                civil = CivilDate.civilFromDays(day)
                 minuteOfDay = 0
             }
             return nil
@@ -229,34 +229,8 @@ public struct CronSchedule: Sendable, Hashable, CustomStringConvertible {
         return bits
     }
 
-    // MARK: Civil calendar (proleptic Gregorian, UTC), after Howard Hinnant's days_from_civil
-
     private static func floorDiv(_ a: Int, _ b: Int) -> Int { (a - floorMod(a, b)) / b }
     private static func floorMod(_ a: Int, _ b: Int) -> Int { ((a % b) + b) % b }
-
-    /// Days since 1970-01-01 of a calendar date.
-    static func days(fromCivil year: Int, _ month: Int, _ day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = floorDiv(y, 400)
-        let yoe = y - era * 400
-        let mp = (month + 9) % 12
-        let doy = (153 * mp + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
-    }
-
-    /// The calendar date of a day count since 1970-01-01.
-    static func civil(fromDays z0: Int) -> (year: Int, month: Int, day: Int) {
-        let z = z0 + 719_468
-        let era = floorDiv(z, 146_097)
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
-    }
 }
 
 extension String {

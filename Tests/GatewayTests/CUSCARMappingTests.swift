@@ -1,5 +1,6 @@
 import EDIFACT
 import Foundation
+import Jobs
 import Testing
 import TestSupport
 

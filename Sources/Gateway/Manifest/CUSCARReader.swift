@@ -1,5 +1,6 @@
 import EDIFACT
 import Foundation
+import Jobs
 
 // CUSCAR → canonical manifest (issue 6). The carrier's message is mapped once, here, so every agency's
 // copy and every library answer comes from the same normalized model, whichever directory it was filed in.

@@ -1,5 +1,6 @@
 import CLibXML2
 import Foundation
+import Jobs
 
 // The project's XML manifest (schemas/manifest-1.xsd, urn:swg:manifest:1) to the canonical model (issue 6).
 // Two steps, in this order: the schema (structure, codes, patterns) and then the rules a schema cannot say

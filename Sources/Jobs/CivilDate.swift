@@ -1,8 +1,9 @@
-/// Proleptic Gregorian day arithmetic (Howard Hinnant's algorithms), shared by the CUSCAR and XML mappings:
-/// a Foundation Calendar per date would cost more than mapping the consignment the date belongs to.
-enum CivilDate {
+/// Proleptic Gregorian day arithmetic in UTC (Howard Hinnant's algorithms), shared by the cron schedules and
+/// the CUSCAR and XML mappings: a Foundation Calendar per date would cost more than mapping the consignment
+/// the date belongs to.
+public enum CivilDate {
     /// Days since 1970-01-01 of a date.
-    static func daysFromCivil(_ year: Int, _ month: Int, _ day: Int) -> Int {
+    public static func daysFromCivil(_ year: Int, _ month: Int, _ day: Int) -> Int {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
         let yearOfEra = y - era * 400
@@ -12,7 +13,7 @@ enum CivilDate {
     }
 
     /// The (year, month, day) of a day count since 1970-01-01.
-    static func civilFromDays(_ days: Int) -> (Int, Int, Int) {
+    public static func civilFromDays(_ days: Int) -> (year: Int, month: Int, day: Int) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let dayOfEra = z - era * 146_097

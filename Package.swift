@@ -46,6 +46,8 @@ let package = Package(
                 "EDIFACT", "Jobs", "CGatewaySys", "CLibSSH", "CArchive", "CLibXML2", "COpenSSL", "CXMLSec",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // SQLite's C API, for the library's bulk inserts (Store/RawInsert.swift).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),

@@ -41,4 +41,16 @@ struct ManifestModelTests {
         let text = LibraryJSON.decisions(decisions)
         #expect(try JSONDecoder().decode([RoutingDecision].self, from: Data(text.utf8)) == decisions, "\(text)")
     }
+
+    @Test("a deliver job's hand-written input is the text JobJSON.encode writes, and the ledger's bill lists read back")
+    func deliverInputJSON() throws {
+        for input in [DeliverInput(kind: "CUSCAR", file: "CUSCAR-CARRIERX-MAN/1-v1.edi", sha256: String(repeating: "ab", count: 32), records: true),
+                      DeliverInput(kind: "SIGNATURE", file: "QUOTE \" BACKSLASH \\ 重庆 \u{07}.p7s", sha256: "", records: false)] {
+            #expect(input.json == JobJSON.encode(input))
+            #expect(JobJSON.decode(DeliverInput.self, input.json) == input)
+        }
+        let bills = ["CRXB1", "A\"B", "重庆/1"]
+        #expect(try JSONDecoder().decode([String].self, from: Data(GatewayStore.jsonArray(bills).utf8)) == bills)
+        #expect(GatewayStore.jsonArray([]) == "[]")
+    }
 }

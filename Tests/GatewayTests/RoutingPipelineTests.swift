@@ -515,7 +515,7 @@ struct RoutingPipelineTests {
         _ = pipeline.pickupJob(try #require(configuration.partner(id: "CARRIERX")))
         // What the first attempt's filing transaction left before the process died: the filing, no copy, no commit.
         let batch = try #require(try pipeline.store.pool.read { try Int64.fetchOne($0, sql: "SELECT id FROM batch") })
-        let first = try pipeline.store.fileAll([(manifest, "CARRIERX", batch)], now: Date())
+        let first = try pipeline.store.fileAll([ManifestFilingItem(manifest: manifest, partner: "CARRIERX", batchId: batch)], now: Date())
         #expect(try first[0].get().version == 1)
         let run = try scratch.gateway("run", "--once", "--config", "gateway.toml")
         #expect(run.status == 0, "\(run)")
@@ -523,7 +523,7 @@ struct RoutingPipelineTests {
         #expect(files(scratch, "CUSTOMS") == ["CUSCAR-CARRIERX-MAN-ROUTE-01-v1.edi"])
         #expect(try ledger(scratch, "SELECT count(*) AS n FROM manifest_version")[0]["n"] == 1)
         // The same manifest from another batch is a second filing, refused as an original filed twice.
-        let other = try pipeline.store.fileAll([(manifest, "CARRIERX", nil)], now: Date())
+        let other = try pipeline.store.fileAll([ManifestFilingItem(manifest: manifest, partner: "CARRIERX", batchId: nil)], now: Date())
         #expect(throws: ManifestFilingError.self) { try other[0].get() }
     }
 }

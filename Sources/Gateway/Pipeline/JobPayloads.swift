@@ -65,6 +65,19 @@ struct DeliverInput: Codable, Equatable {
     var sha256: String
     /// Whether delivering it records the batch's receipt (false for the answers to identical replays).
     var records: Bool
+
+    /// The job row's input: what `JobJSON.encode` writes (sorted keys), written by hand because a routed
+    /// manifest asks for five of these and JSONEncoder cost more than storing the file.
+    var json: String {
+        var w = JSONWriter()
+        w.beginObject()
+        w.field("file", file)
+        w.field("kind", kind)
+        w.field("records", records)
+        w.field("sha256", sha256)
+        w.endObject()
+        return w.text
+    }
 }
 
 /// What a process job leaves on the job row (`gateway jobs show`).

@@ -496,19 +496,28 @@ extension GatewayPipeline {
     /// requires signed files from us, the receipt's detached signature `NAME.p7s` is delivered first, so it is
     /// there when the receipt appears (a partner using the done-marker habit of waiting for the signature).
     func deliveries(kind: String, name: String, bytes: [UInt8], context c: Context) throws -> [JobRequest] {
-        func request(_ kind: String, _ name: String, _ bytes: [UInt8], records: Bool) throws -> JobRequest {
-            let object = try raw.put(bytes: bytes, durable: false)
-            return JobRequest(
+        try storedDeliveries(kind: kind, name: name, bytes: bytes, context: c).requests
+    }
+
+    /// `deliveries`, with the stored file's SHA-256 (hex); `stored` is that digest when the caller has already
+    /// put `bytes` in the raw store (not durably: the chunk's syncfs does that).
+    func storedDeliveries(kind: String, name: String, bytes: [UInt8], stored: String? = nil, context c: Context) throws
+        -> (requests: [JobRequest], sha256: String)
+    {
+        func request(_ kind: String, _ name: String, _ bytes: [UInt8], records: Bool, stored: String? = nil) throws -> (JobRequest, String) {
+            let digest = try stored ?? raw.put(bytes: bytes, durable: false).digest.hex
+            return (JobRequest(
                 kind: JobKind.deliver, partner: c.partner.id, batchId: c.batch.id,
-                input: JobJSON.encode(DeliverInput(kind: kind, file: name, sha256: object.digest.hex, records: records)),
-                retry: Self.retry, idempotencyKey: "deliver:\(c.partner.id):\(name)")
+                input: DeliverInput(kind: kind, file: name, sha256: digest, records: records).json,
+                retry: Self.retry, idempotencyKey: "deliver:\(c.partner.id):\(name)"), digest)
         }
         var requests: [JobRequest] = []
         if c.partner.signature.signOutbound {
-            requests.append(try request("SIGNATURE", name + ".p7s", try signatures.signOutbound(bytes), records: false))
+            requests.append(try request("SIGNATURE", name + ".p7s", try signatures.signOutbound(bytes), records: false).0)
         }
-        requests.append(try request(kind, name, bytes, records: !c.replay))
-        return requests
+        let (main, digest) = try request(kind, name, bytes, records: !c.replay, stored: stored)
+        requests.append(main)
+        return (requests, digest)
     }
 
     /// A failure that clears by itself (I/O): the job is retried with backoff.

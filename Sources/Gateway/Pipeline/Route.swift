@@ -26,6 +26,8 @@ struct ManifestWork {
     var context: GatewayPipeline.Context
     var input: Input?
     var mapped: [Manifest] = []
+    /// Each mapped manifest's library JSON, written here (on any thread) rather than in the filing transaction.
+    var modelJSON: [String] = []
     /// Mapping refusals (each names its consignment, segment or element, and byte offset).
     var refusals: [ManifestMappingError] = []
     /// Set when the stored bytes could not be read: the job is retried.
@@ -53,6 +55,7 @@ struct ManifestWork {
             break
         }
         input = nil
+        modelJSON = mapped.map(LibraryJSON.manifest)
     }
 }
 
@@ -107,9 +110,11 @@ extension GatewayPipeline {
                 works[n].mapped = []
             }
         }
-        var items: [(manifest: Manifest, partner: String, batchId: Int64?)] = []
+        var items: [ManifestFilingItem] = []
         for work in works where work.readFailure == nil {
-            items += work.mapped.map { ($0, work.context.partner.id, work.context.batch.id) }
+            items += zip(work.mapped, work.modelJSON).map {
+                ManifestFilingItem(manifest: $0, partner: work.context.partner.id, batchId: work.context.batch.id, modelJSON: $1)
+            }
         }
         let filings: [Result<ManifestFiling, ManifestFilingError>]
         do {
@@ -146,8 +151,13 @@ extension GatewayPipeline {
         }
         let planned = plans.flatMap { $0.flatMap(\.copies) }
         let at = now()
+        // Each copy is also put in the raw store here, on every core (not durably: the chunk's syncfs makes
+        // it so before the commit); only signing stays in job order.
         var generated = Stripes.run(planned, stripes: stripes) { copy, _ in
-            Result { try self.generate(copy, at: at) }
+            let bytes = Result { try self.generate(copy, at: at) }
+            return GeneratedCopy(bytes: bytes, stored: (try? bytes.get()).map { bytes in
+                Result { () throws(RawStoreError) in try self.raw.put(bytes: bytes, durable: false).digest.hex }
+            })
         }[...]
         var p = 0
         for (n, i) in indices.enumerated() where works[n].readFailure == nil {
@@ -166,7 +176,13 @@ extension GatewayPipeline {
         var filing: Result<ManifestFiling, ManifestFilingError>
         var decisions: [RoutingDecision] = []
         var copies: [PlannedCopy] = []
-        var bytes: [Result<[UInt8], Error>] = []
+        var bytes: [GeneratedCopy] = []
+    }
+
+    /// A planned copy's bytes (or why the agency's format cannot carry it), and its digest once stored.
+    struct GeneratedCopy {
+        var bytes: Result<[UInt8], Error>
+        var stored: Result<String, RawStoreError>?
     }
 
     /// Finishes one decision whose manifests were filed (or refused).
@@ -301,19 +317,20 @@ extension GatewayPipeline {
         var requests: [JobRequest] = []
         var records: [RoutedCopyRecord] = []
         var names: [String] = []
-        for (copy, result) in zip(entry.copies, entry.bytes) {
+        for (copy, generated) in zip(entry.copies, entry.bytes) {
             let bytes: [UInt8]
-            do { bytes = try result.get() } catch { throw CopyNotWritable(agency: copy.agency.id, file: copy.name, reason: "\(error)") }
+            do { bytes = try generated.bytes.get() } catch { throw CopyNotWritable(agency: copy.agency.id, file: copy.name, reason: "\(error)") }
             var target = c
             target.partner = copy.agency
             target.replay = false
-            let asked = try deliveries(kind: copy.rule.format.deliveryKind, name: copy.name, bytes: bytes, context: target)
+            let (asked, sha256) = try storedDeliveries(kind: copy.rule.format.deliveryKind, name: copy.name, bytes: bytes,
+                                                       stored: try generated.stored?.get(), context: target)
             requests += asked
             records.append(RoutedCopyRecord(
                 agency: copy.agency.id, format: copy.rule.format.rawValue, function: copy.manifest.function.rawValue, rule: copy.reason,
                 bills: copy.manifest.consignments.map(\.billOfLading),
                 containers: Array(Set(copy.manifest.containers.map(\.number) + copy.manifest.consignments.flatMap(\.containerNumbers))).sorted(),
-                fileName: copy.name, sha256: JobJSON.decode(DeliverInput.self, asked.last?.input)?.sha256 ?? "",
+                fileName: copy.name, sha256: sha256,
                 signed: copy.agency.signature.signOutbound, deliverKey: asked.last?.idempotencyKey ?? copy.name))
             names.append("\(copy.agency.id)/\(copy.name)")
         }

@@ -1,6 +1,59 @@
 import Foundation
 import GRDB
 
+/// A manifest to file, from whom, received in which batch, with its library JSON (computed beforehand, off the
+/// writer's thread, when the caller has cores to spare).
+public struct ManifestFilingItem: Sendable {
+    public var manifest: Manifest
+    public var partner: String
+    public var batchId: Int64?
+    public var modelJSON: String
+
+    public init(manifest: Manifest, partner: String, batchId: Int64?, modelJSON: String? = nil) {
+        self.manifest = manifest
+        self.partner = partner
+        self.batchId = batchId
+        self.modelJSON = modelJSON ?? LibraryJSON.manifest(manifest)
+    }
+}
+
+/// The library's bulk inserts, prepared once per filing transaction (see `RawInsert` for why).
+final class LibraryInserts {
+    let consignment, goods, container: RawInsert
+
+    init(_ db: Database) throws {
+        consignment = try RawInsert(db, sql: """
+            INSERT INTO consignment (manifest_id, bill_of_lading, master_bill, loading_port, discharge_port, state, version)
+            VALUES (?, ?, ?, ?, ?, 'active', ?)
+            """)
+        goods = try RawInsert(db, sql: """
+            INSERT INTO goods_item (consignment_id, sequence, description, hs_code, packages, package_type, gross_weight_kg, un_numbers)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        container = try RawInsert(db, sql: "INSERT INTO container_use (consignment_id, container) VALUES (?, ?)")
+    }
+
+    /// A consignment's goods items and container uses.
+    func contents(of consignment: Consignment, id: Int64) throws {
+        for item in consignment.goods {
+            goods.bind(id)
+            goods.bind(item.sequence)
+            goods.bind(item.description)
+            goods.bind(item.hsCode)
+            goods.bind(item.packages)
+            goods.bind(item.packageType)
+            goods.bind(item.grossWeightKg)
+            goods.bind(item.dangerousGoods.isEmpty ? nil : item.dangerousGoods.map(\.unNumber).joined(separator: ","))
+            try goods.run()
+        }
+        for number in consignment.containerNumbers {
+            container.bind(id)
+            container.bind(number)
+            try container.run()
+        }
+    }
+}
+
 /// What filing a manifest did to the library.
 public struct ManifestFiling: Sendable, Hashable {
     public var manifestId: Int64
@@ -29,20 +82,19 @@ extension GatewayStore {
     /// an original creates it; a replace swaps all its consignments; a change replaces the consignments it
     /// lists and keeps the others; a cancel withdraws it. Every filing is kept as a version with its model.
     public func file(_ manifest: Manifest, partner: String, batchId: Int64?, now: Date) throws -> Result<ManifestFiling, ManifestFilingError> {
-        try fileAll([(manifest, partner, batchId)], now: now)[0]
+        try fileAll([ManifestFilingItem(manifest: manifest, partner: partner, batchId: batchId)], now: now)[0]
     }
 
     /// Files several manifests in order in one transaction (a chunk of process jobs): one durable write for
     /// all. A manifest its batch filed before (same batch, same model) is not filed again: its filing is
     /// returned with `alreadyFiled`, so a rerun of a process job routes the same copies and no more.
-    public func fileAll(_ items: [(manifest: Manifest, partner: String, batchId: Int64?)], now: Date) throws
-        -> [Result<ManifestFiling, ManifestFilingError>]
-    {
+    public func fileAll(_ items: [ManifestFilingItem], now: Date) throws -> [Result<ManifestFiling, ManifestFilingError>] {
         try pool.write { db in
-            try items.map { item in
+            let inserts = try LibraryInserts(db)
+            return try items.map { item in
                 var result: Result<ManifestFiling, ManifestFilingError> = .failure(ManifestFilingError(code: "manifest.not-filed", message: ""))
                 try db.inSavepoint {
-                    result = try Self.file(item.manifest, partner: item.partner, batchId: item.batchId, now: now, db)
+                    result = try Self.file(item, now: now, inserts, db)
                     if case .success(var filing) = result {
                         filing.priorRecipients = try Self.recipients(manifestId: filing.manifestId, before: filing.version, db)
                         result = .success(filing)
@@ -65,9 +117,9 @@ extension GatewayStore {
         return result
     }
 
-    static func file(_ manifest: Manifest, partner: String, batchId: Int64?, now: Date,
+    static func file(_ item: ManifestFilingItem, now: Date, _ inserts: LibraryInserts,
                      _ db: Database) throws -> Result<ManifestFiling, ManifestFilingError> {
-        let json = LibraryJSON.manifest(manifest)
+        let (manifest, partner, batchId, json) = (item.manifest, item.partner, item.batchId, item.modelJSON)
         if let batchId, let row = try Row.fetchOneCached(db, sql: """
             SELECT v.manifest_id, v.version FROM manifest_version v JOIN manifest m ON m.id = v.manifest_id
             WHERE v.batch_id = ? AND m.partner = ? AND m.document_number = ? AND v.model_json = ?
@@ -143,32 +195,21 @@ extension GatewayStore {
                     """, arguments: [consignment.masterBillOfLading, consignment.loadingPort, consignment.dischargePort, version, id])
                 try db.execute(sql: "DELETE FROM goods_item WHERE consignment_id = ?", arguments: [id])
                 try db.execute(sql: "DELETE FROM container_use WHERE consignment_id = ?", arguments: [id])
-                try insertContents(consignment, id: id, db)
+                try inserts.contents(of: consignment, id: id)
                 filing.updated.append(bill)
             } else {
-                try db.cachedExecute(sql: """
-                    INSERT INTO consignment (manifest_id, bill_of_lading, master_bill, loading_port, discharge_port, state, version)
-                    VALUES (?, ?, ?, ?, ?, 'active', ?)
-                    """, arguments: [manifestId, bill, consignment.masterBillOfLading, consignment.loadingPort,
-                                     consignment.dischargePort, version])
-                try insertContents(consignment, id: db.lastInsertedRowID, db)
+                let c = inserts.consignment
+                c.bind(manifestId)
+                c.bind(bill)
+                c.bind(consignment.masterBillOfLading)
+                c.bind(consignment.loadingPort)
+                c.bind(consignment.dischargePort)
+                c.bind(version)
+                try inserts.contents(of: consignment, id: try c.run())
                 filing.added.append(bill)
             }
         }
         return .success(filing)
-    }
-
-    private static func insertContents(_ consignment: Consignment, id: Int64, _ db: Database) throws {
-        for item in consignment.goods {
-            try db.cachedExecute(sql: """
-                INSERT INTO goods_item (consignment_id, sequence, description, hs_code, packages, package_type, gross_weight_kg, un_numbers)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [id, item.sequence, item.description, item.hsCode, item.packages, item.packageType, item.grossWeightKg,
-                                 item.dangerousGoods.isEmpty ? nil : item.dangerousGoods.map(\.unNumber).joined(separator: ",")])
-        }
-        for container in consignment.containerNumbers {
-            try db.cachedExecute(sql: "INSERT INTO container_use (consignment_id, container) VALUES (?, ?)", arguments: [id, container])
-        }
     }
 
     /// The versions of a manifest, oldest first: function, batch, time, and the model as filed.
@@ -243,7 +284,11 @@ extension GatewayStore {
     }
 
     static func jsonArray(_ values: [String]) -> String {
-        String(decoding: (try? JSONEncoder().encode(values)) ?? Data("[]".utf8), as: UTF8.self)
+        var w = JSONWriter()
+        w.beginArray()
+        for value in values { w.string(value) }
+        w.endArray()
+        return w.text
     }
 
     /// The copies routed for a batch's manifests, in routing order.

@@ -237,9 +237,16 @@ public struct RawStore: Sendable {
 
     /// Stores bytes already in memory (receipts, archive members); idempotent like `put(fileAt:)`.
     public func put(bytes: [UInt8], durable: Bool = true) throws(RawStoreError) -> RawObject {
+        // The digest first: an object already stored then costs no temporary file at all (creating and
+        // unlinking one costs an inode, and on ext4 without a journal recently freed inodes slow later creates).
+        let digest: SHA256Digest
+        do { digest = try SHA256Digest.hash(bytes) } catch {
+            throw RawStoreError(code: .digest, path: root, operation: "hash", detail: error.description)
+        }
+        if contains(digest) { return RawObject(digest: digest, size: Int64(bytes.count), path: path(for: digest), created: false) }
         let result = bytes.withUnsafeBytes { all in
             Result { () throws(RawStoreError) -> RawObject in
-            try store(durable: durable) { (sink: (UnsafeRawBufferPointer) throws(RawStoreError) -> Void) throws(RawStoreError) in
+            try store(durable: durable, knownDigest: digest) { (sink: (UnsafeRawBufferPointer) throws(RawStoreError) -> Void) throws(RawStoreError) in
                 var offset = 0
                 while offset < all.count {
                     let end = min(offset + Self.chunkSize, all.count)
@@ -284,6 +291,7 @@ public struct RawStore: Sendable {
     /// Streams `produce`'s chunks into a temporary, hashing as they pass, then publishes atomically.
     private func store(
         durable: Bool,
+        knownDigest: SHA256Digest? = nil,
         _ produce: ((UnsafeRawBufferPointer) throws(RawStoreError) -> Void) throws(RawStoreError) -> Void
     ) throws(RawStoreError) -> RawObject {
         let temporary = Self.temporaryName(in: root + "/tmp")
@@ -295,21 +303,26 @@ public struct RawStore: Sendable {
             if fdOpen { _ = close(fd) }
             if !published { _ = unlink(temporary) }
         }
-        let hasher: SHA256Hasher
-        do { hasher = try SHA256Hasher() } catch {
+        // Hashed while written, unless the caller hashed the bytes already.
+        let hasher: SHA256Hasher?
+        do { hasher = knownDigest == nil ? try SHA256Hasher() : nil } catch {
             throw RawStoreError(code: .digest, path: temporary, operation: "hash", detail: error.description)
         }
         var size: Int64 = 0
         try produce { (chunk: UnsafeRawBufferPointer) throws(RawStoreError) in
-            do throws(DigestError) { try hasher.update(chunk) } catch {
+            do throws(DigestError) { try hasher?.update(chunk) } catch {
                 throw RawStoreError(code: .digest, path: temporary, operation: "hash", detail: error.description)
             }
             try Self.writeAll(fd, chunk, path: temporary)
             size += Int64(chunk.count)
         }
         let digest: SHA256Digest
-        do { digest = try hasher.finalize() } catch {
-            throw RawStoreError(code: .digest, path: temporary, operation: "hash", detail: error.description)
+        if let knownDigest {
+            digest = knownDigest
+        } else {
+            do { digest = try hasher!.finalize() } catch {
+                throw RawStoreError(code: .digest, path: temporary, operation: "hash", detail: error.description)
+            }
         }
         let finalPath = path(for: digest)
         if contains(digest) {

@@ -47,10 +47,18 @@ extension GatewayPipeline {
             for cache in caches { cache.closeAll() }
             for (index, result) in zip(indices, results) { decided[index] = result }
         }
-        let sessions = RemoteSessionCache()
-        defer { sessions.closeAll() }
+        // Local ones on every core: each is its own file (a routed manifest asks for five), and what they cost is
+        // mostly the file system's.
+        let local = jobs.indices.filter { decided[$0] == nil }
+        nonisolated(unsafe) let unused = RemoteSessionCache()
+        defer { unused.closeAll() }
+        for (index, result) in zip(local, Stripes.run(local, stripes: ProcessInfo.processInfo.activeProcessorCount) { index, _ in
+            timed(jobs[index], unused)
+        }) {
+            decided[index] = result
+        }
         for (index, job) in jobs.enumerated() {
-            let d = decided[index] ?? timed(job, sessions)
+            let d = decided[index]!
             if let path = d.path { directories.append(Paths.parent(of: path)) }
             decisions.append((job, d))
         }

@@ -289,17 +289,25 @@ public final class GatewayStore: Sendable {
     static func lease(_ job: JobRecord, to owner: String, now: Date, seconds: Double, _ db: Database) throws
         -> JobRecord
     {
+        let expires = now.addingTimeInterval(seconds)
         try db.cachedExecute(
             sql: """
                 UPDATE job SET state = 'running', attempts = attempts + 1, lease_owner = ?,
                                lease_expires_at = ?, updated_at = ?
                 WHERE id = ?
                 """,
-            arguments: [owner, now.addingTimeInterval(seconds), now, job.id])
+            arguments: [owner, expires, now, job.id])
+        guard db.changesCount == 1 else { throw StoreError(.jobNotFound, "job \(job.id) not found") }
         try appendEvent(
             job.id, from: job.state, to: .running, at: now,
             message: "attempt \(job.attempts + 1) of \(job.maxAttempts) leased to \(owner)", db)
-        guard let leased = try fetchJob(db, job.id) else { throw StoreError(.jobNotFound, "job \(job.id) not found") }
+        // The row as just written, not read back: a chunk leases hundreds of jobs at once.
+        var leased = job
+        leased.state = .running
+        leased.attempts += 1
+        leased.leaseOwner = owner
+        leased.leaseExpiresAt = expires
+        leased.updatedAt = now
         return leased
     }
 

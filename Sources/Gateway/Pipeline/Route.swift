@@ -28,6 +28,8 @@ struct ManifestWork {
     var mapped: [Manifest] = []
     /// Each mapped manifest's library JSON, written here (on any thread) rather than in the filing transaction.
     var modelJSON: [String] = []
+    /// Each mapped manifest's routing decisions under the configuration's rules (pure, so decided here too).
+    var routes: [[RoutingDecision]] = []
     /// Mapping refusals (each names its consignment, segment or element, and byte offset).
     var refusals: [ManifestMappingError] = []
     /// Set when the stored bytes could not be read: the job is retried.
@@ -35,8 +37,8 @@ struct ManifestWork {
     /// The process output so far (receipts already asked for), completed when the work is finished.
     var output: ProcessOutput
 
-    /// Maps the input (pure: runs on any thread).
-    mutating func map() {
+    /// Maps the input and routes what it maps under `rules` (pure: runs on any thread).
+    mutating func map(rules: [RoutingRule]) {
         switch input {
         case .cuscar(let path):
             guard let bytes = GatewayPipeline.readFile(path) else {
@@ -56,6 +58,7 @@ struct ManifestWork {
         }
         input = nil
         modelJSON = mapped.map(LibraryJSON.manifest)
+        routes = mapped.map { Router.route($0, rules: rules) }
     }
 }
 
@@ -99,9 +102,10 @@ extension GatewayPipeline {
         let indices = decisions.indices.filter { decisions[$0].1.manifests != nil }
         guard !indices.isEmpty else { return }
         let stripes = ProcessInfo.processInfo.activeProcessorCount
+        let rules = routingRules
         var works = Stripes.run(indices.map { decisions[$0].1.manifests! }, stripes: stripes) { work, _ in
             var work = work
-            work.map()
+            work.map(rules: rules)
             return work
         }
         for (n, i) in indices.enumerated() {
@@ -133,13 +137,13 @@ extension GatewayPipeline {
         var plans: [[Routed]] = []
         for work in works where work.readFailure == nil {
             var entries: [Routed] = []
-            for manifest in work.mapped {
+            for (manifest, routes) in zip(work.mapped, work.routes) {
                 var entry = Routed(manifest: manifest, filing: filings[next])
                 next += 1
                 if case .success(var filing) = entry.filing {
                     // Copies routed earlier in this chunk count as held (a cancellation as withdrawn: nil).
                     for (agency, format) in routedInChunk[filing.manifestId] ?? [:] { filing.priorRecipients[agency] = format }
-                    (entry.decisions, entry.copies) = plan(manifest, filing: filing, context: work.context)
+                    (entry.decisions, entry.copies) = plan(manifest, routes: routes, filing: filing, context: work.context)
                     for copy in entry.copies {
                         routedInChunk[filing.manifestId, default: [:]][copy.agency.id] = .some(copy.manifest.function == .cancel ? nil : copy.rule.format.rawValue)
                     }
@@ -159,11 +163,16 @@ extension GatewayPipeline {
                 Result { () throws(RawStoreError) in try self.raw.put(bytes: bytes, durable: false).digest.hex }
             })
         }[...]
+        // The ledger's record of every rule's decision, also on every core.
+        var decisionsJSON = Stripes.run(plans.flatMap { $0.map(\.decisions) }, stripes: stripes) { decisions, _ in
+            LibraryJSON.decisions(decisions)
+        }[...]
         var p = 0
         for (n, i) in indices.enumerated() where works[n].readFailure == nil {
             for e in plans[p].indices {
                 plans[p][e].bytes = Array(generated.prefix(plans[p][e].copies.count))
                 generated = generated.dropFirst(plans[p][e].copies.count)
+                plans[p][e].decisionsJSON = decisionsJSON.popFirst()!
             }
             decisions[i].1 = finish(decisions[i].1, work: works[n], routed: plans[p])
             p += 1
@@ -177,6 +186,7 @@ extension GatewayPipeline {
         var decisions: [RoutingDecision] = []
         var copies: [PlannedCopy] = []
         var bytes: [GeneratedCopy] = []
+        var decisionsJSON = ""
     }
 
     /// A planned copy's bytes (or why the agency's format cannot carry it), and its digest once stored.
@@ -269,10 +279,12 @@ extension GatewayPipeline {
     }
 
     /// The copies of one filed manifest: one per agency its rules select (or that must hear of a cancellation),
-    /// with every rule's decision for the ledger.
-    private func plan(_ manifest: Manifest, filing: ManifestFiling, context c: Context) -> ([RoutingDecision], [PlannedCopy]) {
+    /// with every rule's decision for the ledger. `routes` is what `Router` decided for it while it was mapped.
+    private func plan(_ manifest: Manifest, routes: [RoutingDecision], filing: ManifestFiling, context c: Context)
+        -> ([RoutingDecision], [PlannedCopy])
+    {
         let rules = routingRules
-        var decisions = Router.route(manifest, rules: rules)
+        var decisions = routes
         var copies: [(rule: RoutingRule, manifest: Manifest, reason: String)] = []
         switch manifest.function {
         case .cancel:
@@ -335,7 +347,7 @@ extension GatewayPipeline {
             names.append("\(copy.agency.id)/\(copy.name)")
         }
         let record = RoutingRecord(manifestId: filing.manifestId, version: filing.version,
-                                   decisionsJSON: LibraryJSON.decisions(entry.decisions), copies: records)
+                                   decisionsJSON: entry.decisionsJSON, copies: records)
         return (record, requests, names)
     }
 

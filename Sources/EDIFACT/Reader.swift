@@ -58,10 +58,16 @@ public final class EDIFACTReader {
     private var ended = false
     @exclusivity(unchecked) private var diagnostics: [Diagnostic] = []
 
+    /// False when `element`, `startComposite`, `component` and `endComposite` events are left out.
+    public let valueEvents: Bool
+
     /// The segment whose events are being returned; nil before the first segment.
     @exclusivity(unchecked) public private(set) var segment: SegmentView?
 
-    public init(options: ValidationOptions = .init()) {
+    /// - Parameter valueEvents: false leaves out the events of values (`element`, `startComposite`, `component`,
+    ///   `endComposite`), for callers that read values from `segment` at `startSegment`; the others come as ever.
+    public init(options: ValidationOptions = .init(), valueEvents: Bool = true) {
+        self.valueEvents = valueEvents
         scanner = SegmentScanner(maxSegmentLength: options.maxSegmentLength, strictRelease: options.strictReleaseCharacter)
         state = EnvelopeState(options: options, scanner: scanner)
         state.emitted = []
@@ -187,7 +193,7 @@ public final class EDIFACTReader {
         push(.startSegment(tag))
         let tokens = view.tokens
         let n = tokens.count
-        var i = 1
+        var i = valueEvents ? 1 : n
         while i < n {
             let t = tokens[i]
             var j = i + 1

@@ -111,7 +111,12 @@ public struct WriterError: Error, Hashable, Sendable, CustomStringConvertible {
 /// It mirrors the reader: delimiters and repertoire are chosen once; values go in as text and come
 /// out encoded, release-escaped and truncated (ISO 9735: trailing empty components and elements are
 /// omitted); UNT, UNE and UNZ counts and references are computed, never passed in, so they cannot
-/// disagree with what was written. A call that throws leaves `bytes` and the state unchanged.
+/// disagree with what was written. A call that throws leaves `bytes` and the state unchanged, except
+/// that a value refused between `beginSegment` and `endSegment` discards that segment (see `beginSegment`).
+///
+/// Data segments go in whole (`segment(_:_:)`) or value by value (`beginSegment`, `element`,
+/// `beginComposite`/`component`, `endSegment`); the second way writes straight into `bytes`, with no
+/// arrays of strings to build, for writers of large messages (CUSCAR copies).
 public struct EDIFACTWriter: Sendable {
     /// The service characters written; the repetition separator is dropped below syntax version 4.
     public let delimiters: Delimiters
@@ -126,7 +131,7 @@ public struct EDIFACTWriter: Sendable {
     /// Everything written so far, possibly several interchanges.
     public private(set) var bytes: [UInt8] = []
 
-    private enum State { case idle, interchange, group, message }
+    private enum State { case idle, interchange, group, message, segment }
     private var state = State.idle
     private var interchangeReference = ""
     private var groupReference = ""
@@ -138,8 +143,24 @@ public struct EDIFACTWriter: Sendable {
     private var bareMessages = 0
     private var groups = 0
 
-    /// The envelope tags only the writer itself may write, so counts and references stay right.
-    private static let envelopeTags: Set<String> = ["UNA", "UNB", "UNG", "UNE", "UNH", "UNT", "UNZ"]
+    // The segment being written (a data segment from `beginSegment` to `endSegment`, or an envelope segment).
+    /// Where its bytes start in `bytes` (its UNA's, for UNB): a refused value truncates back to here.
+    private var segmentStart = 0
+    /// Its tag, packed as in `SegmentTag`, to name it in refusals.
+    private var segmentTag: UInt32 = 0
+    /// Position of the element being written, tag = 1 (CONTRL 0098).
+    private var elementPosition = 1
+    /// Index from 0 of the component being written; -1 before the first component of a composite.
+    private var componentIndex = 0
+    /// True when the element is a composite, so refusals name the component (CONTRL 0104, from 1).
+    private var inComposite = false
+    /// Element and component separators owed before the next non-empty value. They are written only
+    /// when a value follows, which is ISO 9735 truncation: trailing empty elements and components vanish.
+    private var pendingElements = 0
+    private var pendingComponents = 0
+    /// Per byte value: 0 for an ASCII byte of the repertoire written as it is, 1 for a service character
+    /// written after the release character, 2 for anything else (left to `SyntaxIdentifier.encode`).
+    private let asciiClass: [UInt8]
 
     /// Chooses repertoire, version and delimiters once, as the partner agreement fixes them.
     ///
@@ -156,6 +177,12 @@ public struct EDIFACTWriter: Sendable {
         self.syntaxVersion = syntaxVersion
         self.writesServiceStringAdvice = serviceStringAdvice
         self.segmentSuffix = Array(segmentSuffix.utf8)
+        let allowed = syntaxIdentifier.allowedBytes
+        asciiClass = (0..<256).map { b in
+            guard b < 0x80, allowed[b] else { return 2 }
+            guard d.isServiceCharacter(UInt8(b)) else { return 0 }
+            return d.release == nil ? 2 : 1  // no release character: refused, with its message, on the slow path
+        }
     }
 
     // MARK: - Envelope
@@ -179,12 +206,12 @@ public struct EDIFACTWriter: Sendable {
         try Self.checkMandatory(sender.first, tag: "UNB", position: 3, name: "sender identification (0004)")
         try Self.checkMandatory(recipient.first, tag: "UNB", position: 4, name: "recipient identification (0010)")
         try Self.checkDate(date, tag: "UNB", position: 5)
-        var out: [UInt8] = []
+        let start = bytes.count
         if writesServiceStringAdvice {
-            out += delimiters.serviceStringAdvice
-            out += segmentSuffix
+            bytes += delimiters.serviceStringAdvice
+            bytes += segmentSuffix
         }
-        out += try serialize("UNB", [
+        try writeEnvelopeSegment(SegmentTag.UNB.rawValue, from: start, [
             [syntaxIdentifier.rawValue, String(syntaxVersion)],
             sender,
             recipient,
@@ -197,7 +224,6 @@ public struct EDIFACTWriter: Sendable {
             [],  // 0032 interchange agreement
             [testIndicator ? "1" : ""],
         ])
-        bytes += out
         state = .interchange
         interchangeReference = reference
         bareMessages = 0
@@ -220,7 +246,7 @@ public struct EDIFACTWriter: Sendable {
         }
         try Self.checkReference(reference, tag: "UNG", position: 6, name: "group reference (0048)")
         try Self.checkDate(date, tag: "UNG", position: 5)
-        bytes += try serialize("UNG", [
+        try writeEnvelopeSegment(SegmentTag.UNG.rawValue, [
             [identifier],
             sender,
             recipient,
@@ -241,7 +267,7 @@ public struct EDIFACTWriter: Sendable {
         guard state == .group else {
             throw WriterError(code: .outOfOrder, segmentTag: "UNE", message: "UNE written \(whereWeAre)")
         }
-        bytes += try serialize("UNE", [[String(messagesInGroup)], [groupReference]])
+        try writeEnvelopeSegment(SegmentTag.UNE.rawValue, [[String(messagesInGroup)], [groupReference]])
         state = .interchange
     }
 
@@ -256,7 +282,7 @@ public struct EDIFACTWriter: Sendable {
         }
         try Self.checkReference(reference, tag: "UNH", position: 2, name: "message reference number (0062)")
         try Self.checkMandatory(identifier.first, tag: "UNH", position: 3, name: "message type (0065)")
-        bytes += try serialize("UNH", [[reference], identifier])
+        try writeEnvelopeSegment(SegmentTag.UNH.rawValue, [[reference], identifier])
         messageIsInGroup = state == .group
         state = .message
         messageReference = reference
@@ -268,7 +294,7 @@ public struct EDIFACTWriter: Sendable {
         guard state == .message else {
             throw WriterError(code: .outOfOrder, segmentTag: "UNT", message: "UNT written \(whereWeAre)")
         }
-        bytes += try serialize("UNT", [[String(segmentsInMessage + 1)], [messageReference]])
+        try writeEnvelopeSegment(SegmentTag.UNT.rawValue, [[String(segmentsInMessage + 1)], [messageReference]])
         if messageIsInGroup {
             messagesInGroup += 1
             state = .group
@@ -283,7 +309,7 @@ public struct EDIFACTWriter: Sendable {
         guard state == .interchange else {
             throw WriterError(code: .outOfOrder, segmentTag: "UNZ", message: "UNZ written \(whereWeAre)")
         }
-        bytes += try serialize("UNZ", [[String(groups > 0 ? groups : bareMessages)], [interchangeReference]])
+        try writeEnvelopeSegment(SegmentTag.UNZ.rawValue, [[String(groups > 0 ? groups : bareMessages)], [interchangeReference]])
         state = .idle
     }
 
@@ -292,17 +318,65 @@ public struct EDIFACTWriter: Sendable {
     /// Writes one data segment of the open message; each element is its list of components.
     ///
     /// Empty trailing components and elements are omitted; empty ones in between are kept as
-    /// empty positions (`NAD+MS+ID::ZZZ`).
+    /// empty positions (`NAD+MS+ID::ZZZ`). An element of one component is a simple data element.
     public mutating func segment(_ tag: String, _ elements: [[String]]) throws(WriterError) {
-        guard !Self.envelopeTags.contains(tag) else {
-            throw WriterError(code: .invalidTag, segmentTag: tag,
-                              message: "\(tag) is an envelope segment: use the begin/end calls so counts and references stay right")
+        try beginDataSegment(Self.packedTag(tag.utf8), tag)
+        for components in elements { try element(components: components) }
+        try endSegment()
+    }
+
+    /// Starts a data segment of the open message, to be filled with `element`, `beginComposite` and
+    /// `component` and closed with `endSegment` (the same output as `segment(_:_:)`, without its arrays).
+    ///
+    /// A value refused before `endSegment` throws and discards the whole segment: `bytes` is back
+    /// where it was before this call, and the next call may start another segment.
+    public mutating func beginSegment(_ tag: StaticString) throws(WriterError) {
+        try beginDataSegment(tag.withUTF8Buffer { Self.packedTag($0) }, tag.description)
+    }
+
+    /// Appends a simple data element holding `value` (an empty value is an empty position).
+    public mutating func element(_ value: String) throws(WriterError) {
+        try requireOpenSegment("a data element")
+        startElement(composite: false)
+        try writeValue(value)
+    }
+
+    /// Appends a data element of these components, as `segment(_:_:)` does: one component makes a
+    /// simple data element, several a composite, none an empty position.
+    public mutating func element(components: [String]) throws(WriterError) {
+        try element(components: components[...])
+    }
+
+    /// Appends a data element of these components (see `element(components:)`), e.g. five lines of a longer text.
+    public mutating func element(components: ArraySlice<String>) throws(WriterError) {
+        guard components.count > 1 else { return try element(components.first ?? "") }
+        try beginComposite()
+        for value in components { try component(value) }
+    }
+
+    /// Starts a composite data element; its components follow with `component(_:)`.
+    public mutating func beginComposite() throws(WriterError) {
+        try requireOpenSegment("a composite data element")
+        startElement(composite: true)
+    }
+
+    /// Appends the next component of the composite started by `beginComposite`.
+    public mutating func component(_ value: String) throws(WriterError) {
+        try requireOpenSegment("a component")
+        guard inComposite else {
+            throw WriterError(code: .outOfOrder, segmentTag: SegmentTag(rawValue: segmentTag).description,
+                              message: "a component written outside a composite data element: call beginComposite first")
         }
-        guard state == .message else {
-            throw WriterError(code: .outOfOrder, segmentTag: tag, message: "\(tag) written \(whereWeAre)")
-        }
-        bytes += try serialize(tag, elements)
+        nextComponent()
+        try writeValue(value)
+    }
+
+    /// Ends the segment started by `beginSegment`: terminator, suffix, and one more segment for UNT to count.
+    public mutating func endSegment() throws(WriterError) {
+        try requireOpenSegment("the end of a segment")
+        closeSegment()
         segmentsInMessage += 1
+        state = .message
     }
 
     // MARK: - Internals
@@ -313,41 +387,144 @@ public struct EDIFACTWriter: Sendable {
         case .interchange: "in interchange \(interchangeReference) outside a message"
         case .group: "in group \(groupReference) outside a message"
         case .message: "inside message \(messageReference)"
+        case .segment: "inside segment \(SegmentTag(rawValue: segmentTag)) of message \(messageReference)"
         }
     }
 
-    /// One segment's bytes, terminator and suffix included.
-    private func serialize(_ tag: String, _ elements: [[String]]) throws(WriterError) -> [UInt8] {
-        let tagBytes = Array(tag.utf8)
-        guard tagBytes.count == 3,
-              tagBytes.allSatisfy({ (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
-        else {
-            throw WriterError(code: .invalidTag, segmentTag: tag, message: "segment tag must be three upper-case letters or digits")
+    /// The checks of a data segment's start, in the order `segment(_:_:)` always made them: an envelope
+    /// tag, then the state, then the tag's form. `packed` is nil when the tag is not three letters or digits.
+    private mutating func beginDataSegment(_ packed: UInt32?, _ tag: @autoclosure () -> String) throws(WriterError) {
+        if let packed, Self.isEnvelopeTag(packed) {
+            throw WriterError(code: .invalidTag, segmentTag: tag(),
+                              message: "\(tag()) is an envelope segment: use the begin/end calls so counts and references stay right")
         }
-        var out = tagBytes
-        // Truncation: only elements up to the last non-empty one, components up to the last non-empty one.
-        let lastElement = elements.lastIndex { element in element.contains { !$0.isEmpty } } ?? -1
-        var e = 0
-        while e <= lastElement {
-            out.append(delimiters.element)
-            let components = elements[e]
-            let lastComponent = components.lastIndex { !$0.isEmpty } ?? -1
-            var c = 0
-            while c <= lastComponent {
-                if c > 0 { out.append(delimiters.component) }
-                try appendValue(components[c], into: &out, tag: tag, element: e + 2, component: components.count > 1 ? c + 1 : 0)
-                c += 1
+        guard state == .message else {
+            throw WriterError(code: .outOfOrder, segmentTag: tag(), message: "\(tag()) written \(whereWeAre)")
+        }
+        guard let packed else {
+            throw WriterError(code: .invalidTag, segmentTag: tag(), message: "segment tag must be three upper-case letters or digits")
+        }
+        openSegment(packed, from: bytes.count)
+        state = .segment
+    }
+
+    /// Mutating only so that the writer is not copied for the check (a copy retained every array in it).
+    @inline(__always)
+    private mutating func requireOpenSegment(_ what: StaticString) throws(WriterError) {
+        guard state == .segment else { throw notInSegment(what) }
+    }
+
+    @inline(never)
+    private func notInSegment(_ what: StaticString) -> WriterError {
+        WriterError(code: .outOfOrder, segmentTag: "", message: "\(what) written \(whereWeAre): call beginSegment first")
+    }
+
+    /// The tags only the writer itself may write, so counts and references stay right.
+    private static func isEnvelopeTag(_ packed: UInt32) -> Bool {
+        switch SegmentTag(rawValue: packed) {
+        case .UNA, .UNB, .UNG, .UNE, .UNH, .UNT, .UNZ: true
+        default: false
+        }
+    }
+
+    /// The tag packed as in `SegmentTag`, or nil when it is not three upper-case letters or digits.
+    private static func packedTag<C: Collection<UInt8>>(_ tag: C) -> UInt32? {
+        guard tag.count == 3 else { return nil }
+        var packed: UInt32 = 0
+        for b in tag {
+            guard (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(b) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b) else { return nil }
+            packed = packed << 8 | UInt32(b)
+        }
+        return packed
+    }
+
+    /// Writes a UNB, UNG, UNE, UNH, UNT or UNZ whole; on a refusal `bytes` goes back to `start`.
+    private mutating func writeEnvelopeSegment(_ packed: UInt32, from start: Int? = nil, _ elements: [[String]]) throws(WriterError) {
+        openSegment(packed, from: start ?? bytes.count)
+        for components in elements {
+            startElement(composite: components.count > 1)
+            for value in components {
+                if inComposite { nextComponent() }
+                try writeValue(value)
             }
-            e += 1
         }
-        out.append(delimiters.segment)
-        out += segmentSuffix
-        return out
+        closeSegment()
     }
 
-    /// Encodes a value in the repertoire and puts the release character before every service character.
-    private func appendValue(_ value: String, into out: inout [UInt8], tag: String, element: Int, component: Int) throws(WriterError) {
+    private mutating func openSegment(_ packed: UInt32, from start: Int) {
+        segmentStart = start
+        segmentTag = packed
+        bytes.append(UInt8(truncatingIfNeeded: packed >> 16))
+        bytes.append(UInt8(truncatingIfNeeded: packed >> 8))
+        bytes.append(UInt8(truncatingIfNeeded: packed))
+        elementPosition = 1
+        pendingElements = 0
+        pendingComponents = 0
+    }
+
+    private mutating func startElement(composite: Bool) {
+        elementPosition += 1
+        inComposite = composite
+        componentIndex = composite ? -1 : 0
+        pendingElements += 1
+        pendingComponents = 0  // trailing empty components of the element before are dropped
+    }
+
+    private mutating func nextComponent() {
+        componentIndex += 1
+        if componentIndex > 0 { pendingComponents += 1 }
+    }
+
+    private mutating func closeSegment() {
+        bytes.append(delimiters.segment)
+        bytes += segmentSuffix
+    }
+
+    /// Encodes a value in the repertoire, with the release character before every service character,
+    /// after the separators it is owed. A refusal discards the segment being written.
+    private mutating func writeValue(_ value: String) throws(WriterError) {
+        guard !value.isEmpty else { return }  // owes its separator to whatever non-empty value follows
+        while pendingElements > 0 { bytes.append(delimiters.element); pendingElements -= 1 }
+        while pendingComponents > 0 { bytes.append(delimiters.component); pendingComponents -= 1 }
+        // Fast path, for values that are ASCII in the repertoire (nearly all): the UTF-8 bytes are the
+        // encoding in every repertoire, so they are copied with one table look-up a byte, where the
+        // general encoder built an array per value and walked Unicode scalars.
+        if value.utf8.withContiguousStorageIfAvailable({ appendASCII($0) }) == true { return }
+        do {
+            try appendEncoded(value)
+        } catch {
+            bytes.removeSubrange(segmentStart...)
+            if state == .segment { state = .message }
+            throw error
+        }
+    }
+
+    /// Appends `utf8` when every byte is on the fast path (class 0 or 1), else appends nothing and returns false.
+    private mutating func appendASCII(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+        var releases = 0
+        for b in utf8 {
+            switch asciiClass[Int(b)] {
+            case 0: continue
+            case 1: releases += 1
+            default: return false
+            }
+        }
+        if releases == 0 {
+            bytes.append(contentsOf: utf8)
+        } else if let release = delimiters.release {
+            for b in utf8 {
+                if asciiClass[Int(b)] == 1 { bytes.append(release) }
+                bytes.append(b)
+            }
+        }
+        return true
+    }
+
+    /// The general path: any repertoire, and the refusals with their messages.
+    private mutating func appendEncoded(_ value: String) throws(WriterError) {
+        let packed = segmentTag, element = elementPosition, component = inComposite ? componentIndex + 1 : 0
         // Built only for an error: a string per value was a fifth of writing a CUSCAR.
+        var tag: String { SegmentTag(rawValue: packed).description }
         var place: String { component > 0 ? "\(tag) element \(element):\(component)" : "\(tag) element \(element)" }
         guard let encoded = syntaxIdentifier.encode(value) else {
             let bad = value.unicodeScalars.first { syntaxIdentifier.encode(String($0)) == nil }
@@ -364,9 +541,9 @@ public struct EDIFACTWriter: Sendable {
                     throw WriterError(code: .separatorWithoutRelease, segmentTag: tag, elementPosition: element, componentPosition: component,
                                       message: "\(place): the value contains a service character and there is no release character to escape it")
                 }
-                out.append(release)
+                bytes.append(release)
             }
-            out.append(b)
+            bytes.append(b)
         }
     }
 

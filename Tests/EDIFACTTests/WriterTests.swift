@@ -226,6 +226,66 @@ struct WriterTests {
         #expect(w.bytes.isEmpty)
     }
 
+    @Test("value by value writes the same bytes as segment(_:_:), and a refused value discards its segment")
+    func valueByValue() throws {
+        func interchange(_ body: (inout EDIFACTWriter) throws(WriterError) -> Void) throws -> [UInt8] {
+            var w = EDIFACTWriter(syntaxIdentifier: .UNOC, serviceStringAdvice: true, segmentSuffix: "\n")
+            try w.beginInterchange(sender: ["A"], recipient: ["B"], at: jan31, reference: "R1")
+            try w.beginMessage(reference: "1", identifier: ["X"])
+            try body(&w)
+            try w.endMessage()
+            try w.endInterchange()
+            return w.bytes
+        }
+        let whole = try interchange { (w) throws(WriterError) in
+            try w.segment("NAD", [["CZ"], ["ID", "", "ZZZ", ""], [], ["SOCIÉTÉ D'A+B"], [], [""]])
+            try w.segment("FTX", [["AAA"], [], [], ["ONE", "TWO?", ""]])
+            try w.segment("CNT", [[], [""]])
+        }
+        let byValue = try interchange { (w) throws(WriterError) in
+            try w.beginSegment("NAD")
+            try w.element("CZ")
+            try w.element(components: ["ID", "", "ZZZ", ""])
+            try w.element("")
+            try w.element(components: ["SOCIÉTÉ D'A+B"])
+            try w.element(components: [])
+            try w.element("")
+            try w.endSegment()
+            try w.beginSegment("FTX")
+            try w.element("AAA")
+            try w.element("")
+            try w.element("")
+            try w.beginComposite()
+            try w.component("ONE")
+            try w.component("TWO?")
+            try w.component("")
+            try w.endSegment()
+            try w.beginSegment("CNT")
+            try w.endSegment()
+        }
+        #expect(byValue == whole)
+        #expect(text(whole).contains("NAD+CZ+ID::ZZZ++SOCI"))
+
+        var w = EDIFACTWriter(syntaxIdentifier: .UNOA)
+        try w.beginInterchange(sender: ["A"], recipient: ["B"], at: jan31, reference: "R1")
+        try w.beginMessage(reference: "1", identifier: ["X"])
+        let before = w.bytes
+        try w.beginSegment("NAD")
+        try w.element("MS")
+        let error = #expect(throws: WriterError.self) { try w.element("Secret") }
+        #expect(error?.message == "NAD element 3: a character (U+0065) is not in the UNOA repertoire")
+        #expect(w.bytes == before)
+        #expect(throws: WriterError.self) { try w.endSegment() }  // the segment is gone
+        try w.beginSegment("RFF")
+        try w.beginComposite()
+        try w.component("BM")
+        let composite = #expect(throws: WriterError.self) { try w.component("b") }
+        #expect(composite?.elementPosition == 2 && composite?.componentPosition == 2)
+        #expect(throws: WriterError.self) { try w.beginSegment("UNT") }
+        try w.endMessage()
+        #expect(text(w.bytes).hasSuffix("UNH+1+X'UNT+2+1'"))
+    }
+
     @Test("date formats by syntax version")
     func dates() {
         let d = EDIFACTDateTime(year: 2024, month: 2, day: 29, hour: 7, minute: 5)

@@ -343,6 +343,36 @@ struct CUSCARMappingTests {
         #expect(text.contains("UNT+32+M0001'UNZ+1+SWG0000002'"))
     }
 
+    @Test("the byte-level fast paths give what the Foundation and character-level paths they replace gave")
+    func fastPathsMatchTheGeneralPaths() throws {
+        // Text wrapping: ASCII by bytes; the same text with a non-ASCII letter goes the general way.
+        var random = SplitMix64(state: 11)
+        let alphabet = Array("AB CD  E,F-G.HIJKLMN OP".utf8)
+        for _ in 0..<2_000 {
+            let length = Int(random.next() % 90)
+            let ascii = String(decoding: (0..<length).map { _ in alphabet[Int(random.next() % UInt64(alphabet.count))] }, as: UTF8.self)
+            let latin = ascii.replacingOccurrences(of: "A", with: "Ä")
+            for width in [5, 35, 70] {
+                #expect(CUSCARWriter.wrap(ascii, width: width).map { $0.replacingOccurrences(of: "A", with: "Ä") }
+                        == CUSCARWriter.wrap(latin, width: width), "\(ascii.debugDescription) at \(width)")
+            }
+            #expect(CUSCARWriter.addressParts(ascii) == ascii.components(separatedBy: ", "))
+            #expect(CUSCARWriter.addressParts(latin) == latin.components(separatedBy: ", "))
+        }
+        // Trimming decoded values: Foundation's whitespace set, scalar by scalar.
+        for text in ["  A B ", "\u{A0}MÜLLER\u{3000}", "\t\u{200B}X", " \u{301}X", "X \u{301}", "", " ", "ÄÖ"] {
+            #expect(SegmentFields.trimmingWhitespace(text) == text.trimmingCharacters(in: .whitespaces), "\(text.debugDescription)")
+        }
+        // Weights: the exact fast path is the Double strtod gives.
+        for _ in 0..<20_000 {
+            let digits = String(random.next() % 1_000_000_000_000_000)
+            let cut = Int(random.next() % UInt64(digits.count + 1))
+            let text = (random.next() % 5 == 0 ? "-" : "") + digits.prefix(cut) + "." + digits.dropFirst(cut)
+            let value = Array(text.utf8).withUnsafeBufferPointer { EDIFACTNumbers.decimal($0, decimalMark: UInt8(ascii: ",")) }
+            #expect(value?.bitPattern == Double(text)?.bitPattern, "\(text)")
+        }
+    }
+
     @Test("what the writer cannot carry is refused, not sent malformed")
     func writerRefusals() throws {
         var noGoods = Self.notesManifest

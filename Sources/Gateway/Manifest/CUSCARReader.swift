@@ -62,7 +62,8 @@ public enum CUSCARMapping {
         options.validateMessageStructure = false
         options.keepAcceptedMessages = false
         options.maxDiagnosticsPerInterchange = 10
-        let reader = EDIFACTReader(options: options)
+        // Values are read from `reader.segment`, so the cursor need not return an event per value.
+        let reader = EDIFACTReader(options: options, valueEvents: false)
         reader.feed(bytes)
         reader.finish()
         var results: [CUSCARMessageMapping] = []
@@ -174,15 +175,23 @@ final class CUSCARMessageMapper {
     var current: ConsignmentDraft?
     var goods: GoodsItem?
 
+    /// Where a segment is, kept as numbers: its "TAG segment N" text is spelled only for a refusal.
+    struct SegmentPlace {
+        var tag: SegmentTag
+        /// Segment number in the message, UNH = 1.
+        var number: Int
+        var offset: Int
+        var location: String { "\(tag) segment \(number)" }
+    }
+
     /// A consignment while its references are still coming: the bill is known only at its end.
     struct ConsignmentDraft {
         var consignment = Consignment(billOfLading: "")
         var cniNumber: String?
-        var cniLocation: String
-        var cniOffset: Int
-        var oceanBill: (String, String, Int)?
-        var houseBill: (String, String, Int)?
-        var airWaybill: (String, String, Int)?
+        var cni: SegmentPlace
+        var oceanBill: (String, SegmentPlace)?
+        var houseBill: (String, SegmentPlace)?
+        var airWaybill: (String, SegmentPlace)?
         var masterBill: String?
         var firstError: Int
     }
@@ -212,8 +221,10 @@ final class CUSCARMessageMapper {
 
     // MARK: - Errors
 
-    func location(_ s: SegmentFields) -> String {
-        "\(s.view.tag) segment \(s.view.number - unhNumber + 1)"
+    func location(_ s: SegmentFields) -> String { segmentPlace(s).location }
+
+    func segmentPlace(_ s: SegmentFields) -> SegmentPlace {
+        SegmentPlace(tag: s.view.tag, number: s.view.number - unhNumber + 1, offset: s.view.byteOffset)
     }
 
     func fail(_ code: String, _ s: SegmentFields, _ message: String, consignment: String? = nil) {
@@ -259,7 +270,7 @@ final class CUSCARMessageMapper {
             if current == nil { level = .afterTransport }
         case CUSCARTag.CNI:
             finishConsignmentIfOpen()
-            current = ConsignmentDraft(cniNumber: s.text(2), cniLocation: location(s), cniOffset: view.byteOffset, firstError: errors.count)
+            current = ConsignmentDraft(cniNumber: s.text(2), cni: segmentPlace(s), firstError: errors.count)
             level = .consignment
         case CUSCARTag.RFF:
             reference(s)
@@ -310,10 +321,11 @@ final class CUSCARMessageMapper {
             var party = Party(role: role)
             party.id = s.text(2)
             party.name = s.joined(element: 4, components: 0..<5, separator: " ")
-            var lines: [String] = []
-            for c in 0..<4 { if let line = s.text(5, c) { lines.append(line) } }
-            if let city = s.text(6) { lines.append(city) }
-            party.address = lines.isEmpty ? nil : lines.joined(separator: ", ")
+            // Street lines (C059) and city (3164) joined with ", ".
+            var address: String?
+            for c in 0..<4 { if let line = s.text(5, c) { address.join(line, separator: ", ") } }
+            if let city = s.text(6) { address.join(city, separator: ", ") }
+            party.address = address
             party.country = s.text(9)
             current!.consignment.parties.append(party)  // in place: a copy of the draft would copy its arrays
         } else if level == .equipment {
@@ -408,7 +420,7 @@ final class CUSCARMessageMapper {
             if !containers.isEmpty && containers[containers.count - 1].grossWeightKg == nil {
                 containers[containers.count - 1].grossWeightKg = kg
             }
-        } else if goods != nil && goods!.grossWeightKg == nil {
+        } else if goods != nil && goods?.grossWeightKg == nil {
             goods!.grossWeightKg = kg
         }
     }
@@ -447,7 +459,7 @@ final class CUSCARMessageMapper {
         finishGoodsIfOpen()
         level = .consignment
         guard let value = s.text(1, 1) else { return }
-        let found = (value, location(s), s.view.byteOffset)
+        let found = (value, segmentPlace(s))
         if s.equals(1, 0, "BM") { if current!.oceanBill == nil { current!.oceanBill = found } }
         else if s.equals(1, 0, "BH") { if current!.houseBill == nil { current!.houseBill = found } }
         else if s.equals(1, 0, "AWB") { if current!.airWaybill == nil { current!.airWaybill = found } }
@@ -476,7 +488,12 @@ final class CUSCARMessageMapper {
         guard level == .goods, goods != nil, s.equals(1, 0, "AAA") else { return }
         for c in 0..<5 {
             guard let line = s.text(4, c) else { continue }
-            if goods!.description.isEmpty { goods!.description = line } else { goods!.description += " " + line }
+            if goods?.description.isEmpty == true {
+                goods!.description = line
+            } else {
+                goods!.description.append(" ")
+                goods!.description.append(line)
+            }
         }
     }
 
@@ -495,7 +512,7 @@ final class CUSCARMessageMapper {
             if let n = EDIFACTNumbers.integer(s.view.rawBytes(t)) { share.packages = n }
             else { fail("manifest.bad-package-count", s, "SGP number of packages (7224) \(s.text(2) ?? "") is not a whole number", consignment: "") }
         }
-        goods!.containers.append(share)
+        goods?.containers.append(share)
     }
 
     private func dangerousGoods(_ s: SegmentFields) {
@@ -508,11 +525,11 @@ final class CUSCARMessageMapper {
             fail("manifest.bad-un-number", s, "DGS UN number \(un) is not four digits", consignment: "")
             return
         }
-        goods!.dangerousGoods.append(DangerousGoods(unNumber: un, hazardClass: s.text(2)))
+        goods?.dangerousGoods.append(DangerousGoods(unNumber: un, hazardClass: s.text(2)))
     }
 
     private func customsStatus(_ s: SegmentFields) {
-        guard level == .goods, goods != nil, goods!.hsCode == nil else { return }
+        guard level == .goods, goods != nil, goods?.hsCode == nil else { return }
         // C246 appears up to five times (elements 2-6); the first commodity (122) or HS (169) code is taken.
         for e in 2...6 where s.equals(e, 1, "122") || s.equals(e, 1, "169") {
             guard let raw = s.text(e, 0) else { continue }
@@ -528,19 +545,18 @@ final class CUSCARMessageMapper {
     // MARK: - Closing groups
 
     private func finishGoodsIfOpen() {
-        guard let item = goods else { return }
+        // `take()`: the item moves into its consignment rather than being copied and the original dropped.
+        guard let item = goods.take() else { return }
         current?.consignment.goods.append(item)
-        goods = nil
     }
 
     private func finishConsignmentIfOpen() {
         finishGoodsIfOpen()
-        guard let draft = current else { return }
-        current = nil
+        guard let draft = current.take() else { return }
         var consignment = draft.consignment
         let chosen = draft.houseBill ?? draft.oceanBill ?? draft.airWaybill
         var name = chosen?.0
-        if let (bill, place, offset) = chosen {
+        if let (bill, place) = chosen {
             consignment.billOfLading = bill
             var master = draft.masterBill
             if master == nil && draft.houseBill != nil {
@@ -550,7 +566,7 @@ final class CUSCARMessageMapper {
             consignment.masterBillOfLading = master == bill ? nil : master
             if !billsSeen.insert(bill).inserted {
                 if errors.count < CUSCARMapping.maxErrorsPerMessage {
-                    errors.append(ManifestMappingError(code: "manifest.duplicate-bill-of-lading", consignment: bill, location: place, offset: offset,
+                    errors.append(ManifestMappingError(code: "manifest.duplicate-bill-of-lading", consignment: bill, location: place.location, offset: place.offset,
                                                        message: "bill of lading \(bill) appears in more than one consignment of this manifest"))
                 }
             }
@@ -558,8 +574,8 @@ final class CUSCARMessageMapper {
         } else {
             name = nil
             if errors.count < CUSCARMapping.maxErrorsPerMessage {
-                errors.append(ManifestMappingError(code: "manifest.missing-bill-of-lading", consignment: draft.cniNumber, location: draft.cniLocation,
-                                                   offset: draft.cniOffset,
+                errors.append(ManifestMappingError(code: "manifest.missing-bill-of-lading", consignment: draft.cniNumber, location: draft.cni.location,
+                                                   offset: draft.cni.offset,
                                                    message: "consignment \(draft.cniNumber ?? "") has no bill of lading (RFF BM, BH or AWB)"))
             }
         }
@@ -635,7 +651,7 @@ struct SegmentFields {
         if !t.escaped && syntax != .UNOX && slice.allSatisfy({ $0 < 0x80 }) {
             return String(decoding: slice, as: UTF8.self)
         }
-        let decoded = view.string(t, as: syntax).trimmingCharacters(in: .whitespaces)
+        let decoded = Self.trimmingWhitespace(t.escaped ? view.string(t, as: syntax) : syntax.decode(raw))
         return decoded.isEmpty ? nil : decoded
     }
 
@@ -643,10 +659,43 @@ struct SegmentFields {
     func joined(element: Int, components: Range<Int>, separator: String) -> String? {
         var out: String?
         for c in components {
-            guard let line = text(element, c) else { continue }
-            out = out.map { $0 + separator + line } ?? line
+            if let line = text(element, c) { out.join(line, separator: separator) }
         }
         return out
+    }
+}
+
+extension SegmentFields {
+    /// `text.trimmingCharacters(in: .whitespaces)`, without Foundation (it was a tenth of mapping a CUSCAR,
+    /// run on every non-ASCII name) and without a copy when there is nothing to trim.
+    static func trimmingWhitespace(_ text: String) -> String {
+        let scalars = text.unicodeScalars
+        var lo = scalars.startIndex, hi = scalars.endIndex
+        while lo < hi && isWhitespace(scalars[lo]) { scalars.formIndex(after: &lo) }
+        while hi > lo && isWhitespace(scalars[scalars.index(before: hi)]) { scalars.formIndex(before: &hi) }
+        if lo == scalars.startIndex && hi == scalars.endIndex { return text }
+        return String(scalars[lo..<hi])
+    }
+
+    /// Foundation's `CharacterSet.whitespaces`: tab, the space separators (Zs) and U+200B ZERO WIDTH SPACE
+    /// (checked scalar by scalar against Foundation when this was written).
+    static func isWhitespace(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x09, 0x20, 0xA0, 0x1680, 0x2000...0x200B, 0x202F, 0x205F, 0x3000: true
+        default: false
+        }
+    }
+}
+
+extension Optional where Wrapped == String {
+    /// Appends `text`, after `separator` when there is text already.
+    mutating func join(_ text: String, separator: String) {
+        if self == nil {
+            self = text
+        } else {
+            self!.append(separator)
+            self!.append(text)
+        }
     }
 }
 
@@ -654,12 +703,15 @@ struct SegmentFields {
 enum Normalize {
     /// Upper case, spaces removed: `mscu 123456 6` → `MSCU1234566`.
     static func containerNumber(_ raw: String) -> String {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(11)
-        for b in raw.utf8 where b != 0x20 {
-            bytes.append(b >= 97 && b <= 122 ? b - 32 : b)
+        // Written in place: no byte array between the raw value and the string.
+        String(unsafeUninitializedCapacity: raw.utf8.count) { buffer in
+            var n = 0
+            for b in raw.utf8 where b != 0x20 {
+                buffer[n] = b >= 97 && b <= 122 ? b - 32 : b
+                n += 1
+            }
+            return n
         }
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// The HS code's digits, dots and spaces dropped (`6109.10` → `610910`); nil when anything else is
@@ -690,6 +742,7 @@ enum EDIFACTNumbers {
     /// A decimal with an optional sign and the interchange's decimal mark (or `.`), no exponent.
     static func decimal(_ raw: UnsafeBufferPointer<UInt8>, decimalMark: UInt8) -> Double? {
         guard !raw.isEmpty, raw.count <= 32 else { return nil }
+        if let exact = exactDecimal(raw, decimalMark: decimalMark) { return exact }
         var text: [UInt8] = []
         text.reserveCapacity(raw.count)
         var digits = 0, marks = 0
@@ -708,6 +761,35 @@ enum EDIFACTNumbers {
         }
         guard digits > 0, marks <= 1 else { return nil }
         return Double(String(decoding: text, as: UTF8.self))
+    }
+}
+
+extension EDIFACTNumbers {
+    /// Powers of ten a Double holds exactly (10^0 ... 10^22).
+    private static let exactPowersOfTen: [Double] = (0...22).map { (0..<$0).reduce(1.0) { value, _ in value * 10 } }
+
+    /// `decimal` without a string and `strtod`, for values of at most 15 digits (nearly all weights): the
+    /// digits as an integer and a power of ten are both exact Doubles, so their quotient is the correctly
+    /// rounded value, the very Double `strtod` gives (Clinger's fast path). Nil when that does not apply
+    /// or the value is malformed; `decimal` then decides as it always did.
+    static func exactDecimal(_ raw: UnsafeBufferPointer<UInt8>, decimalMark: UInt8) -> Double? {
+        var mantissa = 0, digits = 0, fractionDigits = 0, seenMark = false, negative = false
+        for (i, b) in raw.enumerated() {
+            if b >= 48 && b <= 57 {
+                mantissa = mantissa &* 10 &+ Int(b &- 48)
+                digits += 1
+                if seenMark { fractionDigits += 1 }
+            } else if (b == decimalMark || b == 0x2E) && !seenMark {
+                seenMark = true
+            } else if b == 0x2D && i == 0 {
+                negative = true
+            } else {
+                return nil
+            }
+        }
+        guard digits > 0, digits <= 15 else { return nil }
+        let value = Double(mantissa) / exactPowersOfTen[fractionDigits]
+        return negative ? -value : value
     }
 }
 

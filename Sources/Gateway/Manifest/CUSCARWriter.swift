@@ -41,84 +41,160 @@ public struct CUSCARWriter: Sendable {
     static let nameLine = 35, addressLine = 35, descriptionLine = 70
 
     /// One interchange with one CUSCAR message per manifest (references `M0001`, `M0002`, ...).
+    ///
+    /// Segments are written value by value straight into the writer's bytes (`EDIFACTWriter.beginSegment`):
+    /// building each segment as arrays of strings first was most of the time this took.
     public func interchange(_ manifests: [Manifest], reference: String, at date: EDIFACTDateTime) throws(ManifestMappingError) -> [UInt8] {
         var w = EDIFACTWriter(syntaxIdentifier: syntaxIdentifier, syntaxVersion: syntaxVersion, serviceStringAdvice: true,
                               segmentSuffix: segmentSuffix)
-        try guarded(nil, "UNB") { () throws(WriterError) in
+        do throws(WriterError) {
             try w.beginInterchange(sender: sender, recipient: recipient, at: date, reference: reference, applicationReference: "CUSCAR")
+        } catch {
+            throw Self.notWritable(error, consignment: nil, tag: "UNB")
         }
         for (index, manifest) in manifests.enumerated() {
             try message(manifest, reference: "M" + Self.pad(index + 1, 4), into: &w)
         }
-        try guarded(nil, "UNZ") { () throws(WriterError) in try w.endInterchange() }
+        do throws(WriterError) { try w.endInterchange() } catch { throw Self.notWritable(error, consignment: nil, tag: "UNZ") }
         try Self.check(w.bytes)
         return w.bytes
     }
 
     private func message(_ m: Manifest, reference: String, into w: inout EDIFACTWriter) throws(ManifestMappingError) {
-        let identifier = directory.messageIdentifier
-        try guarded(nil, "UNH") { () throws(WriterError) in try w.beginMessage(reference: reference, identifier: identifier) }
-        var segments: [(String, [[String]])] = []
-        segments.append(("BGM", [["85"], [m.documentNumber], [m.function.code]]))
-        if let issued = m.issuedAt {
-            let (value, format) = EDIFACTDates.value(issued)
-            segments.append(("DTM", [["137", value, format]]))
+        do throws(WriterError) {
+            try w.beginMessage(reference: reference, identifier: directory.messageIdentifier)
+        } catch {
+            throw Self.notWritable(error, consignment: nil, tag: "UNH")
         }
-        if !m.sender.isEmpty { segments.append(("NAD", [["MS"], [m.sender]])) }
-        let t = m.transport
-        segments.append(("TDT", [["20"], [t.voyage], [t.mode.code], [], [t.carrier ?? ""], [], [],
-                                 [t.meansId ?? "", "", "", t.meansName ?? "", t.nationality ?? ""]]))
-        if let port = t.departurePort { segments.append(("LOC", [["5"], [port]])) }
-        if let port = t.arrivalPort { segments.append(("LOC", [["60"], [port]])) }
-        if let when = t.departure { segments.append(("DTM", [["133"] + Self.dtm(when)])) }
-        if let when = t.arrival { segments.append(("DTM", [["132"] + Self.dtm(when)])) }
-        for c in m.containers {
-            segments.append(("EQD", [["CN"], [c.number], c.sizeType.map { [$0, "102", "5"] } ?? [], [], [],
-                                     [c.isFull.map { $0 ? "5" : "4" } ?? ""]]))
-            if let kg = c.grossWeightKg { segments.append(("MEA", [["AAE"], ["G"], ["KGM", Self.number(kg)]])) }
-            for seal in c.seals { segments.append(("SEL", [[seal]])) }
-        }
-        if !m.containers.isEmpty { segments.append(("CNT", [["16", String(m.containers.count)]])) }
-        try write(segments, consignment: nil, into: &w)
-
+        do throws(WriterError) { try header(m, into: &w) } catch { throw Self.notWritable(error, consignment: nil) }
         for (index, c) in m.consignments.enumerated() {
             guard !c.goods.isEmpty else {
                 throw ManifestMappingError(code: "manifest.not-writable", consignment: c.billOfLading, location: "CNI",
                                            message: "a consignment without goods items cannot be written: CUSCAR's goods item group is mandatory")
             }
-            var s: [(String, [[String]])] = []
-            // A house bill travels under its master: CNI C503 carries the master, RFF BH the house bill.
-            s.append(("CNI", [[String(index + 1)], [c.masterBillOfLading ?? c.billOfLading]]))
-            s.append(("RFF", [[c.masterBillOfLading == nil ? "BM" : "BH", c.billOfLading]]))
-            if let port = c.loadingPort { s.append(("LOC", [["9"], [port]])) }
-            if let port = c.dischargePort { s.append(("LOC", [["11"], [port]])) }
-            for p in c.parties { s.append(("NAD", nad(p))) }
-            for g in c.goods {
-                s.append(("GID", [[String(g.sequence)], [g.packages.map(String.init) ?? "", g.packageType ?? ""]]))
-                let lines = Self.wrap(g.description, width: Self.descriptionLine)
-                var start = 0
-                while start < lines.count {
-                    s.append(("FTX", [["AAA"], [], [], Array(lines[start..<min(start + 5, lines.count)])]))
-                    start += 5
-                }
-                if let kg = g.grossWeightKg { s.append(("MEA", [["AAE"], ["G"], ["KGM", Self.number(kg)]])) }
-                for share in g.containers { s.append(("SGP", [[share.container], [share.packages.map(String.init) ?? ""]])) }
-                for d in g.dangerousGoods { s.append(("DGS", [[], [d.hazardClass ?? ""], [d.unNumber]])) }
-                if let hs = g.hsCode { s.append(("CST", [[], [hs, "122"]])) }
+            do throws(WriterError) {
+                try consignment(c, number: index + 1, into: &w)
+            } catch {
+                throw Self.notWritable(error, consignment: c.billOfLading)
             }
-            try write(s, consignment: c.billOfLading, into: &w)
         }
-        try guarded(nil, "UNT") { () throws(WriterError) in try w.endMessage() }
+        do throws(WriterError) { try w.endMessage() } catch { throw Self.notWritable(error, consignment: nil, tag: "UNT") }
+    }
+
+    /// BGM, DTM, NAD+MS, the transport group (TDT, LOC, DTM) and the equipment groups (EQD, MEA, SEL), CNT.
+    private func header(_ m: Manifest, into w: inout EDIFACTWriter) throws(WriterError) {
+        try w.beginSegment("BGM")
+        try w.element("85")
+        try w.element(m.documentNumber)
+        try w.element(m.function.code)
+        try w.endSegment()
+        if let issued = m.issuedAt { try dateTime("137", issued, into: &w) }
+        if !m.sender.isEmpty {
+            try w.beginSegment("NAD")
+            try w.element("MS")
+            try w.element(m.sender)
+            try w.endSegment()
+        }
+        let t = m.transport
+        // TDT+20+voyage+mode++carrier+++means id:::means name:nationality
+        try w.beginSegment("TDT")
+        try w.element("20")
+        try w.element(t.voyage)
+        try w.element(t.mode.code)
+        try w.element("")
+        try w.element(t.carrier ?? "")
+        try w.element("")
+        try w.element("")
+        try w.composite(t.meansId ?? "", "", "", t.meansName ?? "", t.nationality ?? "")
+        try w.endSegment()
+        if let port = t.departurePort { try place("5", port, into: &w) }
+        if let port = t.arrivalPort { try place("60", port, into: &w) }
+        if let when = t.departure { try dateTime("133", when, into: &w) }
+        if let when = t.arrival { try dateTime("132", when, into: &w) }
+        for c in m.containers {
+            // EQD+CN+number+size type:102:5+++status
+            try w.beginSegment("EQD")
+            try w.element("CN")
+            try w.element(c.number)
+            if let sizeType = c.sizeType { try w.composite(sizeType, "102", "5") } else { try w.element("") }
+            try w.element("")
+            try w.element("")
+            try w.element(c.isFull.map { $0 ? "5" : "4" } ?? "")
+            try w.endSegment()
+            if let kg = c.grossWeightKg { try grossWeight(kg, into: &w) }
+            for seal in c.seals {
+                try w.beginSegment("SEL")
+                try w.element(seal)
+                try w.endSegment()
+            }
+        }
+        if !m.containers.isEmpty {
+            try w.beginSegment("CNT")
+            try w.composite("16", String(m.containers.count))
+            try w.endSegment()
+        }
+    }
+
+    /// One consignment group: CNI, RFF, LOC, NAD and its goods items (GID, FTX, MEA, SGP, DGS, CST).
+    private func consignment(_ c: Consignment, number: Int, into w: inout EDIFACTWriter) throws(WriterError) {
+        // A house bill travels under its master: CNI C503 carries the master, RFF BH the house bill.
+        try w.beginSegment("CNI")
+        try w.element(String(number))
+        try w.element(c.masterBillOfLading ?? c.billOfLading)
+        try w.endSegment()
+        try w.beginSegment("RFF")
+        try w.composite(c.masterBillOfLading == nil ? "BM" : "BH", c.billOfLading)
+        try w.endSegment()
+        if let port = c.loadingPort { try place("9", port, into: &w) }
+        if let port = c.dischargePort { try place("11", port, into: &w) }
+        for p in c.parties { try party(p, into: &w) }
+        for g in c.goods {
+            try w.beginSegment("GID")
+            try w.element(String(g.sequence))
+            try w.composite(g.packages.map(String.init) ?? "", g.packageType ?? "")
+            try w.endSegment()
+            // FTX+AAA+++line:line:...: five lines of the description a segment.
+            let lines = Self.wrap(g.description, width: Self.descriptionLine)
+            var start = 0
+            while start < lines.count {
+                try w.beginSegment("FTX")
+                try w.element("AAA")
+                try w.element("")
+                try w.element("")
+                try w.element(components: lines[start..<min(start + 5, lines.count)])
+                try w.endSegment()
+                start += 5
+            }
+            if let kg = g.grossWeightKg { try grossWeight(kg, into: &w) }
+            for share in g.containers {
+                try w.beginSegment("SGP")
+                try w.element(share.container)
+                try w.element(share.packages.map(String.init) ?? "")
+                try w.endSegment()
+            }
+            for d in g.dangerousGoods {
+                try w.beginSegment("DGS")
+                try w.element("")
+                try w.element(d.hazardClass ?? "")
+                try w.element(d.unNumber)
+                try w.endSegment()
+            }
+            if let hs = g.hsCode {
+                try w.beginSegment("CST")
+                try w.element("")
+                try w.composite(hs, "122")
+                try w.endSegment()
+            }
+        }
     }
 
     /// NAD: role, id, name lines (C080 ×5), street lines (C059, 3 in D95B, 4 in D96A), city (3164), country (3207).
-    private func nad(_ p: Party) -> [[String]] {
-        let names = Array(Self.wrap(p.name ?? "", width: Self.nameLine).prefix(5))
+    private func party(_ p: Party, into w: inout EDIFACTWriter) throws(WriterError) {
         var streets: [String] = []
         var city = ""
         if let address = p.address {
             // The reader joins street lines and city with ", ": split there, the last part being the city.
-            var parts = address.components(separatedBy: ", ")
+            var parts = Self.addressParts(address)
             if parts.count >= 2 { city = parts.removeLast() }
             let maxLines = directory == .d95B ? 3 : 4
             if parts.count > maxLines {
@@ -127,23 +203,50 @@ public struct CUSCARWriter: Sendable {
             }
             streets = parts
         }
-        return [[p.role.code], [p.id ?? ""], [], names, streets, [city], [], [], [p.country ?? ""]]
+        try w.beginSegment("NAD")
+        try w.element(p.role.code)
+        try w.element(p.id ?? "")
+        try w.element("")
+        try w.element(components: Self.wrap(p.name ?? "", width: Self.nameLine).prefix(5))
+        try w.element(components: streets)
+        try w.element(city)
+        try w.element("")
+        try w.element("")
+        try w.element(p.country ?? "")
+        try w.endSegment()
     }
 
-    private func write(_ segments: [(String, [[String]])], consignment: String?, into w: inout EDIFACTWriter) throws(ManifestMappingError) {
-        for (tag, elements) in segments {
-            try guarded(consignment, tag) { () throws(WriterError) in try w.segment(tag, elements) }
-        }
+    /// LOC+qualifier+place.
+    private func place(_ qualifier: String, _ port: String, into w: inout EDIFACTWriter) throws(WriterError) {
+        try w.beginSegment("LOC")
+        try w.element(qualifier)
+        try w.element(port)
+        try w.endSegment()
     }
 
-    /// Runs one writer call, turning its refusal into a mapping error that names the consignment.
-    private func guarded(_ consignment: String?, _ tag: String, _ body: () throws(WriterError) -> Void) throws(ManifestMappingError) {
-        do {
-            try body()
-        } catch {
-            throw ManifestMappingError(code: "manifest.not-writable", consignment: consignment, location: tag,
-                                       message: "cannot write \(tag): \(error.message)")
-        }
+    /// DTM+qualifier:value:format (203, or 204 with seconds).
+    private func dateTime(_ qualifier: String, _ date: Date, into w: inout EDIFACTWriter) throws(WriterError) {
+        let (value, format) = EDIFACTDates.value(date)
+        try w.beginSegment("DTM")
+        try w.composite(qualifier, value, format)
+        try w.endSegment()
+    }
+
+    /// MEA+AAE+G+KGM:weight.
+    private func grossWeight(_ kg: Double, into w: inout EDIFACTWriter) throws(WriterError) {
+        try w.beginSegment("MEA")
+        try w.element("AAE")
+        try w.element("G")
+        try w.composite("KGM", Self.number(kg))
+        try w.endSegment()
+    }
+
+    /// The writer's refusal as a mapping error that names the consignment and the segment (or the
+    /// envelope call, `tag`).
+    private static func notWritable(_ error: WriterError, consignment: String?, tag: String? = nil) -> ManifestMappingError {
+        let tag = tag ?? error.segmentTag
+        return ManifestMappingError(code: "manifest.not-writable", consignment: consignment, location: tag,
+                                    message: "cannot write \(tag): \(error.message)")
     }
 
     /// Our validator must find nothing in what we send; the first finding is the refusal.
@@ -157,16 +260,11 @@ public struct CUSCARWriter: Sendable {
         }
     }
 
-    static func dtm(_ date: Date) -> [String] {
-        let (value, format) = EDIFACTDates.value(date)
-        return [value, format]
-    }
-
     /// A weight as EDIFACT writes numbers: no exponent, no trailing zeros, `.` as decimal mark.
     static func number(_ value: Double) -> String {
         if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
         let plain = "\(value)"
-        if !plain.contains("e") { return plain }
+        if !plain.utf8.contains(UInt8(ascii: "e")) { return plain }  // ASCII: no need for Foundation's search
         var fixed = String(format: "%.6f", value)
         while fixed.hasSuffix("0") { fixed.removeLast() }
         if fixed.hasSuffix(".") { fixed.removeLast() }
@@ -176,6 +274,7 @@ public struct CUSCARWriter: Sendable {
     /// Splits text into lines of at most `width` characters at spaces, so the reader's join with one
     /// space gives the text back; a word longer than a line is cut.
     static func wrap(_ text: String, width: Int) -> [String] {
+        if text.utf8.allSatisfy({ (0x20...0x7E).contains($0) }) { return wrapASCII(text, width: width) }
         // Most values fit on one line with single spaces: given back as they are.
         if text.utf8.count <= width, text.first != " ", text.last != " ", !text.contains("  ") {
             return text.isEmpty ? [] : [text]
@@ -199,8 +298,86 @@ public struct CUSCARWriter: Sendable {
         return lines
     }
 
+    /// `wrap` for printable ASCII, where every byte is one character: the same lines, found in the bytes
+    /// rather than by characters and Foundation's search for double spaces (a quarter of writing a CUSCAR).
+    private static func wrapASCII(_ text: String, width: Int) -> [String] {
+        var text = text
+        return text.withUTF8 { bytes -> [String] in
+            func string(_ range: Range<Int>) -> String { String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self) }
+            let count = bytes.count
+            var doubleSpace = false
+            var i = 1
+            while i < count && !doubleSpace {
+                doubleSpace = bytes[i] == 0x20 && bytes[i - 1] == 0x20
+                i += 1
+            }
+            if count <= width, bytes.first != 0x20, bytes.last != 0x20, !doubleSpace {
+                return count == 0 ? [] : [string(0..<count)]
+            }
+            // Words are runs of non-spaces; a line is words joined by one space, so it is built in `line`.
+            var lines: [String] = []
+            var line: [UInt8] = []
+            var start = 0
+            while start < count {
+                guard bytes[start] != 0x20 else { start += 1; continue }
+                var end = start
+                while end < count && bytes[end] != 0x20 { end += 1 }
+                var word = start..<end
+                start = end
+                if !line.isEmpty && line.count + 1 + word.count > width {
+                    lines.append(String(decoding: line, as: UTF8.self))
+                    line.removeAll(keepingCapacity: true)
+                }
+                while word.count > width {
+                    if !line.isEmpty { lines.append(String(decoding: line, as: UTF8.self)); line.removeAll(keepingCapacity: true) }
+                    lines.append(string(word.lowerBound..<(word.lowerBound + width)))
+                    word = (word.lowerBound + width)..<word.upperBound
+                }
+                if !line.isEmpty { line.append(0x20) }
+                line.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[word]))
+            }
+            if !line.isEmpty { lines.append(String(decoding: line, as: UTF8.self)) }
+            return lines
+        }
+    }
+
+    /// `text.components(separatedBy: ", ")` (the address parts), by bytes when the text is ASCII, where a byte
+    /// match is a character match; else Foundation's grapheme-aware split, which cost a third of writing a NAD.
+    static func addressParts(_ text: String) -> [String] {
+        guard text.utf8.allSatisfy({ $0 < 0x80 }) else { return text.components(separatedBy: ", ") }
+        var ascii = text
+        return ascii.withUTF8 { bytes -> [String] in
+            var parts: [String] = []
+            var part = 0, i = 0
+            while i + 1 < bytes.count {
+                if bytes[i] == 0x2C && bytes[i + 1] == 0x20 {
+                    parts.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[part..<i]), as: UTF8.self))
+                    i += 2
+                    part = i
+                } else {
+                    i += 1
+                }
+            }
+            parts.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[part...]), as: UTF8.self))
+            return parts
+        }
+    }
+
     static func pad(_ v: Int, _ width: Int) -> String {
         let s = String(v)
         return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+    }
+}
+
+extension EDIFACTWriter {
+    /// A composite data element of these components, two or more (trailing empty ones are truncated away).
+    fileprivate mutating func composite(_ first: String, _ second: String, _ third: String = "", _ fourth: String = "",
+                                        _ fifth: String = "") throws(WriterError) {
+        try beginComposite()
+        try component(first)
+        try component(second)
+        try component(third)
+        try component(fourth)
+        try component(fifth)
     }
 }

@@ -314,11 +314,20 @@ public struct ManifestMappingError: Error, Sendable, Hashable, CustomStringConve
 public enum ISO6346 {
     /// Whether `number` is 4 letters (the 4th U, J or Z), 6 digits and a check digit that matches.
     public static func isValid(_ number: String) -> Bool {
-        let chars = Array(number.utf8)
-        guard chars.count == 11,
-              chars[0..<4].allSatisfy({ $0 >= 65 && $0 <= 90 }), [85, 74, 90].contains(chars[3]),
-              chars[4..<11].allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return false }
-        return checkDigit(String(decoding: chars[0..<10], as: UTF8.self)) == Int(chars[10] - 48)
+        // Straight over the UTF-8 view: no byte array or string per container (it is run on every EQD read).
+        let utf8 = number.utf8
+        guard utf8.count == 11 else { return false }
+        var sum = 0, index = 0, check = 0
+        for c in utf8 {
+            if index < 4 {
+                guard c >= 65 && c <= 90, index < 3 || c == 85 || c == 74 || c == 90 else { return false }  // U, J or Z
+            } else {
+                guard c >= 48 && c <= 57 else { return false }
+            }
+            if index < 10 { sum += value(c)! << index } else { check = Int(c - 48) }
+            index += 1
+        }
+        return sum % 11 % 10 == check
     }
 
     /// The check digit of the first 10 characters (letters valued 10..38 skipping multiples of 11).
@@ -327,22 +336,21 @@ public enum ISO6346 {
         guard chars.count == 10 else { return nil }
         var sum = 0
         for (index, c) in chars.enumerated() {
-            let value: Int
-            if c >= 48 && c <= 57 {
-                value = Int(c - 48)
-            } else if c >= 65 && c <= 90 {
-                var v = 10
-                for letter in UInt8(65)..<c {
-                    _ = letter
-                    v += 1
-                    if v % 11 == 0 { v += 1 }
-                }
-                value = v
-            } else {
-                return nil
-            }
+            guard let value = value(c) else { return nil }
             sum += value << index
         }
         return sum % 11 % 10
+    }
+
+    /// A character's value in the check digit sum: digits 0-9, letters 10..38 skipping multiples of 11.
+    private static func value(_ c: UInt8) -> Int? {
+        if c >= 48 && c <= 57 { return Int(c - 48) }
+        guard c >= 65 && c <= 90 else { return nil }
+        var v = 10
+        for _ in UInt8(65)..<c {
+            v += 1
+            if v % 11 == 0 { v += 1 }
+        }
+        return v
     }
 }

@@ -28,13 +28,14 @@ extension GatewayPipeline {
     /// Processes a chunk of leased process jobs: decisions and receipt bytes first (receipts stored without
     /// fsync), one syncfs, then one transaction with every state, member and delivery.
     func processChunk(_ jobs: [JobRecord]) -> [JobRun] {
-        var decisions: [(JobRecord, ProcessDecision)] = []
         let batches = (try? store.batches(ids: jobs.compactMap(\.batchId))) ?? [:]
-        for job in jobs {
+        // Each job's decision on every core: a decision reads its own batch's bytes and writes only files of its
+        // own (receipts in the raw store, its quarantine), and the pipeline holds no mutable state (Sendable).
+        var decisions = Stripes.run(jobs, stripes: ProcessInfo.processInfo.activeProcessorCount) { job, _ in
             let started = Date()
-            let decision = decide(job, batch: job.batchId.flatMap { batches[$0] })
+            let decision = self.decide(job, batch: job.batchId.flatMap { batches[$0] })
             GatewayMetrics.jobDuration(kind: JobKind.process, seconds: Date().timeIntervalSince(started))
-            decisions.append((job, decision))
+            return (job, decision)
         }
         fileAndRoute(&decisions)
         do {

@@ -172,25 +172,105 @@ public final class GatewayPipeline: Sendable {
     /// Runs due process and deliver jobs, chunk after chunk, until none is due or `shouldStop` says so
     /// (checked between chunks: a chunk in hand is always finished).
     /// A ledger error that stops the draining is returned beside the runs done before it.
-    public func drain(shouldStop: () -> Bool = { false }) -> (runs: [JobRun], error: Error?) {
+    ///
+    /// Deliveries run on a thread of their own beside the process chunks, so a chunk's receipts and copies go
+    /// out while the next chunk is processed (its filing and commit leave a core idle) rather than all after
+    /// the last one. Leases keep each job to one thread; the ledger's writes take turns. The runs come back
+    /// process chunks first, then deliveries, as before.
+    public func drain(shouldStop: @escaping @Sendable () -> Bool = { false }) -> (runs: [JobRun], error: Error?) {
+        let deliverer = Deliverer(pipeline: self, shouldStop: shouldStop)
         var runs: [JobRun] = []
+        var failure: Error?
         while !shouldStop() {
             do {
-                let chunk = try runDueJobs()
+                let chunk = try runDueJobs(kinds: [JobKind.process])
                 if chunk.isEmpty { break }
                 runs += chunk
+                deliverer.wake()
             } catch {
+                failure = error
+                break
+            }
+        }
+        let delivered = deliverer.finish()
+        return (runs + delivered.runs, failure ?? delivered.error)
+    }
+
+    /// The thread that delivers due deliver jobs, chunk after chunk, while `drain` processes: it waits when
+    /// none is due, and once told processing is over it delivers what is left and ends.
+    private final class Deliverer: @unchecked Sendable {
+        private let condition = NSCondition()
+        private var processing = true
+        private var woken = false
+        private var runs: [JobRun] = []
+        private var error: Error?
+        private var done = false
+
+        init(pipeline: GatewayPipeline, shouldStop: @escaping @Sendable () -> Bool) {
+            // Unowned: the caller of `drain` keeps the pipeline; if the thread held the last reference, the
+            // pipeline (its store, its signing keys in OpenSSL and xmlsec) would be freed on this thread as it
+            // ends, while the caller goes on.
+            let thread = Thread { [self, unowned pipeline] in
+                while !shouldStop() {
+                    // Read before claiming: when processing had ended already, an empty claim means nothing
+                    // more will become due.
+                    let wasProcessing = self.condition.withLock { self.processing }
+                    let chunk: [JobRun]
+                    do {
+                        chunk = try pipeline.runDueJobs(kinds: [JobKind.deliver])
+                    } catch {
+                        self.condition.withLock { self.error = error }
+                        break
+                    }
+                    if !chunk.isEmpty {
+                        self.condition.withLock { self.runs += chunk }
+                        continue
+                    }
+                    if !wasProcessing { break }
+                    // Nothing due yet: wait for the next process chunk's commit, or for processing to end.
+                    self.condition.withLock {
+                        while self.processing && !self.woken { self.condition.wait() }
+                        self.woken = false
+                    }
+                }
+                self.condition.withLock {
+                    self.done = true
+                    self.condition.broadcast()
+                }
+            }
+            thread.name = "gateway.deliveries"
+            thread.start()
+        }
+
+        /// A process chunk committed: its deliveries are due.
+        func wake() {
+            condition.withLock {
+                woken = true
+                condition.broadcast()
+            }
+        }
+
+        /// Processing is over: waits until what is due is delivered, and returns every delivery's run.
+        func finish() -> (runs: [JobRun], error: Error?) {
+            condition.withLock {
+                processing = false
+                condition.broadcast()
+                while !done { condition.wait() }
                 return (runs, error)
             }
         }
-        return (runs, nil)
     }
 
     /// One chunk: due process jobs first (they create deliveries), else due deliver jobs. `ids` restricts
     /// it to those jobs (an operator's rerun). Returns what each job did; empty when nothing was due.
     /// Throws when the ledger cannot lease jobs (the caller decides: report, back off, retry).
     public func runDueJobs(ids: [Int64]? = nil) throws -> [JobRun] {
-        for kind in [JobKind.process, JobKind.deliver] {
+        try runDueJobs(kinds: [JobKind.process, JobKind.deliver], ids: ids)
+    }
+
+    /// One chunk of the first of `kinds` that has due jobs.
+    func runDueJobs(kinds: [String], ids: [Int64]? = nil) throws -> [JobRun] {
+        for kind in kinds {
             let jobs: [JobRecord]
             do {
                 jobs = try store.claimDueJobs(kinds: [kind], ids: ids, limit: Self.chunkSize, now: now(),

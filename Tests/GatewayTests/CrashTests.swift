@@ -56,8 +56,8 @@ private func drop(_ files: [DroppedFile], into spool: Scratch) throws {
     for file in files { try spool.write("partners/CARRIERX/drop/" + file.name, file.bytes) }
 }
 
-/// Starts `gateway run --once` in `spool`; output discarded.
-private func start(in spool: Scratch) throws -> Process {
+/// Starts `gateway run --once` in `spool`; output discarded (the crash tests kill it at random points).
+func startRunOnce(in spool: Scratch) throws -> Process {
     let exe = try #require(CLI.executable, "the gateway executable was not found; build with `swift build --build-tests`")
     let process = Process()
     process.executableURL = exe
@@ -112,7 +112,7 @@ struct CrashTests {
             let expected = max(0.005, runSeconds * left / Double(count + unreadable.count))
             let upper = min(expected, round % 2 == 0 ? runSeconds / 10 : runSeconds / 30)
             let delay = Double.random(in: 0.001...upper, using: &rng)
-            let process = try start(in: spool)
+            let process = try startRunOnce(in: spool)
             usleep(useconds_t(delay * 1_000_000))
             let wasRunning = process.isRunning
             kill(process.processIdentifier, SIGKILL)

@@ -50,7 +50,7 @@ struct ManifestModelTests {
             #expect(JobJSON.decode(DeliverInput.self, input.json) == input)
         }
         let bills = ["CRXB1", "A\"B", "重庆/1"]
-        #expect(try JSONDecoder().decode([String].self, from: Data(GatewayStore.jsonArray(bills).utf8)) == bills)
-        #expect(GatewayStore.jsonArray([]) == "[]")
+        #expect(try JSONDecoder().decode([String].self, from: Data(LibraryJSON.strings(bills).utf8)) == bills)
+        #expect(LibraryJSON.strings([]) == "[]")
     }
 }

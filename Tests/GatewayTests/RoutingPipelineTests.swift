@@ -438,18 +438,11 @@ struct RoutingPipelineTests {
         try #require(calibrated.status == 0 && calibrated.stdout.contains("\(count) files: \(count) accepted"), "\(calibrated)")
 
         let scratch = try fill()
-        let exe = try #require(CLI.executable)
         var rng = SplitMix64(state: UInt64(Date().timeIntervalSince1970 * 1000))
         var log: [String] = []
         var kills = 0
         for round in 0..<40 where kills < 12 {
-            let process = Process()
-            process.executableURL = exe
-            process.arguments = ["run", "--once", "--config", "gateway.toml"]
-            process.currentDirectoryURL = scratch.url
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            let process = try startRunOnce(in: scratch)
             // Short enough that most runs die somewhere in the middle: pickup, mapping, filing, generating, committing,
             // delivering; each run starts with what the last one left.
             let delay = Double.random(in: 0.03...max(0.04, runSeconds / 4), using: &rng)

@@ -18,131 +18,108 @@ public enum LibraryJSON {
     /// The manifest as the library stores it (`manifest_version.model_json`).
     public static func manifest(_ m: Manifest) -> String {
         var w = JSONWriter()
-        w.beginObject()
-        w.key("containers")
-        w.beginArray()
-        for c in m.containers { container(c, &w) }
-        w.endArray()
-        w.key("consignments")
-        w.beginArray()
-        for c in m.consignments { consignment(c, &w) }
-        w.endArray()
-        w.field("documentNumber", m.documentNumber)
-        w.field("function", m.function.rawValue)
-        w.field("issuedAt", m.issuedAt)
-        w.field("sender", m.sender)
-        let t = m.transport
-        w.key("transport")
-        w.beginObject()
-        w.field("arrival", t.arrival)
-        w.field("arrivalPort", t.arrivalPort)
-        w.field("carrier", t.carrier)
-        w.field("crewCount", t.crewCount)
-        w.field("departure", t.departure)
-        w.field("departurePort", t.departurePort)
-        w.field("meansId", t.meansId)
-        w.field("meansName", t.meansName)
-        w.field("mode", t.mode.rawValue)
-        w.field("nationality", t.nationality)
-        w.field("passengerCount", t.passengerCount)
-        w.field("voyage", t.voyage)
-        w.endObject()
-        w.endObject()
+        w.object(nil) { w in
+            w.array("containers", m.containers) { w, c in container(c, &w) }
+            w.array("consignments", m.consignments) { w, c in consignment(c, &w) }
+            w.field("documentNumber", m.documentNumber)
+            w.field("function", m.function.rawValue)
+            w.field("issuedAt", m.issuedAt)
+            w.field("sender", m.sender)
+            let t = m.transport
+            w.object("transport") { w in
+                w.field("arrival", t.arrival)
+                w.field("arrivalPort", t.arrivalPort)
+                w.field("carrier", t.carrier)
+                w.field("crewCount", t.crewCount)
+                w.field("departure", t.departure)
+                w.field("departurePort", t.departurePort)
+                w.field("meansId", t.meansId)
+                w.field("meansName", t.meansName)
+                w.field("mode", t.mode.rawValue)
+                w.field("nationality", t.nationality)
+                w.field("passengerCount", t.passengerCount)
+                w.field("voyage", t.voyage)
+            }
+        }
         return w.text
     }
 
     private static func container(_ c: Container, _ w: inout JSONWriter) {
-        w.beginObject()
-        w.field("grossWeightKg", c.grossWeightKg)
-        w.field("isFull", c.isFull)
-        w.field("number", c.number)
-        w.key("seals")
-        w.beginArray()
-        for seal in c.seals { w.string(seal) }
-        w.endArray()
-        w.field("sizeType", c.sizeType)
-        w.endObject()
+        w.object(nil) { w in
+            w.field("grossWeightKg", c.grossWeightKg)
+            w.field("isFull", c.isFull)
+            w.field("number", c.number)
+            w.array("seals", c.seals) { w, seal in w.string(seal) }
+            w.field("sizeType", c.sizeType)
+        }
     }
 
     private static func consignment(_ c: Consignment, _ w: inout JSONWriter) {
-        w.beginObject()
-        w.field("billOfLading", c.billOfLading)
-        w.field("dischargePort", c.dischargePort)
-        w.key("goods")
-        w.beginArray()
-        for g in c.goods {
-            w.beginObject()
-            w.key("containers")
-            w.beginArray()
-            for share in g.containers {
-                w.beginObject()
-                w.field("container", share.container)
-                w.field("packages", share.packages)
-                w.endObject()
+        w.object(nil) { w in
+            w.field("billOfLading", c.billOfLading)
+            w.field("dischargePort", c.dischargePort)
+            w.array("goods", c.goods) { w, g in
+                w.object(nil) { w in
+                    w.array("containers", g.containers) { w, share in
+                        w.object(nil) { w in
+                            w.field("container", share.container)
+                            w.field("packages", share.packages)
+                        }
+                    }
+                    w.array("dangerousGoods", g.dangerousGoods) { w, d in
+                        w.object(nil) { w in
+                            w.field("hazardClass", d.hazardClass)
+                            w.field("unNumber", d.unNumber)
+                        }
+                    }
+                    w.field("description", g.description)
+                    w.field("grossWeightKg", g.grossWeightKg)
+                    w.field("hsCode", g.hsCode)
+                    w.field("packageType", g.packageType)
+                    w.field("packages", g.packages)
+                    w.field("sequence", g.sequence)
+                }
             }
-            w.endArray()
-            w.key("dangerousGoods")
-            w.beginArray()
-            for d in g.dangerousGoods {
-                w.beginObject()
-                w.field("hazardClass", d.hazardClass)
-                w.field("unNumber", d.unNumber)
-                w.endObject()
+            w.field("loadingPort", c.loadingPort)
+            w.field("masterBillOfLading", c.masterBillOfLading)
+            w.array("parties", c.parties) { w, p in
+                w.object(nil) { w in
+                    w.field("address", p.address)
+                    w.field("country", p.country)
+                    w.field("id", p.id)
+                    w.field("name", p.name)
+                    w.field("role", p.role.rawValue)
+                }
             }
-            w.endArray()
-            w.field("description", g.description)
-            w.field("grossWeightKg", g.grossWeightKg)
-            w.field("hsCode", g.hsCode)
-            w.field("packageType", g.packageType)
-            w.field("packages", g.packages)
-            w.field("sequence", g.sequence)
-            w.endObject()
         }
-        w.endArray()
-        w.field("loadingPort", c.loadingPort)
-        w.field("masterBillOfLading", c.masterBillOfLading)
-        w.key("parties")
-        w.beginArray()
-        for p in c.parties {
-            w.beginObject()
-            w.field("address", p.address)
-            w.field("country", p.country)
-            w.field("id", p.id)
-            w.field("name", p.name)
-            w.field("role", p.role.rawValue)
-            w.endObject()
-        }
-        w.endArray()
-        w.endObject()
     }
 
     /// Every rule's decision as the library stores it (`routing_decision.decisions_json`).
     public static func decisions(_ decisions: [RoutingDecision]) -> String {
         var w = JSONWriter()
-        w.beginArray()
-        for d in decisions {
-            w.beginObject()
-            w.field("agency", d.agency)
-            w.key("consignments")
-            w.beginArray()
-            for c in d.consignments {
-                w.beginObject()
-                w.field("billOfLading", c.billOfLading)
-                w.key("goods")
-                w.beginArray()
-                for g in c.goods { w.number(g) }
-                w.endArray()
-                w.field("reason", c.reason)
-                w.field("selected", c.selected)
-                w.endObject()
+        w.array(nil, decisions) { w, d in
+            w.object(nil) { w in
+                w.field("agency", d.agency)
+                w.array("consignments", d.consignments) { w, c in
+                    w.object(nil) { w in
+                        w.field("billOfLading", c.billOfLading)
+                        w.array("goods", c.goods) { w, g in w.number(g) }
+                        w.field("reason", c.reason)
+                        w.field("selected", c.selected)
+                    }
+                }
+                w.field("format", d.format.rawValue)
+                w.field("reason", d.reason)
+                w.field("selected", d.selected)
             }
-            w.endArray()
-            w.field("format", d.format.rawValue)
-            w.field("reason", d.reason)
-            w.field("selected", d.selected)
-            w.endObject()
         }
-        w.endArray()
+        return w.text
+    }
+
+    /// A list of strings as JSON (the routed copies' bills and containers in the ledger).
+    public static func strings(_ values: [String]) -> String {
+        var w = JSONWriter()
+        w.array(nil, values) { w, value in w.string(value) }
         return w.text
     }
 }
@@ -180,6 +157,22 @@ struct JSONWriter {
     mutating func endArray() {
         bytes.append(UInt8(ascii: "]"))
         needsComma = true
+    }
+
+    /// `{...}`, or `"name":{...}` as a field, with `body` writing its members.
+    mutating func object(_ name: String?, _ body: (inout JSONWriter) -> Void) {
+        if let name { key(name) }
+        beginObject()
+        body(&self)
+        endObject()
+    }
+
+    /// `[...]`, or `"name":[...]` as a field, with `element` writing each item.
+    mutating func array<S: Sequence>(_ name: String?, _ items: S, _ element: (inout JSONWriter, S.Element) -> Void) {
+        if let name { key(name) }
+        beginArray()
+        for item in items { element(&self, item) }
+        endArray()
     }
 
     mutating func key(_ name: String) {

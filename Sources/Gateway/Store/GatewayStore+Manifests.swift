@@ -278,17 +278,9 @@ extension GatewayStore {
                                          file_name, sha256, signed, deliver_key, routed_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
                 """, arguments: [record.manifestId, record.version, batchId, copy.agency, copy.format, copy.function, copy.rule,
-                                 jsonArray(copy.bills), jsonArray(copy.containers), copy.fileName, copy.sha256, copy.signed ? 1 : 0,
+                                 LibraryJSON.strings(copy.bills), LibraryJSON.strings(copy.containers), copy.fileName, copy.sha256, copy.signed ? 1 : 0,
                                  copy.deliverKey, now])
         }
-    }
-
-    static func jsonArray(_ values: [String]) -> String {
-        var w = JSONWriter()
-        w.beginArray()
-        for value in values { w.string(value) }
-        w.endArray()
-        return w.text
     }
 
     /// The copies routed for a batch's manifests, in routing order.

@@ -173,27 +173,106 @@ public final class GatewayPipeline: Sendable {
     /// (checked between chunks: a chunk in hand is always finished).
     /// A ledger error that stops the draining is returned beside the runs done before it.
     ///
-    /// Deliveries run on a thread of their own beside the process chunks, so a chunk's receipts and copies go
-    /// out while the next chunk is processed (its filing and commit leave a core idle) rather than all after
-    /// the last one. Leases keep each job to one thread; the ledger's writes take turns. The runs come back
-    /// process chunks first, then deliveries, as before.
+    /// Three threads work as a pipeline. A filing thread leases each process chunk, decides and maps it, and
+    /// files and plans its manifests (in chunk order: filing needs what the chunks before filed); the calling
+    /// thread generates each chunk's copies, finishes and commits it, while the filing thread goes on with
+    /// the next; a delivery thread takes each chunk's deliveries once it is committed. Each step keeps a core
+    /// busy while another waits on the ledger. Leases keep each job to one thread; the ledger's writes take
+    /// turns. The runs come back process chunks first, then deliveries, as before.
     public func drain(shouldStop: @escaping @Sendable () -> Bool = { false }) -> (runs: [JobRun], error: Error?) {
         let deliverer = Deliverer(pipeline: self, shouldStop: shouldStop)
+        let filer = Filer(pipeline: self, shouldStop: shouldStop)
         var runs: [JobRun] = []
-        var failure: Error?
-        while !shouldStop() {
-            do {
-                let chunk = try runDueJobs(kinds: [JobKind.process])
-                if chunk.isEmpty { break }
-                runs += chunk
-                deliverer.wake()
-            } catch {
-                failure = error
-                break
+        var failed = false
+        while let chunk = filer.next() {
+            if failed {
+                // An earlier chunk did not commit; this one was planned against its copies: not committed either.
+                runs += commitFailure(chunk.decisions.map { ($0.0, $0.1.line) }, "not committed: an earlier chunk's commit failed")
+                filer.completed(committed: false)
+                continue
             }
+            let (done, committed) = completeChunk(chunk)
+            runs += done
+            failed = !committed
+            filer.completed(committed: committed)
+            deliverer.wake()
         }
         let delivered = deliverer.finish()
-        return (runs + delivered.runs, failure ?? delivered.error)
+        return (runs + delivered.runs, filer.failure ?? delivered.error)
+    }
+
+    /// The thread that leases, decides, maps, files and plans process chunks, one after another, and hands each
+    /// to `drain` to complete. It keeps the copies planned for chunks not yet committed (so an amendment in a
+    /// later chunk sees them), and stops after a commit fails, when `shouldStop` says so, or when nothing is
+    /// due and no chunk in hand can make more due (an archive's members become due when it commits).
+    private final class Filer: @unchecked Sendable {
+        private let condition = NSCondition()
+        private var handed: ProcessChunk?
+        /// Chunks handed and not yet completed (the one waiting and the one being completed).
+        private var inFlight = 0
+        private var stopped = false
+        private var ended = false
+        private var error: Error?
+
+        init(pipeline: GatewayPipeline, shouldStop: @escaping @Sendable () -> Bool) {
+            // Unowned, as in `Deliverer`.
+            let thread = Thread { [self, unowned pipeline] in
+                var routed: [Int64: [String: String?]] = [:]
+                while !shouldStop() {
+                    // Read before leasing: when nothing was in flight, an empty lease means nothing more is due.
+                    guard let busy = self.condition.withLock({ self.stopped ? nil : self.inFlight }) else { break }
+                    let jobs: [JobRecord]
+                    do {
+                        jobs = try pipeline.claim(kind: JobKind.process, ids: nil)
+                    } catch {
+                        self.condition.withLock { self.error = error }
+                        break
+                    }
+                    if jobs.isEmpty {
+                        if busy == 0 { break }
+                        self.condition.withLock {
+                            while self.inFlight >= busy && !self.stopped { self.condition.wait() }
+                        }
+                        continue
+                    }
+                    var chunk = pipeline.prepareChunk(jobs)
+                    pipeline.fileAndPlan(&chunk, routed: &routed)
+                    self.condition.withLock {
+                        while self.handed != nil { self.condition.wait() }
+                        self.handed = chunk
+                        self.inFlight += 1
+                        self.condition.broadcast()
+                    }
+                }
+                self.condition.withLock {
+                    self.ended = true
+                    self.condition.broadcast()
+                }
+            }
+            thread.name = "gateway.filing"
+            thread.start()
+        }
+
+        /// The next chunk to complete, waiting for it; nil once the thread has ended and every chunk was taken.
+        func next() -> ProcessChunk? {
+            condition.withLock {
+                while handed == nil && !ended { condition.wait() }
+                defer { handed = nil; condition.broadcast() }
+                return handed
+            }
+        }
+
+        /// The ledger error that stopped the leasing, if one did.
+        var failure: Error? { condition.withLock { error } }
+
+        /// A chunk handed by `next` is completed; a failed commit stops the leasing.
+        func completed(committed: Bool) {
+            condition.withLock {
+                inFlight -= 1
+                if !committed { stopped = true }
+                condition.broadcast()
+            }
+        }
     }
 
     /// The thread that delivers due deliver jobs, chunk after chunk, while `drain` processes: it waits when
@@ -207,9 +286,12 @@ public final class GatewayPipeline: Sendable {
         private var done = false
 
         init(pipeline: GatewayPipeline, shouldStop: @escaping @Sendable () -> Bool) {
-            // Unowned: the caller of `drain` keeps the pipeline; if the thread held the last reference, the
-            // pipeline (its store, its signing keys in OpenSSL and xmlsec) would be freed on this thread as it
-            // ends, while the caller goes on.
+            // Unowned: the caller of `drain` keeps the pipeline. Foundation on Linux releases a `Thread`'s
+            // closure in a thread-specific-data destructor as the pthread exits, when libdispatch's per-thread
+            // state is already gone; had the closure held the last reference, the pipeline's store would free
+            // GRDB's dispatch queues there, which crashes (ThreadSanitizer: SEGV in `_dispatch_queue_dispose`)
+            // or corrupts the heap (glibc: "tcache_thread_shutdown(): unaligned tcache chunk detected").
+            // So these threads' closures capture nothing that owns a dispatch object.
             let thread = Thread { [self, unowned pipeline] in
                 while !shouldStop() {
                     // Read before claiming: when processing had ended already, an empty claim means nothing
@@ -271,18 +353,22 @@ public final class GatewayPipeline: Sendable {
     /// One chunk of the first of `kinds` that has due jobs.
     func runDueJobs(kinds: [String], ids: [Int64]? = nil) throws -> [JobRun] {
         for kind in kinds {
-            let jobs: [JobRecord]
-            do {
-                jobs = try store.claimDueJobs(kinds: [kind], ids: ids, limit: Self.chunkSize, now: now(),
-                                              leaseOwner: owner, leaseSeconds: Self.leaseSeconds)
-            } catch {
-                logger.error("cannot lease \(kind) jobs: \(error)")
-                throw error
-            }
+            let jobs = try claim(kind: kind, ids: ids)
             if jobs.isEmpty { continue }
             return kind == JobKind.process ? processChunk(jobs) : deliverChunk(jobs)
         }
         return []
+    }
+
+    /// Leases up to a chunk of due jobs of `kind` (of `ids` only, when given).
+    func claim(kind: String, ids: [Int64]?) throws -> [JobRecord] {
+        do {
+            return try store.claimDueJobs(kinds: [kind], ids: ids, limit: Self.chunkSize, now: now(),
+                                          leaseOwner: owner, leaseSeconds: Self.leaseSeconds)
+        } catch {
+            logger.error("cannot lease \(kind) jobs: \(error)")
+            throw error
+        }
     }
 
     // MARK: - Shared

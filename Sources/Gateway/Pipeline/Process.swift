@@ -24,25 +24,61 @@ struct ProcessDecision {
     var routing: [RoutingRecord] = []
 }
 
+/// A chunk of process jobs between the steps `processChunk` runs in turn (and `drain` runs as a pipeline):
+/// decided and mapped (`prepareChunk`), filed and planned (`fileAndPlan`), generated, finished and committed
+/// (`completeChunk`).
+struct ProcessChunk {
+    var decisions: [(JobRecord, ProcessDecision)]
+    /// Each decision that found manifests (its index in `decisions`), with what filing and planning made of them.
+    var routing: [(index: Int, plan: [GatewayPipeline.Routed])] = []
+}
+
 extension GatewayPipeline {
     /// Processes a chunk of leased process jobs: decisions and receipt bytes first (receipts stored without
-    /// fsync), one syncfs, then one transaction with every state, member and delivery.
+    /// fsync), then the manifests filed and their copies routed, one syncfs, then one transaction with every
+    /// state, member and delivery.
     func processChunk(_ jobs: [JobRecord]) -> [JobRun] {
+        var chunk = prepareChunk(jobs)
+        var routed: [Int64: [String: String?]] = [:]
+        fileAndPlan(&chunk, routed: &routed)
+        return completeChunk(chunk).runs
+    }
+
+    /// Each job's decision, and the mapping of the manifests it found, on every core: a decision reads its own
+    /// batch's bytes and writes only files of its own (receipts in the raw store, its quarantine), and the
+    /// pipeline holds no mutable state (Sendable).
+    func prepareChunk(_ jobs: [JobRecord]) -> ProcessChunk {
         let batches = (try? store.batches(ids: jobs.compactMap(\.batchId))) ?? [:]
-        // Each job's decision on every core: a decision reads its own batch's bytes and writes only files of its
-        // own (receipts in the raw store, its quarantine), and the pipeline holds no mutable state (Sendable).
-        var decisions = Stripes.run(jobs, stripes: ProcessInfo.processInfo.activeProcessorCount) { job, _ in
+        let rules = routingRules
+        let decisions = Stripes.run(jobs, stripes: ProcessInfo.processInfo.activeProcessorCount) { job, _ in
             let started = Date()
-            let decision = self.decide(job, batch: job.batchId.flatMap { batches[$0] })
+            var decision = self.decide(job, batch: job.batchId.flatMap { batches[$0] })
+            if var work = decision.manifests {
+                work.map(rules: rules)
+                if let failure = work.readFailure {
+                    decision = self.transient(PipelineErrorCode.rawIO, failure, decision.line)
+                } else {
+                    decision.manifests = work
+                }
+            }
             GatewayMetrics.jobDuration(kind: JobKind.process, seconds: Date().timeIntervalSince(started))
             return (job, decision)
         }
-        fileAndRoute(&decisions)
+        return ProcessChunk(decisions: decisions)
+    }
+
+    /// Generates and finishes the chunk's routed copies, makes everything durable (one syncfs) and commits the
+    /// chunk in one transaction. `committed` is false when nothing was (the jobs run again once their leases
+    /// lapse).
+    func completeChunk(_ chunk: ProcessChunk) -> (runs: [JobRun], committed: Bool) {
+        var chunk = chunk
+        generateAndFinish(&chunk)
+        let decisions = chunk.decisions
         do {
             try Durability.syncFileSystems([raw.root])
         } catch {
             // Nothing committed: the leases lapse and the jobs run again.
-            return commitFailure(decisions.map { ($0.0, $0.1.line) }, "\(error)")
+            return (commitFailure(decisions.map { ($0.0, $0.1.line) }, "\(error)"), false)
         }
         let commits = decisions.map { job, d in
             var commit = JobCommit(jobId: job.id, leaseOwner: owner, result: d.result, batchState: d.batchState, members: d.members,
@@ -54,9 +90,9 @@ extension GatewayPipeline {
         do {
             outcomes = try store.commit(commits, now: now(), retry: Self.retry)
         } catch {
-            return commitFailure(decisions.map { ($0.0, $0.1.line) }, "\(error)")
+            return (commitFailure(decisions.map { ($0.0, $0.1.line) }, "\(error)"), false)
         }
-        return zip(decisions, outcomes).map { pair, outcome in
+        let runs = zip(decisions, outcomes).map { pair, outcome in
             let (job, decision) = pair
             var line = decision.line
             if let error = outcome.error {
@@ -73,6 +109,7 @@ extension GatewayPipeline {
             return JobRun(jobId: job.id, kind: job.kind, state: outcome.state, line: line, receipt: nil,
                           reason: line.reason, enqueued: outcome.enqueued)
         }
+        return (runs, true)
     }
 
     func commitFailure(_ jobs: [(JobRecord, IntakeFileResult)], _ error: String) -> [JobRun] {
@@ -295,7 +332,7 @@ extension GatewayPipeline {
             decision.batchState = (c.batch.id, state, accepted ? nil : (findings.isEmpty ? "rejected" : findings))
         }
         if accepted && !c.replay && state == .accepted {
-            // Manifests inside are filed and routed with the chunk (`fileAndRoute`).
+            // Manifests inside are filed and routed with the chunk (`fileAndPlan`).
             decision.manifests = cuscarWork(c, path: path, reports: subjects, output: output)
         }
         return decision

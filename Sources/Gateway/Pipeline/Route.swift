@@ -94,28 +94,16 @@ extension GatewayPipeline {
         return ManifestWork(context: c, input: .cuscar(path: path), output: output)
     }
 
-    /// Maps, files and routes the manifests of every decision that found some, then finishes those decisions:
-    /// copies and their deliveries, routing records, the APERAK, the line and the output. Mapping and copy
-    /// generation (pure, most of the CPU) run on every core; filing is one transaction for the chunk; what
-    /// touches the raw store and the signing key runs in job order.
-    func fileAndRoute(_ decisions: inout [(JobRecord, ProcessDecision)]) {
-        let indices = decisions.indices.filter { decisions[$0].1.manifests != nil }
+    /// Files the manifests the chunk's decisions mapped, in job order and in one transaction, and plans each
+    /// filed manifest's copies. `routed` holds the copies planned for each manifest by earlier chunks whose
+    /// commit may not have happened yet (and by earlier manifests of this chunk): an amendment in a later file
+    /// is planned against what they send, not only against what the library has committed.
+    func fileAndPlan(_ chunk: inout ProcessChunk, routed: inout [Int64: [String: String?]]) {
+        let indices = chunk.decisions.indices.filter { chunk.decisions[$0].1.manifests != nil }
         guard !indices.isEmpty else { return }
-        let stripes = ProcessInfo.processInfo.activeProcessorCount
-        let rules = routingRules
-        var works = Stripes.run(indices.map { decisions[$0].1.manifests! }, stripes: stripes) { work, _ in
-            var work = work
-            work.map(rules: rules)
-            return work
-        }
-        for (n, i) in indices.enumerated() {
-            if let failure = works[n].readFailure {
-                decisions[i].1 = transient(PipelineErrorCode.rawIO, failure, decisions[i].1.line)
-                works[n].mapped = []
-            }
-        }
         var items: [ManifestFilingItem] = []
-        for work in works where work.readFailure == nil {
+        for i in indices {
+            let work = chunk.decisions[i].1.manifests!
             items += zip(work.mapped, work.modelJSON).map {
                 ManifestFilingItem(manifest: $0, partner: work.context.partner.id, batchId: work.context.batch.id, modelJSON: $1)
             }
@@ -124,36 +112,41 @@ extension GatewayPipeline {
         do {
             filings = try store.fileAll(items, now: now())
         } catch {
-            for (n, i) in indices.enumerated() where works[n].readFailure == nil {
-                decisions[i].1 = transient(PipelineErrorCode.rawIO, "the library could not file the manifests: \(error)",
-                                           decisions[i].1.line)
+            for i in indices {
+                chunk.decisions[i].1 = transient(PipelineErrorCode.rawIO, "the library could not file the manifests: \(error)",
+                                                 chunk.decisions[i].1.line)
             }
             return
         }
-        // Plan every copy in job order (an earlier manifest of the chunk changes who holds a copy), generate
-        // them all at once, then finish each decision with its copies.
+        // Plan every copy in job order: an earlier manifest changes who holds a copy.
         var next = 0
-        var routedInChunk: [Int64: [String: String?]] = [:]
-        var plans: [[Routed]] = []
-        for work in works where work.readFailure == nil {
+        for i in indices {
+            let work = chunk.decisions[i].1.manifests!
             var entries: [Routed] = []
             for (manifest, routes) in zip(work.mapped, work.routes) {
                 var entry = Routed(manifest: manifest, filing: filings[next])
                 next += 1
                 if case .success(var filing) = entry.filing {
-                    // Copies routed earlier in this chunk count as held (a cancellation as withdrawn: nil).
-                    for (agency, format) in routedInChunk[filing.manifestId] ?? [:] { filing.priorRecipients[agency] = format }
+                    // Copies routed before count as held (a cancellation as withdrawn: nil).
+                    for (agency, format) in routed[filing.manifestId] ?? [:] { filing.priorRecipients[agency] = format }
                     (entry.decisions, entry.copies) = plan(manifest, routes: routes, filing: filing, context: work.context)
                     for copy in entry.copies {
-                        routedInChunk[filing.manifestId, default: [:]][copy.agency.id] = .some(copy.manifest.function == .cancel ? nil : copy.rule.format.rawValue)
+                        routed[filing.manifestId, default: [:]][copy.agency.id] = .some(copy.manifest.function == .cancel ? nil : copy.rule.format.rawValue)
                     }
                     entry.filing = .success(filing)
                 }
                 entries.append(entry)
             }
-            plans.append(entries)
+            chunk.routing.append((i, entries))
         }
-        let planned = plans.flatMap { $0.flatMap(\.copies) }
+    }
+
+    /// Generates every planned copy of the chunk at once, then finishes each decision that found manifests
+    /// with its copies and deliveries, routing records, APERAK, line and output.
+    func generateAndFinish(_ chunk: inout ProcessChunk) {
+        guard !chunk.routing.isEmpty else { return }
+        let stripes = ProcessInfo.processInfo.activeProcessorCount
+        let planned = chunk.routing.flatMap { $0.plan.flatMap(\.copies) }
         let at = now()
         // Each copy is also put in the raw store here, on every core (not durably: the chunk's syncfs makes
         // it so before the commit); only signing stays in job order.
@@ -164,19 +157,19 @@ extension GatewayPipeline {
             })
         }[...]
         // The ledger's record of every rule's decision, also on every core.
-        var decisionsJSON = Stripes.run(plans.flatMap { $0.map(\.decisions) }, stripes: stripes) { decisions, _ in
+        var decisionsJSON = Stripes.run(chunk.routing.flatMap { $0.plan.map(\.decisions) }, stripes: stripes) { decisions, _ in
             LibraryJSON.decisions(decisions)
         }[...]
-        var p = 0
-        for (n, i) in indices.enumerated() where works[n].readFailure == nil {
-            for e in plans[p].indices {
-                plans[p][e].bytes = Array(generated.prefix(plans[p][e].copies.count))
-                generated = generated.dropFirst(plans[p][e].copies.count)
-                plans[p][e].decisionsJSON = decisionsJSON.popFirst()!
+        for (i, plan) in chunk.routing {
+            var plan = plan
+            for e in plan.indices {
+                plan[e].bytes = Array(generated.prefix(plan[e].copies.count))
+                generated = generated.dropFirst(plan[e].copies.count)
+                plan[e].decisionsJSON = decisionsJSON.popFirst()!
             }
-            decisions[i].1 = finish(decisions[i].1, work: works[n], routed: plans[p])
-            p += 1
+            chunk.decisions[i].1 = finish(chunk.decisions[i].1, work: chunk.decisions[i].1.manifests!, routed: plan)
         }
+        chunk.routing = []
     }
 
     /// One filed (or refused) manifest of a work, with what routing planned and generated for it.

@@ -100,6 +100,10 @@ public final class TestPKI: Sendable {
     public let sha1Signed: Identity
     /// The gateway's own signing certificate (digitalSignature, emailProtection), issued by CUSTOMS.
     public let gateway: Identity
+    /// The customs release office, ECDSA P-256, issued by CUSTOMS: signs customs' instructions.
+    public let customsOfficer: Identity
+    /// The inspection and quarantine office, ECDSA P-256, issued by CIQ: signs CIQ's instructions.
+    public let ciqOfficer: Identity
 
     /// The fixed time tests judge at: 2026-06-01T00:00:00Z, inside every good certificate's validity
     /// and after the current CRLs' thisUpdate.
@@ -155,6 +159,8 @@ public final class TestPKI: Sendable {
         keyEnciphermentOnly = try leaf("carrierx-keyenc", .rsa2048, extensions: "keyenc_ext")
         sha1Signed = try leaf("carrierx-sha1", .rsa2048, digest: "sha1")
         gateway = try leaf("gateway", .rsa2048, subject: "/C=CN/O=Single Window/CN=SWG GATEWAY", extensions: "gateway_ext")
+        customsOfficer = try leaf("customs-officer", .p256, subject: "/C=CN/O=China Customs/CN=CUSTOMS RELEASE OFFICE")
+        ciqOfficer = try leaf("ciq-officer", .p256, subject: "/C=CN/O=China Inspection and Quarantine/CN=CIQ INSPECTION OFFICE", by: ciqInter)
 
         // CRLs: every CA publishes one at 2020-06-01; the CUSTOMS intermediate then revokes one certificate
         // and publishes its current CRL at 2026-01-01.

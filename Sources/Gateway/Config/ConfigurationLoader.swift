@@ -347,6 +347,14 @@ struct Checker {
             finish(r)
         }
 
+        // [verdict]
+        top.known.append("verdict")
+        var verdict = VerdictSettings()
+        if let node = top.value("verdict"), var v = table(node, at: "verdict") {
+            if let n = int(&v, "silence_seconds", minimum: 0) { verdict.silenceSeconds = n }
+            finish(v)
+        }
+
         // [[endpoint]]: SFTP servers partners' directories may live on.
         top.known.append("endpoint")
         if let node = top.value("endpoint") { endpoints = self.endpoints(node, spoolRoot: spoolRoot) }
@@ -387,6 +395,7 @@ struct Checker {
                                                  certificateWarningDays: warningDays)
         configuration.maxDocumentBytes = maxDocumentBytes
         configuration.endpoints = endpoints
+        configuration.verdict = verdict
         return configuration
     }
 

@@ -31,6 +31,8 @@ public struct GatewayConfiguration: Sendable, Hashable {
     /// The largest signed or XML document the process step reads whole into memory
     /// ([gateway] max_document_mib; `InMemoryLimits`).
     public var maxDocumentBytes: Int64 = InMemoryLimits.documentBytes
+    /// How agencies' instructions are merged (`[verdict]`).
+    public var verdict = VerdictSettings()
 
     public init(identity: EDIFACTIdentity, spoolRoot: String, store: StoreConfiguration,
                 schedules: [NamedSchedule], partners: [PartnerConfiguration],
@@ -275,6 +277,15 @@ public struct MetricsConfiguration: Sendable, Hashable {
     public init(listen: ListenAddress? = MetricsConfiguration.defaultListen) {
         self.listen = listen
     }
+}
+
+/// How agencies' instructions are merged into one state per consignment and container (`[verdict]`).
+public struct VerdictSettings: Sendable, Hashable {
+    /// Goods no agency was routed are released when no agency has spoken this long after their manifest was
+    /// filed. Default: 3 600 (an hour).
+    public var silenceSeconds: Int = 3600
+
+    public init(silenceSeconds: Int = 3600) { self.silenceSeconds = silenceSeconds }
 }
 
 /// How the long-running `gateway run` paces itself (`[run]`).

@@ -22,6 +22,8 @@ struct ProcessDecision {
     var manifests: ManifestWork?
     /// What routing them decided and sent, recorded with the commit.
     var routing: [RoutingRecord] = []
+    /// Agency instructions read from the file, recorded with the commit as facts.
+    var instructions: [InstructionFact] = []
 }
 
 /// A chunk of process jobs between the steps `processChunk` runs in turn (and `drain` runs as a pipeline):
@@ -84,6 +86,7 @@ extension GatewayPipeline {
             var commit = JobCommit(jobId: job.id, leaseOwner: owner, result: d.result, batchState: d.batchState, members: d.members,
                                    enqueue: d.deliveries, evidence: d.evidence)
             commit.routing = d.routing
+            commit.instructions = d.instructions
             return commit
         }
         let outcomes: [JobCommitOutcome]
@@ -189,6 +192,14 @@ extension GatewayPipeline {
         }
         var decision = judge(context, path: path)
         decision.evidence = decision.evidence ?? evidence
+        if !decision.instructions.isEmpty {
+            // An archive member was covered by its archive's signature, checked before it was unpacked.
+            let verified = evidence?.valid == true || (batch.parentBatchId != nil && partner.signature.required)
+            for i in decision.instructions.indices {
+                decision.instructions[i].signer = evidence?.signerFingerprint
+                decision.instructions[i].verification = verified ? "verified" : "unsigned"
+            }
+        }
         if let evidence, evidence.valid, decision.line.outcome != .failed {
             decision.line.reason = ["signature verified (\(evidence.signerSubject ?? "?"), agency \(evidence.trust))",
                                     decision.line.reason].compactMap { $0 }.joined(separator: "; ")
@@ -334,6 +345,10 @@ extension GatewayPipeline {
         if accepted && !c.replay && state == .accepted {
             // Manifests inside are filed and routed with the chunk (`fileAndPlan`).
             decision.manifests = cuscarWork(c, path: path, reports: subjects, output: output)
+            if holdsInstructions(c, reports: subjects) {
+                var output = output
+                readInstructions(&decision, context: c, path: path, output: &output)
+            }
         }
         return decision
     }

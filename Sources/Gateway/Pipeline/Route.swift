@@ -236,25 +236,10 @@ extension GatewayPipeline {
             notes.append("\(refusals.count) manifest error(s): "
                          + refusals.prefix(3).map(\.description).joined(separator: "; ") + (refusals.count > 3 ? "; ..." : ""))
         }
-        let aperakWanted = c.partner.acknowledgement.aperak == .always
-            || (c.partner.acknowledgement.aperak == .onRejection && !refusals.isEmpty)
-        if aperakWanted && !c.replay {
-            let name = Self.receiptName(kind: "APERAK", batchId: c.batch.id, reference: "", stamp: c.input.stamp)
-            do {
-                let bytes = try AperakBuilder.fileAperak(
-                    fileName: c.input.name ?? c.batch.originalName,
-                    errors: refusals.prefix(99).map { error in
-                        ApplicationError(code: "SWG-MAN", text: error.description,
-                                         reference: error.consignment.map { ("BM", $0) })
-                    },
-                    ourIdentity: ourIdentity, recipient: recipient(c.partner), syntax: c.partner.characterSet,
-                    reference: Self.replyReference(stamp: c.input.stamp, index: 0), documentNumber: "B\(c.batch.id)",
-                    at: Self.edifactDate(now()), options: AperakOptions(segmentSuffix: "\n"))
-                decision.deliveries += try deliveries(kind: ReceiptKind.aperak.rawValue, name: name, bytes: bytes, context: c)
-                output.receipts.append(name)
-            } catch {
-                notes.append("no APERAK: \(error)")
-            }
+        do {
+            if let name = try applicationReceipt(&decision, refusals: refusals, context: c) { output.receipts.append(name) }
+        } catch {
+            notes.append("no APERAK: \(error)")
         }
         decision.line.routed = routedNames.isEmpty ? nil : routedNames
         decision.line.reason = ([decision.line.reason] + notes).compactMap { $0 }.joined(separator: "; ")
@@ -269,6 +254,25 @@ extension GatewayPipeline {
         output.routed = routedNames.isEmpty ? nil : routedNames
         decision.result = .succeeded(output: JobJSON.encode(output))
         return decision
+    }
+
+    /// The APERAK answering a file's content, when the partner's `aperak` setting wants one (always, or on
+    /// rejection when there are refusals), added to the decision's deliveries; returns its name.
+    func applicationReceipt(_ decision: inout ProcessDecision, refusals: [ManifestMappingError], context c: Context) throws -> String? {
+        let wanted = c.partner.acknowledgement.aperak == .always
+            || (c.partner.acknowledgement.aperak == .onRejection && !refusals.isEmpty)
+        guard wanted && !c.replay else { return nil }
+        let name = Self.receiptName(kind: "APERAK", batchId: c.batch.id, reference: "", stamp: c.input.stamp)
+        let bytes = try AperakBuilder.fileAperak(
+            fileName: c.input.name ?? c.batch.originalName,
+            errors: refusals.prefix(99).map { error in
+                ApplicationError(code: "SWG-MAN", text: error.description, reference: error.consignment.map { ("BM", $0) })
+            },
+            ourIdentity: ourIdentity, recipient: recipient(c.partner), syntax: c.partner.characterSet,
+            reference: Self.replyReference(stamp: c.input.stamp, index: 0), documentNumber: "B\(c.batch.id)",
+            at: Self.edifactDate(now()), options: AperakOptions(segmentSuffix: "\n"))
+        decision.deliveries += try deliveries(kind: ReceiptKind.aperak.rawValue, name: name, bytes: bytes, context: c)
+        return name
     }
 
     /// The copies of one filed manifest: one per agency its rules select (or that must hear of a cancellation),

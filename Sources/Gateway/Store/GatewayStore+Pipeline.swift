@@ -32,6 +32,8 @@ public struct JobCommit: Sendable {
     public var evidence: SignatureVerdictEvidence?
     /// Routing decisions and routed copies of the manifests it filed, recorded with it.
     public var routing: [RoutingRecord] = []
+    /// Agency instructions read from its file, recorded with it as facts.
+    public var instructions: [InstructionFact] = []
 
     /// Creates a commit; only `jobId`, `leaseOwner` and `result` are required.
     public init(jobId: Int64, leaseOwner: String, result: Result, batchState: (Int64, BatchState, String?)? = nil,
@@ -151,6 +153,7 @@ extension GatewayStore {
                             }
                         }
                         for record in c.routing { try Self.insertRouting(record, now: now, db) }
+                        try Self.insertInstructions(c.instructions, db)
                         for request in c.enqueue {
                             outcome.enqueued.append(try Self.insertJob(request, now: now, message: "enqueued by job \(c.jobId)", db))
                         }

@@ -16,6 +16,7 @@ enum StoreSchema {
         migrator.registerMigration("v4_collected", migrate: v4Collected)
         migrator.registerMigration("v5_manifests", migrate: v5Manifests)
         migrator.registerMigration("v6_routing", migrate: v6Routing)
+        migrator.registerMigration("v7_instructions", migrate: v7Instructions)
         return migrator
     }
 
@@ -333,6 +334,36 @@ enum StoreSchema {
             CREATE INDEX routed_copy_batch ON routed_copy(batch_id);
             CREATE TRIGGER routed_copy_immutable BEFORE UPDATE ON routed_copy
             BEGIN SELECT RAISE(ABORT, 'routed copies are append-only'); END;
+            """)
+    }
+
+    /// Agency instructions (issue 7): one fact per instruction and object, append-only; the combined state of
+    /// goods is derived from them, never stored. An agency's repeat (same reference, action and object) is one
+    /// fact.
+    static func v7Instructions(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE instruction (
+                id INTEGER PRIMARY KEY,
+                agency TEXT NOT NULL CHECK (agency <> ''),
+                reference TEXT NOT NULL CHECK (reference <> ''),
+                action TEXT NOT NULL CHECK (action IN ('release', 'inspect', 'hold', 'passed', 'failed')),
+                object_kind TEXT NOT NULL CHECK (object_kind IN ('manifest', 'bill', 'container')),
+                object_ref TEXT NOT NULL CHECK (object_ref <> ''),
+                scope_manifest TEXT,
+                issued_at TEXT,
+                received_at TEXT NOT NULL,
+                batch_id INTEGER REFERENCES batch(id),
+                signer_sha256 TEXT CHECK (signer_sha256 IS NULL OR length(signer_sha256) = 64),
+                verification TEXT NOT NULL CHECK (verification IN ('verified', 'unsigned')),
+                note TEXT,
+                UNIQUE (agency, reference, action, object_kind, object_ref)
+            );
+            CREATE INDEX instruction_object ON instruction(object_ref, object_kind);
+            CREATE INDEX instruction_batch ON instruction(batch_id);
+            CREATE TRIGGER instruction_immutable BEFORE UPDATE ON instruction
+            BEGIN SELECT RAISE(ABORT, 'instructions are append-only'); END;
+            CREATE TRIGGER instruction_no_delete BEFORE DELETE ON instruction
+            BEGIN SELECT RAISE(ABORT, 'instructions are append-only'); END;
             """)
     }
 }

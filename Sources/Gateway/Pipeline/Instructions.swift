@@ -1,0 +1,72 @@
+import EDIFACT
+import Foundation
+import Jobs
+
+// Issue 7, the instruction step of a process job: an accepted file from an agency that holds CUSRES messages
+// is read into instructions, each kept as a fact (one per object) with the job's commit. It runs after the
+// agency's signature gate, so only a file signed under that agency's own CA (when it signs) gets here.
+// Refusals (no processing indicator, a bad container number, ...) are application errors: an APERAK to the
+// agency naming the segment and byte offset. An instruction about something the library does not hold yet is
+// kept all the same (the manifest may arrive later: the merge finds it then) and the APERAK says so.
+
+extension GatewayPipeline {
+    /// Reads the instructions of an accepted agency file into `decision` (facts to record, notes, APERAK).
+    func readInstructions(_ decision: inout ProcessDecision, context c: Context, path: String, output: inout ProcessOutput) {
+        guard let bytes = Self.readFile(path) else {
+            decision = transient(PipelineErrorCode.rawIO, "cannot read the stored bytes at \(path)", decision.line)
+            return
+        }
+        var refusals: [ManifestMappingError] = []
+        var notes: [String] = []
+        let receivedAt = now()
+        for mapping in CUSRESMapping.map(bytes) {
+            refusals += mapping.errors
+            guard let instruction = mapping.instruction else { continue }
+            var unknown: [String] = []
+            for object in instruction.objects {
+                decision.instructions.append(InstructionFact(
+                    agency: c.partner.id, reference: instruction.reference, action: instruction.action, object: object,
+                    issuedAt: instruction.issuedAt, receivedAt: receivedAt, batchId: c.batch.id, signer: nil,
+                    verification: "unsigned", note: instruction.note))
+                if (try? store.knows(object)) != true { unknown.append("\(object.kind.rawValue) \(object.reference)") }
+            }
+            let what = instruction.objects.map { "\($0.kind.rawValue) \($0.reference)" }
+            notes.append("instruction \(instruction.reference): \(instruction.action.rawValue) "
+                         + what.prefix(3).joined(separator: ", ") + (what.count > 3 ? " and \(what.count - 3) more" : ""))
+            if !unknown.isEmpty {
+                // Kept: the merge applies it once the manifest is filed.
+                refusals.append(ManifestMappingError(
+                    code: "instruction.unknown-object", location: "UNH segment \(mapping.segmentNumber)", offset: mapping.byteOffset,
+                    message: "instruction \(instruction.reference): the library holds no " + unknown.joined(separator: ", ")
+                        + " yet; the instruction is kept and applies when it is filed"))
+            }
+        }
+        if decision.instructions.isEmpty && refusals.isEmpty {
+            refusals.append(ManifestMappingError(code: "instruction.none", location: "file", message: "the file holds no CUSRES message"))
+        }
+        if !refusals.isEmpty {
+            notes.append("\(refusals.count) instruction error(s): " + refusals.prefix(3).map(\.description).joined(separator: "; ")
+                         + (refusals.count > 3 ? "; ..." : ""))
+        }
+        do {
+            if let name = try applicationReceipt(&decision, refusals: refusals, context: c) { output.receipts.append(name) }
+        } catch {
+            notes.append("no APERAK: \(error)")
+        }
+        if decision.instructions.isEmpty {
+            // Nothing of the file counts: it is rejected by its content.
+            let reason = "instruction refused: " + refusals.prefix(3).map(\.description).joined(separator: "; ")
+            decision.line.outcome = .rejected
+            decision.batchState = (c.batch.id, .rejected, reason)
+            output.outcome = IntakeFileOutcome.rejected.rawValue
+            output.findings = reason
+        }
+        decision.line.reason = ([decision.line.reason] + notes).compactMap { $0 }.joined(separator: "; ")
+        decision.result = .succeeded(output: JobJSON.encode(output))
+    }
+
+    /// Whether an accepted file is an agency's instructions: CUSRES from a partner whose role is agency.
+    func holdsInstructions(_ c: Context, reports: [InterchangeReport]) -> Bool {
+        c.partner.role == .agency && reports.contains { $0.messageTypes.contains("CUSRES") }
+    }
+}

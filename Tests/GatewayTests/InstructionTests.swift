@@ -1,0 +1,151 @@
+import Foundation
+import Testing
+
+@testable import Gateway
+
+// Issue 7: CUSRES (D95B, D96A) read into agency instructions, and the merge rule that turns the facts into one
+// state per consignment and container.
+
+/// A CUSRES interchange from `sender` with `body` segments between BGM and UNT (counted here).
+func cusres(_ body: [String], directory: String = "96A", sender: String = "CNCQCUSTOMS:ZZZ", reference: String = "REL-1",
+            function: String = "9", interchange: String = "RES0001") -> [UInt8] {
+    let segments = ["UNH+1+CUSRES:D:\(directory):UN", "BGM+962+\(reference)+\(function)"] + body
+    let text = "UNA:+.? '\nUNB+UNOC:3+\(sender)+SWGATEWAY:ZZZ+250206:1000+\(interchange)'\n"
+        + segments.map { $0 + "'\n" }.joined() + "UNT+\(segments.count + 1)+1'\nUNZ+1+\(interchange)'\n"
+    return Array(text.utf8)
+}
+
+@Suite("CUSRES to agency instructions")
+struct CUSRESMappingTests {
+    @Test("a release of a bill of lading in a named manifest (D96A), with its issue time and free text")
+    func releaseOfBill() throws {
+        let mapped = CUSRESMapping.map(cusres(["DTM+137:202502061000:203", "GIS+1", "GIS+4", "FTX+AAI+++CLEARED", "RFF+AFB:MAN1",
+                                               "DTM+171:202501310930:203", "RFF+BM:BL1"]))
+        try #require(mapped.count == 1)
+        #expect(mapped[0].errors.isEmpty, "\(mapped[0].errors)")
+        let instruction = try #require(mapped[0].instruction)
+        #expect(instruction.reference == "REL-1")
+        #expect(instruction.action == .release)
+        #expect(instruction.objects == [InstructionObject(kind: .bill, reference: "BL1", manifest: "MAN1")])
+        #expect(instruction.issuedAt == ISO8601DateFormatter().date(from: "2025-02-06T10:00:00Z"))
+        #expect(instruction.note == "CLEARED")
+    }
+
+    @Test("D95B: an inspection of two containers of a bill (EQD in the RFF group), and a header-level container")
+    func inspectionOfContainers() throws {
+        let mapped = CUSRESMapping.map(cusres(["GIS+5", "EQD+CN+MSCU1234566", "RFF+BM:BL1", "EQD+CN+TGHU 7654320", "EQD+CN+tghu7654320"],
+                                              directory: "95B"))
+        let instruction = try #require(mapped.first?.instruction, "\(mapped)")
+        #expect(instruction.action == .inspect)
+        // The header EQD, then the bill's containers (normalized, each once): the bill itself is not named whole.
+        #expect(instruction.objects == [InstructionObject(kind: .container, reference: "MSCU1234566"),
+                                        InstructionObject(kind: .container, reference: "TGHU7654320")])
+    }
+
+    @Test("a hold of a whole manifest (RFF+AFB alone), and a container by RFF+AAQ")
+    func holdOfManifest() throws {
+        let manifest = try #require(CUSRESMapping.map(cusres(["GIS+7", "RFF+AFB:MAN1"])).first?.instruction)
+        #expect(manifest.action == .hold)
+        #expect(manifest.objects == [InstructionObject(kind: .manifest, reference: "MAN1")])
+        let container = try #require(CUSRESMapping.map(cusres(["GIS+7", "RFF+AAQ:MSCU1234566"])).first?.instruction)
+        #expect(container.objects == [InstructionObject(kind: .container, reference: "MSCU1234566")])
+    }
+
+    @Test("refusals name the code, segment and byte offset, and give no instruction")
+    func refusals() throws {
+        func errors(_ bytes: [UInt8]) -> [String] {
+            CUSRESMapping.map(bytes).flatMap { $0.errors.map { "\($0.code) @\($0.location)" } }
+        }
+        #expect(errors(cusres(["GIS+1", "RFF+BM:BL1"])) == ["instruction.no-action @UNT segment 5"])
+        #expect(errors(cusres(["GIS+4", "GIS+7", "RFF+BM:BL1"])) == ["instruction.contradictory @UNT segment 6"])
+        #expect(errors(cusres(["GIS+4", "RFF+BM:BL1", "EQD+CN+MSCU1234567"])) == ["instruction.container-check-digit @EQD segment 5"])
+        #expect(errors(cusres(["GIS+4", "RFF+ABT:DECL1"])) == ["instruction.no-object @UNT segment 5"])
+        #expect(errors(cusres(["GIS+4", "RFF+BM:BL1"], function: "1")) == ["instruction.unsupported-function @BGM segment 2"])
+        #expect(errors(cusres(["GIS+4", "RFF+BM:BL1"], directory: "01B")) == ["instruction.unsupported-directory @UNH segment 1"])
+        #expect(errors(cusres(["GIS+4", "RFF+AFB:MAN1", "RFF+AFB:MAN2", "RFF+BM:BL1"])) == ["instruction.two-manifests @RFF segment 5"])
+        let offset = try #require(CUSRESMapping.map(cusres(["GIS+4", "RFF+BM:BL1", "EQD+CN+MSCU1234567"])).first?.errors.first?.offset)
+        let text = String(decoding: cusres(["GIS+4", "RFF+BM:BL1", "EQD+CN+MSCU1234567"]), as: UTF8.self)
+        #expect(text.utf8.dropFirst(offset).starts(with: "EQD+CN+MSCU1234567".utf8))
+    }
+
+    @Test("other messages are skipped; a truncated CUSRES is refused, never a crash")
+    func otherMessagesAndTruncation() throws {
+        #expect(CUSRESMapping.map(Array(try String(contentsOf: CLI.fixtures.appendingPathComponent("valid/cuscar-d95b-notes.edi"),
+                                                   encoding: .utf8).utf8)).isEmpty)
+        let whole = cusres(["GIS+4", "RFF+BM:BL1"])
+        for cut in stride(from: 0, to: whole.count, by: 7) {
+            for mapping in CUSRESMapping.map(whole.prefix(cut)) {
+                #expect(mapping.instruction == nil || cut > whole.count - 30)
+            }
+        }
+    }
+}
+
+@Suite("the merge rule")
+struct VerdictMergeTests {
+    let t0 = Date(timeIntervalSince1970: 1_738_800_000)
+
+    func fact(_ agency: String, _ action: InstructionAction, at minutes: Double, received: Double? = nil, id: Int64 = 0) -> InstructionFact {
+        InstructionFact(id: id, agency: agency, reference: "\(agency)-\(minutes)", action: action,
+                        object: InstructionObject(kind: .bill, reference: "BL1"), issuedAt: t0.addingTimeInterval(minutes * 60),
+                        receivedAt: t0.addingTimeInterval((received ?? minutes) * 60), batchId: nil, signer: nil, verification: "verified")
+    }
+
+    func merge(_ routed: [String], _ facts: [InstructionFact], now minutes: Double = 10) -> Verdict {
+        VerdictMerge.merge(routedTo: routed, facts: facts, firstSeen: t0, now: t0.addingTimeInterval(minutes * 60), silence: 3600)
+    }
+
+    @Test("a release from every agency it was routed to releases it; until then it waits for the others")
+    func releaseByAll() {
+        var v = merge(["CUSTOMS", "CIQ"], [fact("CUSTOMS", .release, at: 1)])
+        #expect(v.state == .pending && v.waitingFor == ["CIQ"], "\(v)")
+        v = merge(["CUSTOMS", "CIQ"], [fact("CUSTOMS", .release, at: 1), fact("CIQ", .release, at: 2)])
+        #expect(v.state == .released && v.reason.contains("every agency"), "\(v)")
+    }
+
+    @Test("any hold wins, from any agency; one inspect is a single inspection, two a joint one")
+    func holdAndInspections() {
+        var v = merge(["CUSTOMS"], [fact("CUSTOMS", .release, at: 1), fact("MSA", .hold, at: 2), fact("CIQ", .inspect, at: 3)])
+        #expect(v.state == .held && v.holding == ["MSA"], "\(v)")
+        v = merge(["CUSTOMS", "CIQ"], [fact("CUSTOMS", .release, at: 1), fact("CIQ", .inspect, at: 2)])
+        #expect(v.state == .inspection && v.reason == "inspection by CIQ alone", "\(v)")
+        v = merge(["CUSTOMS", "CIQ"], [fact("CUSTOMS", .inspect, at: 1), fact("CIQ", .inspect, at: 2)])
+        #expect(v.state == .inspection && v.inspecting == ["CIQ", "CUSTOMS"] && v.reason.hasPrefix("joint inspection by CIQ, CUSTOMS"), "\(v)")
+    }
+
+    @Test("an inspection's result: a release after the agency's own inspect passes it, a hold fails it")
+    func inspectionResults() {
+        var v = merge(["CUSTOMS", "CIQ"], [fact("CUSTOMS", .release, at: 1), fact("CIQ", .inspect, at: 2), fact("CIQ", .release, at: 3)])
+        #expect(v.state == .released && v.inspected == ["CIQ"], "\(v)")
+        v = merge(["CIQ"], [fact("CIQ", .inspect, at: 2), fact("CIQ", .failed, at: 3)])
+        #expect(v.state == .held && v.inspected == ["CIQ"], "\(v)")
+        v = merge(["CIQ"], [fact("CIQ", .inspect, at: 2), fact("CIQ", .passed, at: 3)])
+        #expect(v.state == .released, "\(v)")
+    }
+
+    @Test("out of order: an older instruction that arrives late does not undo a newer one")
+    func outOfOrder() {
+        // The hold was issued at minute 1 but arrived at minute 5, after the release issued at minute 2.
+        let v = merge(["CUSTOMS"], [fact("CUSTOMS", .release, at: 2, id: 1), fact("CUSTOMS", .hold, at: 1, received: 5, id: 2)])
+        #expect(v.state == .released, "\(v)")
+        #expect(merge(["CUSTOMS"], [fact("CUSTOMS", .hold, at: 3, received: 5)] + [fact("CUSTOMS", .release, at: 2)]).state == .held)
+    }
+
+    @Test("goods routed to no agency: pending through the silence window, released after it unless one speaks")
+    func silence() {
+        var v = merge([], [], now: 59)
+        #expect(v.state == .pending && v.silentUntil == t0.addingTimeInterval(3600), "\(v)")
+        v = merge([], [], now: 60)
+        #expect(v.state == .released && v.reason.contains("none spoke"), "\(v)")
+        v = merge([], [fact("CIQ", .hold, at: 1)], now: 120)
+        #expect(v.state == .held, "\(v)")
+    }
+
+    @Test("a container takes the weightiest state of the goods in it")
+    func containerState() {
+        #expect(VerdictMerge.container([.released, .released]) == .released)
+        #expect(VerdictMerge.container([.released, .pending]) == .pending)
+        #expect(VerdictMerge.container([.pending, .inspection, .released]) == .inspection)
+        #expect(VerdictMerge.container([.inspection, .held]) == .held)
+    }
+}

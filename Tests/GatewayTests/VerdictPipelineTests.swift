@@ -1,0 +1,225 @@
+import Foundation
+import Testing
+import TestSupport
+
+@testable import Gateway
+
+// Issue 7 through the real executable: a carrier's manifest is routed to customs (every consignment) and to
+// inspection and quarantine (the coffee only); each agency answers with CUSRES signed under its own CA; the
+// combined state comes out of `gateway verdict explain` and `gateway verdict list`, and a file signed under
+// the wrong agency's CA changes nothing.
+
+private func verdictConfig(_ pki: TestPKI) -> String {
+    """
+    [gateway]
+    sender_id = "SWGATEWAY"
+    sender_qualifier = "ZZZ"
+    spool = "."
+
+    [verdict]
+    silence_seconds = 600
+
+    [[partner]]
+    id = "CARRIERX"
+    role = "carrier"
+    identities = ["CARRIERX:ZZZ"]
+    drop = "partners/CARRIERX/drop"
+    pickup = "partners/CARRIERX/pickup"
+
+    [[partner]]
+    id = "CUSTOMS"
+    role = "agency"
+    identities = ["CNCQCUSTOMS:ZZZ"]
+    drop = "partners/CUSTOMS/drop"
+    pickup = "partners/CUSTOMS/pickup"
+    patterns = ["*.edi", "*.p7s"]
+    incomplete_deadline_seconds = 600
+    routing = { preset = "customs" }
+    \(pki.customs.trustTable)
+    [partner.signature]
+    required = true
+    trust = ["CUSTOMS"]
+    subjects = ["\(pki.customsOfficer.subject)"]
+
+    [[partner]]
+    id = "CIQ"
+    role = "agency"
+    identities = ["CNCQCIQ:ZZZ"]
+    drop = "partners/CIQ/drop"
+    pickup = "partners/CIQ/pickup"
+    patterns = ["*.edi", "*.p7s"]
+    incomplete_deadline_seconds = 600
+    routing = { preset = "inspection" }
+    \(pki.ciq.trustTable)
+    [partner.signature]
+    required = true
+    trust = ["CIQ"]
+    subjects = ["\(pki.ciqOfficer.subject)"]
+
+    """
+}
+
+/// A manifest with two consignments: BLCOFFEE (green coffee, HS 090111, in MSCU1234566: inspection and
+/// quarantine's) and BLPARTS (machine parts, HS 847990, in TGHU7654320: customs' only).
+private let twoConsignments = """
+    UNA:+.? '
+    UNB+UNOC:3+CARRIERX:ZZZ+SWGATEWAY:ZZZ+250131:0930+VER000001'
+    UNH+M0001+CUSCAR:D:96A:UN'
+    BGM+85+MANV1+9'
+    DTM+137:202501310930:203'
+    TDT+20+FA503R+1++MSC:172:20+++3FZO7:103::MSC GULSUN'
+    LOC+5+CNSHA:139:6'
+    LOC+60+KEMBA:139:6'
+    EQD+CN+MSCU1234566+45G1:102:5++3+5'
+    EQD+CN+TGHU7654320+22G1:102:5++3+5'
+    CNI+1+BLCOFFEE'
+    RFF+BM:BLCOFFEE'
+    GID+1+100:BG'
+    FTX+AAA+++GREEN COFFEE BEANS'
+    MEA+AAE+G+KGM:6000'
+    SGP+MSCU1234566+100'
+    CST++090111:122'
+    CNI+2+BLPARTS'
+    RFF+BM:BLPARTS'
+    GID+1+40:PK'
+    FTX+AAA+++MACHINE PARTS'
+    MEA+AAE+G+KGM:9800'
+    SGP+TGHU7654320+40'
+    CST++847990:122'
+    UNT+23+M0001'
+    UNZ+1+VER000001'
+
+    """
+
+@Suite("agency instructions and the combined state through gateway run --once", .serialized)
+struct VerdictPipelineTests {
+    let pki: TestPKI
+    let spool: Scratch
+
+    init() throws {
+        pki = try TestPKI.get()
+        spool = try Scratch()
+        _ = try spool.write("gateway.toml", verdictConfig(pki))
+        for p in ["CARRIERX", "CUSTOMS", "CIQ"] {
+            try FileManager.default.createDirectory(at: spool.url.appendingPathComponent("partners/\(p)/drop"), withIntermediateDirectories: true)
+        }
+    }
+
+    func runOnce() throws -> CLIRun {
+        let run = try spool.gateway("run", "--once", "--config", "gateway.toml")
+        #expect(run.status == 0, "\(run)")
+        return run
+    }
+
+    /// Drops an instruction into `partner`'s drop with its detached signature by `signer`.
+    func drop(_ partner: String, _ name: String, _ bytes: [UInt8], signedBy signer: TestPKI.Identity) throws {
+        _ = try spool.write("partners/\(partner)/drop/\(name).p7s", try pki.signDetached(payload: bytes, with: signer))
+        _ = try spool.write("partners/\(partner)/drop/\(name)", bytes)
+    }
+
+    func explain(_ reference: String) throws -> [String: Any] {
+        let run = try spool.gateway("verdict", "explain", reference, "--json", "--config", "gateway.toml")
+        #expect(run.status == 0, "\(run)")
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let consignments = try #require(document["consignments"] as? [[String: Any]])
+        return try #require(consignments.first, "\(run)")
+    }
+
+    func state(_ reference: String) throws -> String { try explain(reference)["state"] as? String ?? "?" }
+
+    @Test("release, inspection, result, a wrong agency's signature, repeats and late arrivals")
+    func story() throws {
+        _ = try spool.write("partners/CARRIERX/drop/manifest.edi", Array(twoConsignments.utf8))
+        var run = try runOnce()
+        #expect(run.stdout.contains("routed to CUSTOMS, CIQ"), "\(run)")
+        #expect(try state("BLCOFFEE") == "pending")
+        // Routed to customs and CIQ: waiting for both.
+        let unit = try #require((try explain("BLCOFFEE")["units"] as? [[String: Any]])?.first)
+        #expect(unit["routedTo"] as? [String] == ["CIQ", "CUSTOMS"], "\(unit)")
+        #expect(unit["waitingFor"] as? [String] == ["CIQ", "CUSTOMS"], "\(unit)")
+
+        // Customs releases the whole manifest; CIQ wants to inspect the coffee.
+        try drop("CUSTOMS", "release.edi", cusres(["DTM+137:202502061000:203", "GIS+4", "RFF+AFB:MANV1"], reference: "CUS-REL-1",
+                                                   interchange: "C1"), signedBy: pki.customsOfficer)
+        try drop("CIQ", "inspect.edi", cusres(["DTM+137:202502061100:203", "GIS+5", "RFF+BM:BLCOFFEE"], sender: "CNCQCIQ:ZZZ",
+                                               reference: "CIQ-INS-1", interchange: "Q1"), signedBy: pki.ciqOfficer)
+        run = try runOnce()
+        #expect(run.stdout.contains("instruction CUS-REL-1: release manifest MANV1"), "\(run)")
+        #expect(run.stdout.contains("signature verified"), "\(run)")
+        #expect(try state("BLPARTS") == "released")
+        var coffee = try explain("BLCOFFEE")
+        #expect(coffee["state"] as? String == "inspection", "\(coffee)")
+        let facts = try #require(coffee["facts"] as? [[String: Any]])
+        #expect(facts.map { "\($0["agency"]!) \($0["action"]!) \($0["objectKind"]!) \($0["object"]!)" }
+                    == ["CUSTOMS release manifest MANV1", "CIQ inspect bill BLCOFFEE"], "\(facts)")
+        #expect(facts.allSatisfy { $0["verification"] as? String == "verified" }, "\(facts)")
+        #expect(facts[0]["signerSha256"] as? String == pki.customsOfficer.sha256Fingerprint, "\(facts)")
+        #expect(facts[1]["signerSha256"] as? String == pki.ciqOfficer.sha256Fingerprint, "\(facts)")
+        var list = try spool.gateway("verdict", "list", "--state", "inspection", "--config", "gateway.toml")
+        #expect(list.status == 0 && list.stdout.contains("BLCOFFEE") && !list.stdout.contains("BLPARTS"), "\(list)")
+        #expect(list.stdout.contains("inspection by CIQ alone"), "\(list)")
+
+        // A hold signed under CIQ's CA dropped by customs: refused at the gate, and nothing changes.
+        try drop("CUSTOMS", "forged.edi", cusres(["GIS+7", "RFF+BM:BLPARTS"], reference: "CUS-HOLD-X", interchange: "C2"),
+                 signedBy: pki.ciqOfficer)
+        run = try runOnce()
+        #expect(run.stdout.contains("CUSTOMS forged.edi: quarantined"), "\(run)")
+        #expect(try state("BLPARTS") == "released")
+
+        // CIQ's inspection passes; customs repeats its release under a new interchange; a customs hold issued
+        // before its release arrives late.
+        try drop("CIQ", "passed.edi", cusres(["DTM+137:202502061500:203", "GIS+4", "RFF+BM:BLCOFFEE"], sender: "CNCQCIQ:ZZZ",
+                                              reference: "CIQ-REL-1", interchange: "Q2"), signedBy: pki.ciqOfficer)
+        try drop("CUSTOMS", "repeat.edi", cusres(["DTM+137:202502061000:203", "GIS+4", "RFF+AFB:MANV1"], reference: "CUS-REL-1",
+                                                  interchange: "C3"), signedBy: pki.customsOfficer)
+        try drop("CUSTOMS", "late.edi", cusres(["DTM+137:202502060900:203", "GIS+7", "RFF+BM:BLPARTS"], reference: "CUS-HOLD-0",
+                                                interchange: "C4"), signedBy: pki.customsOfficer)
+        run = try runOnce()
+        coffee = try explain("BLCOFFEE")
+        #expect(coffee["state"] as? String == "released", "\(coffee)")
+        let released = try #require((coffee["units"] as? [[String: Any]])?.first)
+        #expect(released["inspected"] as? [String] == ["CIQ"], "\(released)")
+        #expect((coffee["facts"] as? [[String: Any]])?.count == 3, "\(coffee)")
+        let parts = try explain("BLPARTS")
+        #expect(parts["state"] as? String == "released", "the late hold was issued before the release: \(parts)")
+        #expect((parts["facts"] as? [[String: Any]])?.count == 2, "\(parts)")
+
+        // The text form names the rule, the positions and every fact with its file.
+        let text = try spool.gateway("verdict", "explain", "TGHU7654320", "--config", "gateway.toml")
+        #expect(text.status == 0, "\(text)")
+        #expect(text.stdout.contains("bill of lading BLPARTS (manifest MANV1, carrier CARRIERX"), "\(text)")
+        #expect(text.stdout.contains("positions: CUSTOMS released"), "\(text)")
+        #expect(text.stdout.contains("CUS-HOLD-0"), "\(text)")
+        list = try spool.gateway("verdict", "list", "--config", "gateway.toml")
+        #expect(list.stdout.contains("2 consignments"), "\(list)")
+        let unknown = try spool.gateway("verdict", "explain", "NOSUCHBILL", "--config", "gateway.toml")
+        #expect(unknown.status == 1 && unknown.stderr.contains("NOSUCHBILL: no active consignment"), "\(unknown)")
+    }
+
+    @Test("an instruction about goods not yet filed is kept, answered by APERAK, and applies once the manifest arrives")
+    func instructionBeforeManifest() throws {
+        try drop("CUSTOMS", "early.edi", cusres(["GIS+7", "RFF+BM:BLPARTS"], reference: "CUS-EARLY", interchange: "C9"),
+                 signedBy: pki.customsOfficer)
+        var run = try runOnce()
+        #expect(run.stdout.contains("instruction.unknown-object"), "\(run)")
+        let pickup = spool.url.appendingPathComponent("partners/CUSTOMS/pickup")
+        let aperak = try #require(try FileManager.default.contentsOfDirectory(atPath: pickup.path).first { $0.hasPrefix("APERAK-") })
+        let text = try String(contentsOf: pickup.appendingPathComponent(aperak), encoding: .utf8)
+        #expect(text.contains("BLPARTS yet"), "\(text)")
+        _ = try spool.write("partners/CARRIERX/drop/manifest.edi", Array(twoConsignments.utf8))
+        run = try runOnce()
+        #expect(try state("BLPARTS") == "held")
+        #expect(try state("BLCOFFEE") == "pending")
+    }
+
+    @Test("a CUSRES that instructs nothing is rejected by APERAK naming the segment, and records nothing")
+    func refusedInstruction() throws {
+        try drop("CUSTOMS", "nothing.edi", cusres(["GIS+1", "RFF+BM:BLPARTS"], reference: "CUS-ACK", interchange: "C7"),
+                 signedBy: pki.customsOfficer)
+        let run = try runOnce()
+        #expect(run.stdout.contains("CUSTOMS nothing.edi: rejected"), "\(run)")
+        #expect(run.stdout.contains("instruction.no-action"), "\(run)")
+        let store = try GatewayStore(path: spool.url.appendingPathComponent("state/gateway.sqlite").path)
+        #expect(try store.instructions(batchId: 1).isEmpty)
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import SplitMix
 import Testing
 
 @testable import Gateway
@@ -78,6 +79,43 @@ struct CUSRESMappingTests {
                 #expect(mapping.instruction == nil || cut > whole.count - 30)
             }
         }
+    }
+}
+
+extension CUSRESMappingTests {
+    @Test("random byte mutations of valid CUSRES never crash the mapper; a message gives an instruction or a refusal")
+    func mutations() {
+        let seeds = [
+            cusres(["DTM+137:202502061000:203", "GIS+4", "RFF+AFB:MAN1", "RFF+BM:BL1", "EQD+CN+MSCU1234566"]),
+            cusres(["GIS+5", "EQD+CN+TGHU7654320", "RFF+BM:BL2", "DTM+171:202501310930:203"], directory: "95B"),
+            cusres(["GIS+7", "FTX+AAI+++HELD?: SEE NOTE", "RFF+AAQ:MSCU1234566"]),
+        ]
+        var rng = SplitMix64(state: 0xC05_7E5)
+        let interesting: [UInt8] = Array("+:'?*.,-0123456789 AZ\n".utf8) + [0x00, 0xFF, 0xC3, 0x1D]
+        var mapped = 0, refused = 0
+        for i in 0..<3000 {
+            var bytes = seeds[i % seeds.count]
+            for _ in 0..<rng.int(1...8) {
+                let at = rng.int(0...(bytes.count - 1))
+                switch rng.int(0...3) {
+                case 0: bytes[at] = rng.pick(interesting)
+                case 1: bytes.remove(at: at)
+                case 2: bytes.insert(rng.pick(interesting), at: at)
+                default: bytes[at] = UInt8(truncatingIfNeeded: rng.next())
+                }
+                if bytes.isEmpty { break }
+            }
+            for mapping in CUSRESMapping.map(bytes) {
+                if let instruction = mapping.instruction {
+                    mapped += 1
+                    #expect(mapping.errors.isEmpty && !instruction.objects.isEmpty && !instruction.reference.isEmpty)
+                } else {
+                    refused += 1
+                    #expect(!mapping.errors.isEmpty)
+                }
+            }
+        }
+        #expect(mapped > 0 && refused > 0, "\(mapped) mapped, \(refused) refused")
     }
 }
 

@@ -207,6 +207,9 @@ final class CUSRESMessageMapper {
             mapping.errors.append(ManifestMappingError(code: code, location: endLocation, offset: endOffset ?? unhOffset, message: message))
         }
         if !complete { refuse("instruction.incomplete", "the message ends before its UNT") }
+        if documentNumber == nil && !errors.contains(where: { $0.code == "instruction.missing-reference" }) {
+            refuse("instruction.missing-reference", "the message has no BGM with a response number (1004)")
+        }
         let distinct = Set(actions.map(\.0))
         if distinct.isEmpty {
             refuse("instruction.no-action", "no GIS processing indicator gives an instruction: 4 (goods released), 5 (required for examination) or 7 (detained)")

@@ -391,57 +391,7 @@ struct CUSCARMappingTests {
 
     @Test("pydifact reads the written CUSCAR with the same segments", arguments: CUSCARDirectory.allCases)
     func pydifact(_ d: CUSCARDirectory) throws {
-        let bytes = try Self.writer(d).interchange(Self.models, reference: "SWG0000003", at: Self.at)
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cuscar-pydifact-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let file = dir.appendingPathComponent("out.edi")
-        try Data(bytes).write(to: file)
-        let script = Self.root.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("scripts/pydifact-dump.py")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path, file.path]
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0,
-                     "pydifact-dump.py failed (run scripts/setup-test-deps.sh for pydifact): \(String(decoding: errors, as: UTF8.self))")
-        struct Segment: Decodable { var tag: String; var elements: [[String]] }
-        let theirs = try JSONDecoder().decode([Segment].self, from: data).filter { $0.tag != "UNA" }
-
-        // Ours: the tags and values our own reader sees.
-        let reader = EDIFACTReader()
-        reader.feed(bytes)
-        reader.finish()
-        var ours: [(String, [String])] = []
-        loop: while true {
-            switch reader.next() {
-            case .startSegment(let tag):
-                let view = reader.segment!
-                ours.append((tag.description, view.tokens.dropFirst().map { reader.string($0) }))
-            case .endOfInput, .needInput: break loop
-            default: continue
-            }
-        }
-        #expect(theirs.map(\.tag) == ours.map(\.0))
-        // Values: pydifact drops trailing empty components; compare the non-empty values in order.
-        for (t, o) in zip(theirs, ours) {
-            let theirValues = t.elements.flatMap { $0 }.filter { !$0.isEmpty }
-            let ourValues = o.1.filter { !$0.isEmpty }
-            #expect(theirValues == ourValues, "\(t.tag): \(theirValues) vs \(ourValues)")
-        }
-        // Counts: UNT's count is the number of segments pydifact finds in each message; UNZ's the messages.
-        var count = 0
-        for segment in theirs {
-            if segment.tag == "UNH" { count = 0 }
-            count += 1
-            if segment.tag == "UNT" { #expect(segment.elements.first == [String(count)]) }
-        }
-        #expect(theirs.last?.elements.first == [String(theirs.filter { $0.tag == "UNH" }.count)])
+        try Pydifact.expectSameReading(try Self.writer(d).interchange(Self.models, reference: "SWG0000003", at: Self.at))
     }
 
     // MARK: - Robustness

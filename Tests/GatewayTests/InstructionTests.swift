@@ -1,3 +1,4 @@
+import EDIFACT
 import Foundation
 import SplitMix
 import Testing
@@ -185,5 +186,58 @@ struct VerdictMergeTests {
         #expect(VerdictMerge.container([.released, .pending]) == .pending)
         #expect(VerdictMerge.container([.pending, .inspection, .released]) == .inspection)
         #expect(VerdictMerge.container([.inspection, .held]) == .held)
+    }
+}
+
+@Suite("COREOR release orders")
+struct COREORWriterTests {
+    static let order = ReleaseOrder(
+        function: .release, reference: "R12-1", cancels: nil, manifest: "MAN2025-0042",
+        transport: TransportMeans(mode: .sea, voyage: "FA503R", meansId: "3FZO7", meansName: "MSC GULSUN",
+                                  carrier: "MSC", arrivalPort: "KEMBA"),
+        terminal: "KEMBATERM", expires: Date(timeIntervalSince1970: 1_740_009_600),
+        containers: [ReleasedContainer(number: "MSCU1234566", sizeType: "45G1", seals: ["FJ123456"], bills: ["MEDUSH123456"]),
+                     ReleasedContainer(number: "TGHU7654320", sizeType: "22G1", bills: ["BL1", "BL2"])])
+
+    static func write(_ order: ReleaseOrder, _ directory: CUSCARDirectory = .d96A) throws -> [UInt8] {
+        try COREORWriter(directory: directory, sender: ["SWGATEWAY", "ZZZ"], recipient: ["KEMBATERM", "ZZZ"], segmentSuffix: "\n")
+            .interchange([order], reference: "NR121", at: EDIFACTDateTime(year: 2025, month: 2, day: 6, hour: 10, minute: 15))
+    }
+
+    @Test("a release: one EQD per container with the release number and its bills, the expiry, CNT+16; valid in both directories",
+          arguments: CUSCARDirectory.allCases)
+    func release(_ directory: CUSCARDirectory) throws {
+        let text = String(decoding: try Self.write(Self.order, directory), as: UTF8.self)
+        #expect(text.contains("UNH+R0001+COREOR:D:\(directory.rawValue):UN'"))
+        for segment in ["BGM+129+R12-1+9'", "RFF+AFB:MAN2025-0042'", "TDT+20+FA503R+1++MSC+++3FZO7:::MSC GULSUN'", "LOC+11+KEMBA:139:6'",
+                        "NAD+MS+SWGATEWAY::ZZZ'", "NAD+TR+KEMBATERM'", "DTM+36:20250220:102'",
+                        "EQD+CN+MSCU1234566+45G1:102:5'\nRFF+RE:R12-1'\nRFF+BM:MEDUSH123456'\nSEL+FJ123456'",
+                        "EQD+CN+TGHU7654320+22G1:102:5'\nRFF+RE:R12-1'\nRFF+BM:BL1'\nRFF+BM:BL2'", "CNT+16:2'"] {
+            #expect(text.contains(segment), "\(segment) in\n\(text)")
+        }
+        #expect(EDIFACTValidator.validate(Array(text.utf8)).allSatisfy { $0.allDiagnostics.isEmpty })
+    }
+
+    @Test("a cancellation names the release it withdraws and has no expiry")
+    func cancellation() throws {
+        var order = Self.order
+        order.function = .cancel
+        order.cancels = "R12-1"
+        order.expires = nil
+        let text = String(decoding: try Self.write(order), as: UTF8.self)
+        #expect(text.contains("BGM+129+R12-1+1'\nRFF+ACW:R12-1'"), "\(text)")
+        #expect(!text.contains("DTM+36"))
+    }
+
+    @Test("pydifact reads the written COREOR with the same segments")
+    func pydifact() throws {
+        try Pydifact.expectSameReading(try Self.write(Self.order))
+    }
+
+    @Test("a value the directory cannot carry is refused with the segment, not written")
+    func notWritable() throws {
+        var order = Self.order
+        order.manifest = String(repeating: "M", count: 40)
+        #expect(throws: ManifestMappingError.self) { try Self.write(order) }
     }
 }

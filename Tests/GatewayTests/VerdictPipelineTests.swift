@@ -56,6 +56,13 @@ private func verdictConfig(_ pki: TestPKI) -> String {
     trust = ["CIQ"]
     subjects = ["\(pki.ciqOfficer.subject)"]
 
+    [[partner]]
+    id = "KEMBATERM"
+    role = "terminal"
+    identities = ["KEMBATERM:ZZZ"]
+    drop = "partners/KEMBATERM/drop"
+    pickup = "partners/KEMBATERM/pickup"
+
     """
 }
 
@@ -100,7 +107,7 @@ struct VerdictPipelineTests {
         pki = try TestPKI.get()
         spool = try Scratch()
         _ = try spool.write("gateway.toml", verdictConfig(pki))
-        for p in ["CARRIERX", "CUSTOMS", "CIQ"] {
+        for p in ["CARRIERX", "CUSTOMS", "CIQ", "KEMBATERM"] {
             try FileManager.default.createDirectory(at: spool.url.appendingPathComponent("partners/\(p)/drop"), withIntermediateDirectories: true)
         }
     }
@@ -126,6 +133,16 @@ struct VerdictPipelineTests {
     }
 
     func state(_ reference: String) throws -> String { try explain(reference)["state"] as? String ?? "?" }
+
+    /// The terminal's pickup: file name → text.
+    func terminalFiles() throws -> [String: String] {
+        let pickup = spool.url.appendingPathComponent("partners/KEMBATERM/pickup")
+        var files: [String: String] = [:]
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: pickup.path)) ?? [] {
+            files[name] = try String(contentsOf: pickup.appendingPathComponent(name), encoding: .utf8)
+        }
+        return files
+    }
 
     @Test("release, inspection, result, a wrong agency's signature, repeats and late arrivals")
     func story() throws {
@@ -158,6 +175,13 @@ struct VerdictPipelineTests {
         var list = try spool.gateway("verdict", "list", "--state", "inspection", "--config", "gateway.toml")
         #expect(list.status == 0 && list.stdout.contains("BLCOFFEE") && !list.stdout.contains("BLPARTS"), "\(list)")
         #expect(list.stdout.contains("inspection by CIQ alone"), "\(list)")
+        // The parts' container is released by every agency concerned: one COREOR for it, none for the coffee's.
+        var terminal = try terminalFiles()
+        #expect(terminal.keys.sorted() == ["COREOR-MANV1-R1-1.edi"], "\(terminal.keys)")
+        let first = terminal["COREOR-MANV1-R1-1.edi"] ?? ""
+        #expect(first.contains("BGM+129+R1-1+9'") && first.contains("EQD+CN+TGHU7654320+22G1:102:5'\nRFF+RE:R1-1'\nRFF+BM:BLPARTS'"), "\(first)")
+        #expect(!first.contains("MSCU1234566") && first.contains("CNT+16:1'"), "\(first)")
+        #expect(run.stdout.contains("KEMBATERM COREOR-MANV1-R1-1.edi: release R1-1 of manifest MANV1: TGHU7654320"), "\(run)")
 
         // A hold signed under CIQ's CA dropped by customs: refused at the gate, and nothing changes.
         try drop("CUSTOMS", "forged.edi", cusres(["GIS+7", "RFF+BM:BLPARTS"], reference: "CUS-HOLD-X", interchange: "C2"),
@@ -183,6 +207,24 @@ struct VerdictPipelineTests {
         let parts = try explain("BLPARTS")
         #expect(parts["state"] as? String == "released", "the late hold was issued before the release: \(parts)")
         #expect((parts["facts"] as? [[String: Any]])?.count == 2, "\(parts)")
+        terminal = try terminalFiles()
+        #expect(terminal.keys.sorted() == ["COREOR-MANV1-R1-1.edi", "COREOR-MANV1-R1-2.edi"], "\(terminal.keys)")
+        #expect(terminal["COREOR-MANV1-R1-2.edi"]?.contains("EQD+CN+MSCU1234566+45G1:102:5'\nRFF+RE:R1-2'\nRFF+BM:BLCOFFEE'") == true)
+
+        // Nothing new: a run sends the terminal nothing.
+        run = try runOnce()
+        #expect(try terminalFiles().count == 2, "\(run)")
+
+        // CIQ turns to hold the coffee after its release went out: the terminal gets a cancelling COREOR.
+        try drop("CIQ", "hold.edi", cusres(["DTM+137:202502061600:203", "GIS+7", "RFF+BM:BLCOFFEE"], sender: "CNCQCIQ:ZZZ",
+                                            reference: "CIQ-HOLD-1", interchange: "Q3"), signedBy: pki.ciqOfficer)
+        run = try runOnce()
+        #expect(try state("MSCU1234566") == "held")
+        terminal = try terminalFiles()
+        let cancel = try #require(terminal["COREOR-MANV1-R1-2-CANCEL.edi"], "\(terminal.keys) \(run)")
+        #expect(cancel.contains("BGM+129+R1-2+1'\nRFF+ACW:R1-2'") && cancel.contains("EQD+CN+MSCU1234566"), "\(cancel)")
+        #expect(!cancel.contains("TGHU7654320"), "\(cancel)")
+        #expect(terminal.count == 3)
 
         // The text form names the rule, the positions and every fact with its file.
         let text = try spool.gateway("verdict", "explain", "TGHU7654320", "--config", "gateway.toml")
@@ -191,7 +233,7 @@ struct VerdictPipelineTests {
         #expect(text.stdout.contains("positions: CUSTOMS released"), "\(text)")
         #expect(text.stdout.contains("CUS-HOLD-0"), "\(text)")
         list = try spool.gateway("verdict", "list", "--config", "gateway.toml")
-        #expect(list.stdout.contains("2 consignments"), "\(list)")
+        #expect(list.stdout.contains("2 consignments") && list.stdout.contains("held"), "\(list)")
         let unknown = try spool.gateway("verdict", "explain", "NOSUCHBILL", "--config", "gateway.toml")
         #expect(unknown.status == 1 && unknown.stderr.contains("NOSUCHBILL: no active consignment"), "\(unknown)")
     }

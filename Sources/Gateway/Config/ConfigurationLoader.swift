@@ -352,6 +352,7 @@ struct Checker {
         var verdict = VerdictSettings()
         if let node = top.value("verdict"), var v = table(node, at: "verdict") {
             if let n = int(&v, "silence_seconds", minimum: 0) { verdict.silenceSeconds = n }
+            if let n = int(&v, "release_valid_days", minimum: 1) { verdict.releaseValidDays = n }
             finish(v)
         }
 

@@ -284,8 +284,13 @@ public struct VerdictSettings: Sendable, Hashable {
     /// Goods no agency was routed are released when no agency has spoken this long after their manifest was
     /// filed. Default: 3 600 (an hour).
     public var silenceSeconds: Int = 3600
+    /// How many days a release sent to a terminal holds (COREOR DTM 36). Default: 14.
+    public var releaseValidDays: Int = 14
 
-    public init(silenceSeconds: Int = 3600) { self.silenceSeconds = silenceSeconds }
+    public init(silenceSeconds: Int = 3600, releaseValidDays: Int = 14) {
+        self.silenceSeconds = silenceSeconds
+        self.releaseValidDays = releaseValidDays
+    }
 }
 
 /// How the long-running `gateway run` paces itself (`[run]`).

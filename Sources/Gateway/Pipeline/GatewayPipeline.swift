@@ -101,7 +101,23 @@ public final class GatewayPipeline: Sendable {
                 lines.append(result.line)
             }
         }
-        let (runs, failure) = drain()
+        var (runs, failure) = drain()
+        // What the terminals must be told now, and its deliveries.
+        var notices: [NoticeLine] = []
+        if failure == nil {
+            do {
+                let sent = try sendTerminalNotices()
+                notices = sent.lines
+                if !sent.jobs.isEmpty {
+                    let more = drain()
+                    runs += more.runs
+                    failure = more.error
+                }
+            } catch {
+                lines.append(IntakeFileResult(partner: "-", file: "-", outcome: .failed,
+                                              reason: "terminal notices not sent: \(error)" + FileOps.spaceNote(stateDirectory)))
+            }
+        }
         let ranJobs = Set(runs.map(\.jobId))
         let drainFailure = failure.map { "\($0)" + FileOps.spaceNote(stateDirectory) }
         if let drainFailure {
@@ -166,7 +182,7 @@ public final class GatewayPipeline: Sendable {
                 lines.append(line)
             }
         }
-        return IntakeRunReport(files: lines)
+        return IntakeRunReport(files: lines, notices: notices)
     }
 
     /// Runs due process and deliver jobs, chunk after chunk, until none is due or `shouldStop` says so

@@ -32,12 +32,24 @@ public enum GatewayService {
         pipeline.updateGauges()
         let jobs = BlockingQueue(label: "gateway.jobs")
         let pickups = BlockingQueue(label: "gateway.pickups")
+        // Terminals are told what changed once the jobs run dry after some work, and once a minute anyway (a
+        // silence window may have closed): the sweep reads every active consignment, too much for every poll.
+        let sweep = NIOLockedValueBox((due: true, at: Date.distantPast))
         let worker = WorkerService(name: "jobs", idleInterval: configuration.run.idleInterval, logger: logger) {
             // A ledger error is thrown on to the worker, which logs it and backs off before trying again.
             try await jobs.run {
-                Result { try pipeline.runDueJobs() }.map { done in
-                    if !done.isEmpty { pipeline.updateGauges() }
-                    return !done.isEmpty
+                Result { () throws -> Bool in
+                    let done = try pipeline.runDueJobs()
+                    if !done.isEmpty {
+                        pipeline.updateGauges()
+                        sweep.withLockedValue { $0.due = true }
+                        return true
+                    }
+                    let due = sweep.withLockedValue { $0.due || Date().timeIntervalSince($0.at) >= 60 }
+                    guard due else { return false }
+                    let sent = try pipeline.sendTerminalNotices()
+                    sweep.withLockedValue { $0 = (false, Date()) }
+                    return !sent.jobs.isEmpty
                 }
             }.get()
         }

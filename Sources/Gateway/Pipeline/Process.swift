@@ -557,18 +557,25 @@ extension GatewayPipeline {
     func storedDeliveries(kind: String, name: String, bytes: [UInt8], stored: String? = nil, context c: Context) throws
         -> (requests: [JobRequest], sha256: String)
     {
+        try storedDeliveries(to: c.partner, batchId: c.batch.id, kind: kind, name: name, bytes: bytes, stored: stored, records: !c.replay)
+    }
+
+    /// The deliver jobs that put `bytes` in `partner`'s pickup as `name` (and its `.p7s` first when we sign for
+    /// it), the bytes put in the raw store (not durably); `records` makes the delivery a receipt of `batchId`.
+    func storedDeliveries(to partner: PartnerConfiguration, batchId: Int64?, kind: String, name: String, bytes: [UInt8],
+                          stored: String? = nil, records: Bool) throws -> (requests: [JobRequest], sha256: String) {
         func request(_ kind: String, _ name: String, _ bytes: [UInt8], records: Bool, stored: String? = nil) throws -> (JobRequest, String) {
             let digest = try stored ?? raw.put(bytes: bytes, durable: false).digest.hex
             return (JobRequest(
-                kind: JobKind.deliver, partner: c.partner.id, batchId: c.batch.id,
+                kind: JobKind.deliver, partner: partner.id, batchId: batchId,
                 input: DeliverInput(kind: kind, file: name, sha256: digest, records: records).json,
-                retry: Self.retry, idempotencyKey: "deliver:\(c.partner.id):\(name)"), digest)
+                retry: Self.retry, idempotencyKey: "deliver:\(partner.id):\(name)"), digest)
         }
         var requests: [JobRequest] = []
-        if c.partner.signature.signOutbound {
+        if partner.signature.signOutbound {
             requests.append(try request("SIGNATURE", name + ".p7s", try signatures.signOutbound(bytes), records: false).0)
         }
-        let (main, digest) = try request(kind, name, bytes, records: !c.replay, stored: stored)
+        let (main, digest) = try request(kind, name, bytes, records: records, stored: stored)
         requests.append(main)
         return (requests, digest)
     }

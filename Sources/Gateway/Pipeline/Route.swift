@@ -390,9 +390,13 @@ extension GatewayPipeline {
     /// `<FORMAT>-<carrier>-<document number>-v<version>.<edi|xml>`: one name per manifest version and agency
     /// directory, the same on a rerun.
     static func copyName(format: RoutedFormat, partner: String, manifest: Manifest, version: Int) -> String {
-        let safe = { (text: String) in String(text.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" }.prefix(35)) }
         let ext = format.deliveryKind.hasPrefix("CUSCAR") ? "edi" : "xml"
-        return "\(format.deliveryKind)-\(safe(partner))-\(safe(manifest.documentNumber))-v\(version).\(ext)"
+        return "\(format.deliveryKind)-\(safeName(partner))-\(safeName(manifest.documentNumber))-v\(version).\(ext)"
+    }
+
+    /// A partner's text made safe inside a file name: letters, digits, '-' and '_' (others become '_'), 35 at most.
+    static func safeName(_ text: String) -> String {
+        String(text.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" }.prefix(35))
     }
 
     /// The copy's interchange reference (an..14): `R` + the batch in base 36 + the copy's index.

@@ -26,6 +26,9 @@ public enum RunOnce {
                 if let reason = f.reason { line += " (\(reason))" }
                 (f.outcome == .failed ? err : out).line(line)
             }
+            for n in report.notices {
+                out.line("\(n.terminal) \(n.file): \(n.kind) \(n.reference) of manifest \(n.manifest): \(n.containers.joined(separator: ", "))")
+            }
             out.line(summaryLine(report))
         }
         return report.hadFailures ? 1 : 0
@@ -41,13 +44,14 @@ public enum RunOnce {
 
     struct Document: Encodable {
         var files: [IntakeFileResult]
+        var notices: [NoticeLine]
         var summary: [String: Int]
     }
 
     static func render(_ report: IntakeRunReport) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data = (try? encoder.encode(Document(files: report.files, summary: report.counts))) ?? Data("{}".utf8)
+        let data = (try? encoder.encode(Document(files: report.files, notices: report.notices, summary: report.counts))) ?? Data("{}".utf8)
         return String(decoding: JSONText.prettyPrinted(data), as: UTF8.self) + "\n"
     }
 }

@@ -43,6 +43,8 @@ public struct IntakeFileResult: Sendable, Codable, Equatable {
 public struct IntakeRunReport: Sendable, Codable, Equatable {
     /// One entry per file touched (or left waiting).
     public var files: [IntakeFileResult]
+    /// Release orders and cancellations sent to terminals in the run.
+    public var notices: [NoticeLine] = []
 
     /// Count of files per outcome (every outcome present, zero included).
     public var counts: [String: Int] {

@@ -4,6 +4,7 @@ import GRDB
 /// The combined state of one consignment: per container (or for its loose goods), with every fact and copy
 /// behind it.
 public struct ConsignmentVerdict: Sendable, Hashable, Codable {
+    public var manifestId: Int64
     public var manifest: String
     public var carrier: String
     public var billOfLading: String
@@ -140,7 +141,7 @@ extension GatewayStore {
                     return .init(container: container,
                                  verdict: VerdictMerge.merge(routedTo: routedTo, facts: applying, firstSeen: filedAt, now: now, silence: silence))
                 }
-            results.append(ConsignmentVerdict(manifest: number, carrier: row["partner"], billOfLading: bill,
+            results.append(ConsignmentVerdict(manifestId: manifestId, manifest: number, carrier: row["partner"], billOfLading: bill,
                                               state: VerdictMerge.container(units.map(\.verdict.state)), units: units,
                                               facts: facts, filedAt: filedAt))
         }
@@ -153,5 +154,84 @@ extension GatewayStore {
                                object: InstructionObject(kind: kind, reference: row["object_ref"], manifest: row["scope_manifest"]),
                                issuedAt: row["issued_at"], receivedAt: row["received_at"], batchId: row["batch_id"],
                                signer: row["signer_sha256"], verification: row["verification"], note: row["note"])
+    }
+}
+
+/// One container in a release order or cancellation sent to a terminal.
+public struct TerminalNotice: Sendable, Hashable, Codable {
+    public enum Kind: String, Sendable, Hashable, Codable { case release, cancel }
+
+    public var terminal: String
+    public var manifestId: Int64
+    public var container: String
+    public var kind: Kind
+    /// The release number (a cancellation carries the number of the release it withdraws).
+    public var reference: String
+    public var fileName: String
+    public var sha256: String
+    public var deliverKey: String
+    public var sentAt: Date?
+
+    public init(terminal: String, manifestId: Int64, container: String, kind: Kind, reference: String, fileName: String,
+                sha256: String, deliverKey: String, sentAt: Date? = nil) {
+        self.terminal = terminal
+        self.manifestId = manifestId
+        self.container = container
+        self.kind = kind
+        self.reference = reference
+        self.fileName = fileName
+        self.sha256 = sha256
+        self.deliverKey = deliverKey
+        self.sentAt = sentAt
+    }
+}
+
+extension GatewayStore {
+    /// The latest notice each terminal got about each container of each manifest.
+    public func lastNotices() throws -> [TerminalNotice] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM terminal_notice n WHERE id = (SELECT MAX(id) FROM terminal_notice
+                    WHERE terminal = n.terminal AND manifest_id = n.manifest_id AND container = n.container)
+                """).compactMap(Self.notice)
+        }
+    }
+
+    /// Every notice about a container or a manifest's containers, oldest first.
+    public func notices(manifestId: Int64) throws -> [TerminalNotice] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM terminal_notice WHERE manifest_id = ? ORDER BY id", arguments: [manifestId])
+                .compactMap(Self.notice)
+        }
+    }
+
+    /// How many release orders a terminal was sent for a manifest (the next one's number follows).
+    public func releaseCount(terminal: String, manifestId: Int64) throws -> Int {
+        try pool.read { db in
+            try Int.fetchOne(db, sql: """
+                SELECT COUNT(DISTINCT reference) FROM terminal_notice WHERE terminal = ? AND manifest_id = ? AND kind = 'release'
+                """, arguments: [terminal, manifestId]) ?? 0
+        }
+    }
+
+    /// Records notices and enqueues their deliveries in one transaction; returns the delivery jobs' ids.
+    public func recordNotices(_ notices: [TerminalNotice], enqueue: [JobRequest], now: Date) throws -> [Int64] {
+        try pool.write { db in
+            for n in notices {
+                try db.cachedExecute(sql: """
+                    INSERT INTO terminal_notice (terminal, manifest_id, container, kind, reference, file_name, sha256, deliver_key, sent_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+                    """, arguments: [n.terminal, n.manifestId, n.container, n.kind.rawValue, n.reference, n.fileName, n.sha256,
+                                     n.deliverKey, now])
+            }
+            return try enqueue.map { try Self.insertJob($0, now: now, message: "a release notice to a terminal", db) }
+        }
+    }
+
+    static func notice(_ row: Row) -> TerminalNotice? {
+        guard let kind = TerminalNotice.Kind(rawValue: row["kind"]) else { return nil }
+        return TerminalNotice(terminal: row["terminal"], manifestId: row["manifest_id"], container: row["container"], kind: kind,
+                              reference: row["reference"], fileName: row["file_name"], sha256: row["sha256"],
+                              deliverKey: row["deliver_key"], sentAt: row["sent_at"])
     }
 }

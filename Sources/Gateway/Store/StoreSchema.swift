@@ -17,6 +17,7 @@ enum StoreSchema {
         migrator.registerMigration("v5_manifests", migrate: v5Manifests)
         migrator.registerMigration("v6_routing", migrate: v6Routing)
         migrator.registerMigration("v7_instructions", migrate: v7Instructions)
+        migrator.registerMigration("v8_terminal_notices", migrate: v8TerminalNotices)
         return migrator
     }
 
@@ -364,6 +365,30 @@ enum StoreSchema {
             BEGIN SELECT RAISE(ABORT, 'instructions are append-only'); END;
             CREATE TRIGGER instruction_no_delete BEFORE DELETE ON instruction
             BEGIN SELECT RAISE(ABORT, 'instructions are append-only'); END;
+            """)
+    }
+
+    /// What the terminals were told (issue 7): one row per container in each release order or cancellation,
+    /// with the file and its delivery job's key. The next notice for a container depends on the last one:
+    /// a release is sent once while the container stays released, and cancelled if it stops being so.
+    static func v8TerminalNotices(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE terminal_notice (
+                id INTEGER PRIMARY KEY,
+                terminal TEXT NOT NULL CHECK (terminal <> ''),
+                manifest_id INTEGER NOT NULL REFERENCES manifest(id),
+                container TEXT NOT NULL CHECK (length(container) = 11),
+                kind TEXT NOT NULL CHECK (kind IN ('release', 'cancel')),
+                reference TEXT NOT NULL CHECK (reference <> ''),
+                file_name TEXT NOT NULL CHECK (file_name <> ''),
+                sha256 TEXT NOT NULL CHECK (length(sha256) = 64),
+                deliver_key TEXT NOT NULL,
+                sent_at TEXT NOT NULL,
+                UNIQUE (terminal, manifest_id, container, kind, reference)
+            );
+            CREATE INDEX terminal_notice_container ON terminal_notice(container);
+            CREATE TRIGGER terminal_notice_immutable BEFORE UPDATE ON terminal_notice
+            BEGIN SELECT RAISE(ABORT, 'terminal notices are append-only'); END;
             """)
     }
 }

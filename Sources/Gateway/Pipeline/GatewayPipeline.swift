@@ -104,10 +104,12 @@ public final class GatewayPipeline: Sendable {
         var (runs, failure) = drain()
         // What the terminals must be told now, and its deliveries.
         var notices: [NoticeLine] = []
+        var noticeJobs: Set<Int64> = []
         if failure == nil {
             do {
                 let sent = try sendTerminalNotices()
                 notices = sent.lines
+                noticeJobs = Set(sent.jobs)
                 if !sent.jobs.isEmpty {
                     let more = drain()
                     runs += more.runs
@@ -140,7 +142,12 @@ public final class GatewayPipeline: Sendable {
         }
         // Deliveries of earlier runs' receipts (retried after a failure): one line each, so none goes unreported.
         let enqueuedHere = Set(runs.filter { $0.kind == JobKind.process }.flatMap(\.enqueued))
-        for run in runs where run.kind == JobKind.deliver && !enqueuedHere.contains(run.jobId) {
+        for run in runs where run.kind == JobKind.deliver && noticeJobs.contains(run.jobId) && run.state != .succeeded {
+            // A release notice that could not be delivered: its deliver job is retried.
+            lines.append(IntakeFileResult(partner: run.line.partner, file: run.line.file, outcome: .failed,
+                                          reason: "release notice not delivered: \(run.reason ?? "not delivered")"))
+        }
+        for run in runs where run.kind == JobKind.deliver && !enqueuedHere.contains(run.jobId) && !noticeJobs.contains(run.jobId) {
             var line = run.line
             if let batchId = run.line.batchId, let batch = try? store.batch(batchId) {
                 line.file = batch.originalName

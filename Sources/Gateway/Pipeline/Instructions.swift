@@ -19,7 +19,9 @@ extension GatewayPipeline {
         var refusals: [ManifestMappingError] = []
         var notes: [String] = []
         let receivedAt = now()
-        for mapping in CUSRESMapping.map(bytes) {
+        let mappings = CUSRESMapping.map(bytes)
+        let known = (try? store.known(mappings.flatMap { $0.instruction?.objects ?? [] })) ?? []
+        for mapping in mappings {
             refusals += mapping.errors
             guard let instruction = mapping.instruction else { continue }
             var unknown: [String] = []
@@ -28,7 +30,7 @@ extension GatewayPipeline {
                     agency: c.partner.id, reference: instruction.reference, action: instruction.action, object: object,
                     issuedAt: instruction.issuedAt, receivedAt: receivedAt, batchId: c.batch.id, signer: nil,
                     verification: "unsigned", note: instruction.note))
-                if (try? store.knows(object)) != true { unknown.append("\(object.kind.rawValue) \(object.reference)") }
+                if !known.contains(object) { unknown.append("\(object.kind.rawValue) \(object.reference)") }
             }
             let what = instruction.objects.map { "\($0.kind.rawValue) \($0.reference)" }
             notes.append("instruction \(instruction.reference): \(instruction.action.rawValue) "

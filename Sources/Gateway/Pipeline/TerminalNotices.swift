@@ -10,6 +10,9 @@ import Jobs
 // transaction after the files are durable in the raw store, so a crash before it sends them on the next run
 // and a crash after it sends nothing twice (the deliver jobs are keyed by file name).
 //
+// Only manifests that a new instruction or a new filing touched since the last sweep are read again (the
+// sweep's mark moves with the notices it records). Goods routed to no agency and released by silence are
+// shown by `gateway verdict` but not yet sent to a terminal.
 // Not yet: joint-inspection and hold notices, XML releases for terminals that take XML, per-terminal ports.
 
 /// A release order or cancellation sent in a run, for the report.
@@ -30,13 +33,14 @@ extension GatewayPipeline {
         let terminals = configuration.partners.filter { $0.role == .terminal }
         guard !terminals.isEmpty else { return ([], []) }
         let at = now()
-        let verdicts = try store.allVerdicts(now: at, silence: TimeInterval(configuration.verdict.silenceSeconds), limit: Int.max)
+        let (verdicts, mark) = try store.verdictsToSweep(now: at, silence: TimeInterval(configuration.verdict.silenceSeconds))
+        guard !verdicts.isEmpty else { return ([], try store.recordNotices([], enqueue: [], mark: mark, now: at)) }
         // Each container's state per manifest: the weightiest of the goods in it, with their bills.
         struct Box { var state: CombinedState; var bills: [String] }
         var boxes: [Int64: [String: Box]] = [:]
-        var manifests: [Int64: (number: String, carrier: String)] = [:]
+        var manifests: [Int64: String] = [:]
         for v in verdicts {
-            manifests[v.manifestId] = (v.manifest, v.carrier)
+            manifests[v.manifestId] = v.manifest
             for unit in v.units {
                 guard let container = unit.container else { continue }
                 var box = boxes[v.manifestId]?[container] ?? Box(state: .released, bills: [])
@@ -60,8 +64,8 @@ extension GatewayPipeline {
                 for (container, box) in containers where box.state != .released {
                     if let notice = told(container), notice.kind == .release { cancels[notice.reference, default: []].append(container) }
                 }
-                guard !releases.isEmpty || !cancels.isEmpty, let (number, carrier) = manifests[manifestId],
-                      let model = try store.manifestVersions(partner: carrier, documentNumber: number).last?.model else { continue }
+                guard !releases.isEmpty || !cancels.isEmpty, let number = manifests[manifestId],
+                      let model = try store.latestModel(manifestId: manifestId) else { continue }
                 var orders: [ReleaseOrder] = []
                 if !releases.isEmpty {
                     let reference = "R\(manifestId)-\(try store.releaseCount(terminal: terminal.id, manifestId: manifestId) + 1)"
@@ -92,9 +96,8 @@ extension GatewayPipeline {
                 }
             }
         }
-        guard !notices.isEmpty else { return ([], []) }
-        try Durability.syncFileSystems([raw.root])
-        return (lines, try store.recordNotices(notices, enqueue: requests, now: at))
+        if !notices.isEmpty { try Durability.syncFileSystems([raw.root]) }
+        return (lines, try store.recordNotices(notices, enqueue: requests, mark: mark, now: at))
     }
 
     private func order(_ function: ReleaseOrder.Function, reference: String, cancels: String?, model: Manifest,

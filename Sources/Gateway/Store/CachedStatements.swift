@@ -28,6 +28,13 @@ extension FetchableRecord {
 }
 
 extension Row {
+    /// `Row.fetchAll(db, sql:arguments:)` through the statement cache.
+    static func fetchAllCached(_ db: Database, sql: String, arguments: StatementArguments = StatementArguments())
+        throws -> [Row]
+    {
+        try fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
+    }
+
     /// `Row.fetchOne(db, sql:arguments:)` through the statement cache.
     static func fetchOneCached(_ db: Database, sql: String, arguments: StatementArguments = StatementArguments())
         throws -> Row?
@@ -37,6 +44,13 @@ extension Row {
 }
 
 extension DatabaseValueConvertible where Self: StatementColumnConvertible {
+    /// `fetchAll(db, sql:arguments:)` through the statement cache.
+    static func fetchAllCached(_ db: Database, sql: String, arguments: StatementArguments = StatementArguments())
+        throws -> [Self]
+    {
+        try fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
+    }
+
     /// `fetchOne(db, sql:arguments:)` through the statement cache.
     static func fetchOneCached(_ db: Database, sql: String, arguments: StatementArguments = StatementArguments())
         throws -> Self?

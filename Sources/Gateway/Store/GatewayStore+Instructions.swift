@@ -54,22 +54,27 @@ extension GatewayStore {
         }
     }
 
-    /// Whether the library holds an object an instruction names (a filed manifest, bill of lading or container).
-    public func knows(_ object: InstructionObject) throws -> Bool {
+    /// The objects of `objects` the library holds (a filed manifest, bill of lading or container), read in one
+    /// transaction.
+    public func known(_ objects: [InstructionObject]) throws -> Set<InstructionObject> {
         try pool.read { db in
-            let (sql, arguments): (String, StatementArguments)
-            switch object.kind {
-            case .manifest:
-                (sql, arguments) = ("SELECT 1 FROM manifest WHERE document_number = ?", [object.reference])
-            case .bill:
-                (sql, arguments) = ("""
-                    SELECT 1 FROM consignment c JOIN manifest m ON m.id = c.manifest_id
-                    WHERE c.bill_of_lading = ?1 AND (?2 IS NULL OR m.document_number = ?2)
-                    """, [object.reference, object.manifest])
-            case .container:
-                (sql, arguments) = ("SELECT 1 FROM container_use WHERE container = ?", [object.reference])
+            var known: Set<InstructionObject> = []
+            for object in objects {
+                let found: Bool?
+                switch object.kind {
+                case .manifest:
+                    found = try Bool.fetchOneCached(db, sql: "SELECT 1 FROM manifest WHERE document_number = ? LIMIT 1", arguments: [object.reference])
+                case .bill:
+                    found = try Bool.fetchOneCached(db, sql: """
+                        SELECT 1 FROM consignment c JOIN manifest m ON m.id = c.manifest_id
+                        WHERE c.bill_of_lading = ?1 AND (?2 IS NULL OR m.document_number = ?2) LIMIT 1
+                        """, arguments: [object.reference, object.manifest])
+                case .container:
+                    found = try Bool.fetchOneCached(db, sql: "SELECT 1 FROM container_use WHERE container = ? LIMIT 1", arguments: [object.reference])
+                }
+                if found == true { known.insert(object) }
             }
-            return try Bool.fetchOne(db, sql: sql + " LIMIT 1", arguments: arguments) ?? false
+            return known
         }
     }
 
@@ -95,11 +100,47 @@ extension GatewayStore {
         }
     }
 
+    /// How far the last notice sweep looked: the last instruction and manifest version it saw.
+    public struct SweepMark: Sendable, Hashable {
+        public var instructionId: Int64
+        public var versionId: Int64
+    }
+
+    /// The verdicts a notice sweep must look at, and the mark to record once its notices are: the active
+    /// consignments of every manifest an instruction recorded since `mark` applies to (to the manifest, one of
+    /// its bills or one of its containers), and of every manifest filed again since `mark` that any instruction
+    /// applies to. Manifests nothing new touched are not read: at a library's size that is most of it.
+    public func verdictsToSweep(now: Date, silence: TimeInterval) throws -> (verdicts: [ConsignmentVerdict], mark: SweepMark) {
+        try pool.read { db in
+            let row = try Row.fetchOne(db, sql: "SELECT instruction_id, version_id FROM notice_sweep WHERE id = 1")
+            let (i0, v0): (Int64, Int64) = (row?["instruction_id"] ?? 0, row?["version_id"] ?? 0)
+            let i1 = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM instruction") ?? 0
+            let v1 = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM manifest_version") ?? 0
+            let mark = SweepMark(instructionId: i1, versionId: v1)
+            guard i1 > i0 || v1 > v0 else { return ([], mark) }
+            let spokenFor = { (since: String) in """
+                SELECT c.manifest_id FROM instruction i JOIN consignment c ON c.bill_of_lading = i.object_ref
+                WHERE i.object_kind = 'bill' AND i.id > \(since)
+                UNION SELECT m.id FROM instruction i JOIN manifest m ON m.document_number = i.object_ref
+                WHERE i.object_kind = 'manifest' AND i.id > \(since)
+                UNION SELECT c.manifest_id FROM instruction i JOIN container_use u ON u.container = i.object_ref
+                JOIN consignment c ON c.id = u.consignment_id WHERE i.object_kind = 'container' AND i.id > \(since)
+                """ }
+            let ids = try Int64.fetchAll(db, sql: """
+                SELECT c.id FROM consignment c WHERE c.state = 'active' AND c.manifest_id IN (
+                    \(spokenFor("?1"))
+                    UNION SELECT v.manifest_id FROM manifest_version v WHERE v.id > ?2 AND v.manifest_id IN (\(spokenFor("0"))))
+                ORDER BY c.manifest_id, c.id
+                """, arguments: [i0, v0])
+            return (try Self.verdicts(consignmentIds: ids, now: now, silence: silence, db), mark)
+        }
+    }
+
     static func verdicts(consignmentIds: [Int64], now: Date, silence: TimeInterval, _ db: Database) throws -> [ConsignmentVerdict] {
         var results: [ConsignmentVerdict] = []
-        var copiesByManifest: [Int64: [Row]] = [:]
+        var copiesByManifest: [Int64: [(agency: String, cancel: Bool, bills: Set<String>)]] = [:]
         for id in consignmentIds {
-            guard let row = try Row.fetchOne(db, sql: """
+            guard let row = try Row.fetchOneCached(db, sql: """
                 SELECT c.manifest_id, c.bill_of_lading, m.document_number, m.partner,
                        (SELECT MIN(filed_at) FROM manifest_version WHERE manifest_id = m.id) AS filed_at
                 FROM consignment c JOIN manifest m ON m.id = c.manifest_id WHERE c.id = ?
@@ -107,23 +148,23 @@ extension GatewayStore {
             let manifestId: Int64 = row["manifest_id"]
             let bill: String = row["bill_of_lading"]
             let number: String = row["document_number"]
-            let containers = try String.fetchAll(db, sql: "SELECT container FROM container_use WHERE consignment_id = ? ORDER BY container",
-                                                 arguments: [id])
+            let containers = try String.fetchAllCached(db, sql: "SELECT container FROM container_use WHERE consignment_id = ? ORDER BY container",
+                                                       arguments: [id])
             if copiesByManifest[manifestId] == nil {
-                copiesByManifest[manifestId] = try Row.fetchAll(db, sql: """
+                copiesByManifest[manifestId] = try Row.fetchAllCached(db, sql: """
                     SELECT agency, function, bills_json FROM routed_copy WHERE manifest_id = ? ORDER BY version, id
-                    """, arguments: [manifestId])
+                    """, arguments: [manifestId]).map { copy in
+                        let bills = (try? JSONDecoder().decode([String].self, from: Data((copy["bills_json"] as String).utf8))) ?? []
+                        return (copy["agency"], (copy["function"] as String) == ManifestFunction.cancel.rawValue, Set(bills))
+                    }
             }
             // An agency holds the consignment when its latest copy of the manifest carries the bill and is no
             // cancellation (a replacement that no longer selects it withdrew what it had).
             var latest: [String: Bool] = [:]
-            for copy in copiesByManifest[manifestId] ?? [] {
-                let bills = (try? JSONDecoder().decode([String].self, from: Data((copy["bills_json"] as String).utf8))) ?? []
-                latest[copy["agency"]] = (copy["function"] as String) != ManifestFunction.cancel.rawValue && bills.contains(bill)
-            }
+            for (agency, cancel, bills) in copiesByManifest[manifestId] ?? [] { latest[agency] = !cancel && bills.contains(bill) }
             let routedTo = latest.filter(\.value).map(\.key).sorted()
             let placeholders = Array(repeating: "?", count: containers.count + 2).joined(separator: ", ")
-            let facts = try Row.fetchAll(db, sql: """
+            let facts = try Row.fetchAllCached(db, sql: """
                 SELECT * FROM instruction WHERE object_ref IN (\(placeholders)) ORDER BY id
                 """, arguments: StatementArguments([bill, number] + containers)).compactMap(Self.fact).filter { fact in
                     switch fact.object.kind {
@@ -214,9 +255,12 @@ extension GatewayStore {
         }
     }
 
-    /// Records notices and enqueues their deliveries in one transaction; returns the delivery jobs' ids.
-    public func recordNotices(_ notices: [TerminalNotice], enqueue: [JobRequest], now: Date) throws -> [Int64] {
+    /// Records notices, enqueues their deliveries and moves the sweep's mark in one transaction; returns the
+    /// delivery jobs' ids.
+    public func recordNotices(_ notices: [TerminalNotice], enqueue: [JobRequest], mark: SweepMark, now: Date) throws -> [Int64] {
         try pool.write { db in
+            try db.execute(sql: "UPDATE notice_sweep SET instruction_id = ?, version_id = ? WHERE id = 1",
+                           arguments: [mark.instructionId, mark.versionId])
             for n in notices {
                 try db.cachedExecute(sql: """
                     INSERT INTO terminal_notice (terminal, manifest_id, container, kind, reference, file_name, sha256, deliver_key, sent_at)

@@ -226,6 +226,15 @@ extension GatewayStore {
         }
     }
 
+    /// The model of a manifest's latest version, nil when it was never filed.
+    public func latestModel(manifestId: Int64) throws -> Manifest? {
+        try pool.read { db in
+            try String.fetchOneCached(db, sql: """
+                SELECT model_json FROM manifest_version WHERE manifest_id = ? ORDER BY version DESC LIMIT 1
+                """, arguments: [manifestId]).flatMap { try? JSONDecoder.iso.decode(Manifest.self, from: Data($0.utf8)) }
+        }
+    }
+
     /// Active consignments carrying a bill of lading or a container: manifest number, bill, state, version.
     public func consignments(matching reference: String) throws -> [(manifest: String, billOfLading: String, state: String, version: Int)] {
         try pool.read { db in

@@ -371,6 +371,7 @@ enum StoreSchema {
     /// What the terminals were told (issue 7): one row per container in each release order or cancellation,
     /// with the file and its delivery job's key. The next notice for a container depends on the last one:
     /// a release is sent once while the container stays released, and cancelled if it stops being so.
+    /// `notice_sweep` holds how far the facts and filings were looked at, so a sweep reads only what changed.
     static func v8TerminalNotices(_ db: Database) throws {
         try db.execute(sql: """
             CREATE TABLE terminal_notice (
@@ -387,6 +388,12 @@ enum StoreSchema {
                 UNIQUE (terminal, manifest_id, container, kind, reference)
             );
             CREATE INDEX terminal_notice_container ON terminal_notice(container);
+            CREATE TABLE notice_sweep (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                instruction_id INTEGER NOT NULL,
+                version_id INTEGER NOT NULL
+            );
+            INSERT INTO notice_sweep (id, instruction_id, version_id) VALUES (1, 0, 0);
             CREATE TRIGGER terminal_notice_immutable BEFORE UPDATE ON terminal_notice
             BEGIN SELECT RAISE(ABORT, 'terminal notices are append-only'); END;
             """)

@@ -11,8 +11,9 @@ struct TraceCommand: ParsableCommand {
             REF is a bill of lading, a container number, a manifest (document) number, a batch id (42 or B42), \
             an interchange reference or a dropped file's name. Prints, in time order, every file received about \
             it, each signature check, each step of its jobs, each filing of its manifest, each agency's routing \
-            decision (for a bill of lading or container: about that consignment), each copy routed and each \
-            receipt and copy delivered and picked up. Exit status: 0 when found, 1 when the ledger knows nothing \
+            decision (for a bill of lading or container: about that consignment), each copy routed, each \
+            receipt and copy delivered and picked up, each agency's instruction about its goods and each \
+            release or cancellation sent to a terminal. Exit status: 0 when found, 1 when the ledger knows nothing \
             of REF or cannot be read, 2 on a usage error or when the configuration cannot be read.
             """
     )

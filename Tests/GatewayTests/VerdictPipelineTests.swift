@@ -234,6 +234,15 @@ struct VerdictPipelineTests {
         #expect(text.stdout.contains("CUS-HOLD-0"), "\(text)")
         list = try spool.gateway("verdict", "list", "--config", "gateway.toml")
         #expect(list.stdout.contains("2 consignments") && list.stdout.contains("held"), "\(list)")
+        // The bill's whole story names the instructions, the files they came in and the notices about its box.
+        let trace = try spool.gateway("trace", "BLCOFFEE", "--config", "gateway.toml")
+        #expect(trace.status == 0, "\(trace)")
+        for text in ["CIQ instructs inspect of bill BLCOFFEE (CIQ-INS-1, issued 2025-02-06T11:00:00Z, signature verified)",
+                     "CUSTOMS instructs release of manifest MANV1", "release R1-2 sent to KEMBATERM as COREOR-MANV1-R1-2.edi: MSCU1234566",
+                     "cancel R1-2 sent to KEMBATERM as COREOR-MANV1-R1-2-CANCEL.edi", "inspect.edi"] {
+            #expect(trace.stdout.contains(text), "\(text) in \(trace.stdout)")
+        }
+        #expect(!trace.stdout.contains("R1-1"), "the parts' box is not the coffee's: \(trace.stdout)")
         let unknown = try spool.gateway("verdict", "explain", "NOSUCHBILL", "--config", "gateway.toml")
         #expect(unknown.status == 1 && unknown.stderr.contains("NOSUCHBILL: no active consignment"), "\(unknown)")
     }

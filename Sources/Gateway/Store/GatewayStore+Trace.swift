@@ -65,9 +65,12 @@ extension GatewayStore {
             if !batchIds.isEmpty {
                 batchIds.formUnion(try Int64.fetchAll(db, sql: "SELECT parent_batch_id FROM batch WHERE id IN (\(Self.list(batchIds))) AND parent_batch_id IS NOT NULL"))
             }
-            let batches = Array(batchIds.sorted().suffix(limit))
             let bill = matched.contains("bill-of-lading") || matched.contains("container") ? reference : nil
-            var events: [TraceEvent] = []
+            // The agencies' instructions about it (their files' own story comes with them) and the terminals' notices.
+            let (verdictEvents, instructionBatches) = manifestIds.isEmpty ? ([], []) : try Self.verdictEvents(Array(manifestIds), only: bill, db)
+            batchIds.formUnion(instructionBatches)
+            let batches = Array(batchIds.sorted().suffix(limit))
+            var events: [TraceEvent] = verdictEvents
             if !batches.isEmpty { events += try Self.batchEvents(batches, db) }
             if !manifestIds.isEmpty { events += try Self.manifestEvents(Array(manifestIds), only: bill, db) }
             let excluded = Set(events.filter { $0.kind == "excluded" }.map { "\($0.partner ?? "")/\($0.file ?? "")" })
@@ -84,7 +87,49 @@ extension GatewayStore {
 
     /// Ties in time keep the order things happen in.
     private static func order(_ kind: String) -> Int {
-        ["received", "signature", "job", "judged", "filed", "routing", "routed", "delivered", "collected"].firstIndex(of: kind) ?? 9
+        ["received", "signature", "job", "judged", "filed", "routing", "routed", "instruction", "notice", "delivered", "collected"]
+            .firstIndex(of: kind) ?? 11
+    }
+
+    /// The instructions that apply to the manifests' goods (only to `reference`'s consignments when it is a bill or
+    /// a container: about its bill, its manifest or its boxes), with the batches they came in, and the notices
+    /// terminals were sent about their containers.
+    private static func verdictEvents(_ manifests: [Int64], only reference: String?, _ db: Database) throws
+        -> (events: [TraceEvent], batches: [Int64])
+    {
+        let ids = list(manifests)
+        let consignments = """
+            SELECT c.id FROM consignment c WHERE c.manifest_id IN (\(ids))
+            AND (?1 IS NULL OR c.bill_of_lading = ?1 OR c.id IN (SELECT consignment_id FROM container_use WHERE container = ?1))
+            """
+        let containers = "SELECT container FROM container_use WHERE consignment_id IN (\(consignments))"
+        var events: [TraceEvent] = []
+        var batches: [Int64] = []
+        for row in try Row.fetchAll(db, sql: """
+            SELECT * FROM instruction WHERE object_ref IN (
+                SELECT bill_of_lading FROM consignment WHERE id IN (\(consignments))
+                UNION \(containers) UNION SELECT document_number FROM manifest WHERE id IN (\(ids)))
+            ORDER BY id
+            """, arguments: [reference]) {
+            guard let f = fact(row) else { continue }
+            if let batch = f.batchId { batches.append(batch) }
+            events.append(TraceEvent(at: f.receivedAt, kind: "instruction", batchId: f.batchId, partner: f.agency,
+                                     summary: "\(f.agency) instructs \(f.action.rawValue) of \(f.object.kind.rawValue) \(f.object.reference) "
+                                         + "(\(f.reference)" + (f.issuedAt.map { ", issued \(XMLTimestamp.format($0))" } ?? "")
+                                         + ", signature \(f.verification))"))
+        }
+        var files: [String: (at: Date, terminal: String, kind: String, reference: String, containers: [String])] = [:]
+        for row in try Row.fetchAll(db, sql: """
+            SELECT * FROM terminal_notice WHERE manifest_id IN (\(ids)) AND container IN (\(containers)) ORDER BY id
+            """, arguments: [reference]) {
+            guard let n = notice(row) else { continue }
+            files[n.fileName, default: (n.sentAt ?? Date(), n.terminal, n.kind.rawValue, n.reference, [])].containers.append(n.container)
+        }
+        for (file, n) in files {
+            events.append(TraceEvent(at: n.at, kind: "notice", partner: n.terminal, file: file,
+                                     summary: "\(n.kind) \(n.reference) sent to \(n.terminal) as \(file): \(n.containers.joined(separator: ", "))"))
+        }
+        return (events, batches)
     }
 
     private static func batchEvents(_ batches: [Int64], _ db: Database) throws -> [TraceEvent] {

@@ -21,6 +21,8 @@ public enum ManifestSchema: String, Sendable, Hashable, CaseIterable {
     case ciqManifest = "ciq-manifest-1.xsd"
     /// `schemas/border-1.xsd`, `urn:swg:border:1`: the border-control copy.
     case border = "border-1.xsd"
+    /// `schemas/instruction-1.xsd`, `urn:swg:instruction:1`: an agency's instruction (release, inspect, hold).
+    case instruction = "instruction-1.xsd"
 
     /// The file name under `schemas/`.
     public var fileName: String { rawValue }
@@ -31,6 +33,7 @@ public enum ManifestSchema: String, Sendable, Hashable, CaseIterable {
         case .manifest: "urn:swg:manifest:1"
         case .ciqManifest: "urn:swg:ciq:1"
         case .border: "urn:swg:border:1"
+        case .instruction: "urn:swg:instruction:1"
         }
     }
 
@@ -40,11 +43,12 @@ public enum ManifestSchema: String, Sendable, Hashable, CaseIterable {
         case .manifest: manifestSchemaText
         case .ciqManifest: ciqManifestSchemaText
         case .border: borderSchemaText
+        case .instruction: instructionSchemaText
         }
     }
 }
 HEAD
-for pair in manifest-1:manifestSchemaText ciq-manifest-1:ciqManifestSchemaText border-1:borderSchemaText; do
+for pair in manifest-1:manifestSchemaText ciq-manifest-1:ciqManifestSchemaText border-1:borderSchemaText instruction-1:instructionSchemaText; do
   file=${pair%%:*}; name=${pair##*:}
   printf '\n// schemas/%s.xsd\nprivate let %s = #"""\n' "$file" "$name"
   cat "schemas/$file.xsd"

@@ -47,7 +47,7 @@ private func verdictConfig(_ pki: TestPKI) -> String {
     identities = ["CNCQCIQ:ZZZ"]
     drop = "partners/CIQ/drop"
     pickup = "partners/CIQ/pickup"
-    patterns = ["*.edi", "*.p7s"]
+    patterns = ["*.edi", "*.xml", "*.p7s"]
     incomplete_deadline_seconds = 600
     routing = { preset = "inspection" }
     \(pki.ciq.trustTable)
@@ -261,6 +261,40 @@ struct VerdictPipelineTests {
         run = try runOnce()
         #expect(try state("BLPARTS") == "held")
         #expect(try state("BLCOFFEE") == "pending")
+    }
+
+    @Test("an XML instruction (instruction-1.xsd), signed, counts like a CUSRES; an invalid one is refused by APERAK")
+    func xmlInstruction() throws {
+        _ = try spool.write("partners/CARRIERX/drop/manifest.edi", Array(twoConsignments.utf8))
+        _ = try runOnce()
+        let xml = """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <Instruction xmlns="urn:swg:instruction:1">
+              <Reference>CIQ-X-1</Reference>
+              <Action>hold</Action>
+              <IssueTime>2025-02-06T12:00:00+08:00</IssueTime>
+              <Manifest>MANV1</Manifest>
+              <Container>MSCU1234566</Container>
+              <Note>fumigation certificate missing</Note>
+            </Instruction>
+
+            """
+        try drop("CIQ", "hold.xml", Array(xml.utf8), signedBy: pki.ciqOfficer)
+        let bad = xml.replacingOccurrences(of: "MSCU1234566", with: "MSCU1234567").replacingOccurrences(of: "CIQ-X-1", with: "CIQ-X-2")
+        try drop("CIQ", "bad.xml", Array(bad.utf8), signedBy: pki.ciqOfficer)
+        let unknownAction = xml.replacingOccurrences(of: "<Action>hold", with: "<Action>seize").replacingOccurrences(of: "CIQ-X-1", with: "CIQ-X-3")
+        try drop("CIQ", "seize.xml", Array(unknownAction.utf8), signedBy: pki.ciqOfficer)
+        let run = try runOnce()
+        #expect(run.stdout.contains("CIQ hold.xml: accepted"), "\(run)")
+        #expect(run.stdout.contains("instruction CIQ-X-1: hold container MSCU1234566"), "\(run)")
+        #expect(run.stdout.contains("CIQ bad.xml: rejected") && run.stdout.contains("instruction.container-check-digit"), "\(run)")
+        #expect(run.stdout.contains("CIQ seize.xml: rejected") && run.stdout.contains("instruction.xml-schema"), "\(run)")
+        let coffee = try explain("BLCOFFEE")
+        #expect(coffee["state"] as? String == "held", "\(coffee)")
+        let fact = try #require((coffee["facts"] as? [[String: Any]])?.first)
+        #expect(fact["note"] as? String == "fumigation certificate missing" && fact["manifest"] as? String == "MANV1", "\(fact)")
+        #expect(fact["issuedAt"] as? String == "2025-02-06T04:00:00Z" && fact["verification"] as? String == "verified", "\(fact)")
+        #expect(try state("BLPARTS") == "pending")
     }
 
     @Test("a CUSRES that instructs nothing is rejected by APERAK naming the segment, and records nothing")

@@ -15,6 +15,8 @@ public enum ManifestSchema: String, Sendable, Hashable, CaseIterable {
     case ciqManifest = "ciq-manifest-1.xsd"
     /// `schemas/border-1.xsd`, `urn:swg:border:1`: the border-control copy.
     case border = "border-1.xsd"
+    /// `schemas/instruction-1.xsd`, `urn:swg:instruction:1`: an agency's instruction (release, inspect, hold).
+    case instruction = "instruction-1.xsd"
 
     /// The file name under `schemas/`.
     public var fileName: String { rawValue }
@@ -25,6 +27,7 @@ public enum ManifestSchema: String, Sendable, Hashable, CaseIterable {
         case .manifest: "urn:swg:manifest:1"
         case .ciqManifest: "urn:swg:ciq:1"
         case .border: "urn:swg:border:1"
+        case .instruction: "urn:swg:instruction:1"
         }
     }
 
@@ -34,6 +37,7 @@ public enum ManifestSchema: String, Sendable, Hashable, CaseIterable {
         case .manifest: manifestSchemaText
         case .ciqManifest: ciqManifestSchemaText
         case .border: borderSchemaText
+        case .instruction: instructionSchemaText
         }
     }
 }
@@ -752,6 +756,85 @@ private let borderSchemaText = #"""
   <xs:simpleType name="PersonCount">
     <xs:restriction base="xs:nonNegativeInteger">
       <xs:maxInclusive value="100000"/>
+    </xs:restriction>
+  </xs:simpleType>
+
+  <!-- Identifiers and references: EDIFACT's an..35, no surrounding or inner line breaks. -->
+  <xs:simpleType name="Code35">
+    <xs:restriction base="xs:string">
+      <xs:minLength value="1"/>
+      <xs:maxLength value="35"/>
+      <xs:pattern value="\S([^\n\r\t]*\S)?"/>
+    </xs:restriction>
+  </xs:simpleType>
+
+  <!-- Free text: at least one non-space character. -->
+  <xs:simpleType name="Text512">
+    <xs:restriction base="xs:string">
+      <xs:maxLength value="512"/>
+      <xs:pattern value="\s*\S[\s\S]*"/>
+    </xs:restriction>
+  </xs:simpleType>
+</xs:schema>
+
+"""#
+
+// schemas/instruction-1.xsd
+private let instructionSchemaText = #"""
+<?xml version="1.0" encoding="UTF-8"?>
+<!--
+  Single Window Gateway: an agency's instruction, version 1 (namespace urn:swg:instruction:1).
+
+  What an agency dropping XML (instead of CUSRES) says about goods it was routed: release, inspect, hold,
+  or the result of an inspection it asked for (passed, failed). The objects are bills of lading and/or
+  containers, narrowed to one manifest when Manifest is given; with no Bill and no Container the
+  instruction is about the whole Manifest. Reference is the agency's own number for the instruction (a
+  repeat with the same reference, action and object is one fact); IssueTime orders an agency's
+  instructions that arrive out of order. Self-contained (no xs:import or xs:include).
+-->
+<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"
+           xmlns="urn:swg:instruction:1"
+           targetNamespace="urn:swg:instruction:1"
+           elementFormDefault="qualified"
+           attributeFormDefault="unqualified">
+
+  <xs:element name="Instruction" type="InstructionType"/>
+
+  <xs:complexType name="InstructionType">
+    <xs:sequence>
+      <xs:element name="Reference" type="Code35"/>
+      <xs:element name="Action" type="ActionType"/>
+      <xs:element name="IssueTime" type="Timestamp" minOccurs="0"/>
+      <xs:element name="Manifest" type="Code35" minOccurs="0"/>
+      <xs:element name="Bill" type="Code35" minOccurs="0" maxOccurs="9999"/>
+      <xs:element name="Container" type="ContainerNumber" minOccurs="0" maxOccurs="9999"/>
+      <xs:element name="Note" type="Text512" minOccurs="0"/>
+      <!-- An enveloped XML-DSig signature (verified before mapping), skipped by the schema. -->
+      <xs:any namespace="http://www.w3.org/2000/09/xmldsig#" processContents="skip" minOccurs="0"/>
+    </xs:sequence>
+  </xs:complexType>
+
+  <xs:simpleType name="ActionType">
+    <xs:restriction base="xs:string">
+      <xs:enumeration value="release"/>
+      <xs:enumeration value="inspect"/>
+      <xs:enumeration value="hold"/>
+      <xs:enumeration value="passed"/>
+      <xs:enumeration value="failed"/>
+    </xs:restriction>
+  </xs:simpleType>
+
+  <!-- ISO 6346: owner code (U, J or Z as the fourth letter), serial and check digit (checked by the gateway). -->
+  <xs:simpleType name="ContainerNumber">
+    <xs:restriction base="xs:string">
+      <xs:pattern value="[A-Z]{3}[UJZ][0-9]{7}"/>
+    </xs:restriction>
+  </xs:simpleType>
+
+  <!-- Times carry their zone. -->
+  <xs:simpleType name="Timestamp">
+    <xs:restriction base="xs:dateTime">
+      <xs:pattern value="[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?(Z|[+\-][0-9]{2}:[0-9]{2})"/>
     </xs:restriction>
   </xs:simpleType>
 

@@ -85,7 +85,7 @@ public enum XMLManifestMapping {
 }
 
 /// Walks a manifest document that the schema already accepted, collecting the rule errors.
-private struct XMLElementReader {
+struct XMLElementReader {
     var errors: [ManifestMappingError] = []
 
     mutating func manifest(_ root: xmlNodePtr) -> Manifest? {

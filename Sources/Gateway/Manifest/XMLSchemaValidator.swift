@@ -124,6 +124,7 @@ public final class XMLSchemaValidator: @unchecked Sendable {
         case .manifest: compiled = shippedManifest
         case .ciqManifest: compiled = shippedCIQ
         case .border: compiled = shippedBorder
+        case .instruction: compiled = shippedInstruction
         }
         return try compiled.get()
     }
@@ -131,6 +132,7 @@ public final class XMLSchemaValidator: @unchecked Sendable {
     private static let shippedManifest = compile(.manifest)
     private static let shippedCIQ = compile(.ciqManifest)
     private static let shippedBorder = compile(.border)
+    private static let shippedInstruction = compile(.instruction)
 
     private static func compile(_ schema: ManifestSchema) -> Result<XMLSchemaValidator, XMLSchemaError> {
         Result { () throws(XMLSchemaError) in try XMLSchemaValidator(schema: Array(schema.text.utf8), name: schema.fileName) }

@@ -10,20 +10,37 @@ import Jobs
 // kept all the same (the manifest may arrive later: the merge finds it then) and the APERAK says so.
 
 extension GatewayPipeline {
-    /// Reads the instructions of an accepted agency file into `decision` (facts to record, notes, APERAK).
+    /// One instruction read from a file (or why not), with where it is: for the APERAK.
+    struct InstructionReading {
+        var instruction: AgencyInstruction?
+        var errors: [ManifestMappingError]
+        var location: String
+        var offset: Int?
+    }
+
+    /// Reads the CUSRES instructions of an accepted agency file into `decision` (facts, notes, APERAK).
     func readInstructions(_ decision: inout ProcessDecision, context c: Context, path: String, output: inout ProcessOutput) {
         guard let bytes = Self.readFile(path) else {
             decision = transient(PipelineErrorCode.rawIO, "cannot read the stored bytes at \(path)", decision.line)
             return
         }
+        let readings = CUSRESMapping.map(bytes).map {
+            InstructionReading(instruction: $0.instruction, errors: $0.errors, location: "UNH segment \($0.segmentNumber)", offset: $0.byteOffset)
+        }
+        recordInstructions(&decision, context: c, readings: readings, what: "CUSRES message", output: &output)
+    }
+
+    /// Turns what was read into facts to record with the job (one per object), notes for the line and the
+    /// operator, and the agency's APERAK; a file of which nothing counts is rejected.
+    func recordInstructions(_ decision: inout ProcessDecision, context c: Context, readings: [InstructionReading], what: String,
+                            output: inout ProcessOutput) {
         var refusals: [ManifestMappingError] = []
         var notes: [String] = []
         let receivedAt = now()
-        let mappings = CUSRESMapping.map(bytes)
-        let known = (try? store.known(mappings.flatMap { $0.instruction?.objects ?? [] })) ?? []
-        for mapping in mappings {
-            refusals += mapping.errors
-            guard let instruction = mapping.instruction else { continue }
+        let known = (try? store.known(readings.flatMap { $0.instruction?.objects ?? [] })) ?? []
+        for reading in readings {
+            refusals += reading.errors
+            guard let instruction = reading.instruction else { continue }
             var unknown: [String] = []
             for object in instruction.objects {
                 decision.instructions.append(InstructionFact(
@@ -32,19 +49,19 @@ extension GatewayPipeline {
                     verification: "unsigned", note: instruction.note))
                 if !known.contains(object) { unknown.append("\(object.kind.rawValue) \(object.reference)") }
             }
-            let what = instruction.objects.map { "\($0.kind.rawValue) \($0.reference)" }
+            let objects = instruction.objects.map { "\($0.kind.rawValue) \($0.reference)" }
             notes.append("instruction \(instruction.reference): \(instruction.action.rawValue) "
-                         + what.prefix(3).joined(separator: ", ") + (what.count > 3 ? " and \(what.count - 3) more" : ""))
+                         + objects.prefix(3).joined(separator: ", ") + (objects.count > 3 ? " and \(objects.count - 3) more" : ""))
             if !unknown.isEmpty {
                 // Kept: the merge applies it once the manifest is filed.
                 refusals.append(ManifestMappingError(
-                    code: "instruction.unknown-object", location: "UNH segment \(mapping.segmentNumber)", offset: mapping.byteOffset,
+                    code: "instruction.unknown-object", location: reading.location, offset: reading.offset,
                     message: "instruction \(instruction.reference): the library holds no " + unknown.joined(separator: ", ")
                         + " yet; the instruction is kept and applies when it is filed"))
             }
         }
         if decision.instructions.isEmpty && refusals.isEmpty {
-            refusals.append(ManifestMappingError(code: "instruction.none", location: "file", message: "the file holds no CUSRES message"))
+            refusals.append(ManifestMappingError(code: "instruction.none", location: "file", message: "the file holds no \(what)"))
         }
         if !refusals.isEmpty {
             notes.append("\(refusals.count) instruction error(s): " + refusals.prefix(3).map(\.description).joined(separator: "; ")

@@ -443,6 +443,22 @@ extension GatewayPipeline {
             decision.manifests = ManifestWork(context: c, input: .xml(content), output: output)
             return decision
         }
+        if root == "Instruction" && c.partner.role == .agency {
+            // An agency's instruction: validated against instruction-1.xsd, kept as facts with the commit.
+            decision.line.outcome = c.replay ? .replay : .accepted
+            decision.line.reason = c.replay ? "identical replay: answered before, nothing recorded again" : nil
+            var output = ProcessOutput(outcome: decision.line.outcome.rawValue, interchanges: nil, findings: nil, receipts: [], members: nil)
+            decision.result = .succeeded(output: JobJSON.encode(output))
+            if c.replay { return decision }
+            decision.batchState = (c.batch.id, .accepted, nil)
+            let reading: InstructionReading
+            switch XMLInstructionMapping.instruction(from: content) {
+            case .success(let instruction): reading = InstructionReading(instruction: instruction, errors: [], location: "/Instruction")
+            case .failure(let failure): reading = InstructionReading(instruction: nil, errors: failure.errors, location: "/Instruction")
+            }
+            recordInstructions(&decision, context: c, readings: [reading], what: "instruction", output: &output)
+            return decision
+        }
         var receipts: [String] = []
         var notes = ["XML document well-formed" + (root.map { " (\($0), not a manifest: nothing routed)" } ?? "")]
         if c.partner.acknowledgement.aperak == .always {

@@ -23,6 +23,8 @@ public enum ManifestSchema: String, Sendable, Hashable, CaseIterable {
     case border = "border-1.xsd"
     /// `schemas/instruction-1.xsd`, `urn:swg:instruction:1`: an agency's instruction (release, inspect, hold).
     case instruction = "instruction-1.xsd"
+    /// `schemas/terminal-notice-1.xsd`, `urn:swg:terminal-notice:1`: a joint-inspection or hold notice to a terminal.
+    case terminalNotice = "terminal-notice-1.xsd"
 
     /// The file name under `schemas/`.
     public var fileName: String { rawValue }
@@ -34,6 +36,7 @@ public enum ManifestSchema: String, Sendable, Hashable, CaseIterable {
         case .ciqManifest: "urn:swg:ciq:1"
         case .border: "urn:swg:border:1"
         case .instruction: "urn:swg:instruction:1"
+        case .terminalNotice: "urn:swg:terminal-notice:1"
         }
     }
 
@@ -44,11 +47,12 @@ public enum ManifestSchema: String, Sendable, Hashable, CaseIterable {
         case .ciqManifest: ciqManifestSchemaText
         case .border: borderSchemaText
         case .instruction: instructionSchemaText
+        case .terminalNotice: terminalNoticeSchemaText
         }
     }
 }
 HEAD
-for pair in manifest-1:manifestSchemaText ciq-manifest-1:ciqManifestSchemaText border-1:borderSchemaText instruction-1:instructionSchemaText; do
+for pair in manifest-1:manifestSchemaText ciq-manifest-1:ciqManifestSchemaText border-1:borderSchemaText instruction-1:instructionSchemaText terminal-notice-1:terminalNoticeSchemaText; do
   file=${pair%%:*}; name=${pair##*:}
   printf '\n// schemas/%s.xsd\nprivate let %s = #"""\n' "$file" "$name"
   cat "schemas/$file.xsd"

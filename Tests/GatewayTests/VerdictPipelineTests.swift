@@ -177,7 +177,11 @@ struct VerdictPipelineTests {
         #expect(list.stdout.contains("inspection by CIQ alone"), "\(list)")
         // The parts' container is released by every agency concerned: one COREOR for it, none for the coffee's.
         var terminal = try terminalFiles()
-        #expect(terminal.keys.sorted() == ["COREOR-MANV1-R1-1.edi"], "\(terminal.keys)")
+        #expect(terminal.keys.sorted() == ["COREOR-MANV1-R1-1.edi", "INSPECTION-MANV1-J1-1.xml"], "\(terminal.keys)")
+        let inspection = terminal["INSPECTION-MANV1-J1-1.xml"] ?? ""
+        #expect(inspection.contains("<Kind>inspection</Kind>") && inspection.contains("<Number>MSCU1234566</Number>")
+                    && inspection.contains("<Bill>BLCOFFEE</Bill>") && inspection.contains("<Agency>CIQ</Agency>"), "\(inspection)")
+        #expect(try XMLSchemaValidator.shipped(.terminalNotice).validate(Array(inspection.utf8)).isEmpty)
         let first = terminal["COREOR-MANV1-R1-1.edi"] ?? ""
         #expect(first.contains("BGM+129+R1-1+9'") && first.contains("EQD+CN+TGHU7654320+22G1:102:5'\nRFF+RE:R1-1'\nRFF+BM:BLPARTS'"), "\(first)")
         #expect(!first.contains("MSCU1234566") && first.contains("CNT+16:1'"), "\(first)")
@@ -208,12 +212,12 @@ struct VerdictPipelineTests {
         #expect(parts["state"] as? String == "released", "the late hold was issued before the release: \(parts)")
         #expect((parts["facts"] as? [[String: Any]])?.count == 2, "\(parts)")
         terminal = try terminalFiles()
-        #expect(terminal.keys.sorted() == ["COREOR-MANV1-R1-1.edi", "COREOR-MANV1-R1-2.edi"], "\(terminal.keys)")
+        #expect(terminal.keys.sorted() == ["COREOR-MANV1-R1-1.edi", "COREOR-MANV1-R1-2.edi", "INSPECTION-MANV1-J1-1.xml"], "\(terminal.keys)")
         #expect(terminal["COREOR-MANV1-R1-2.edi"]?.contains("EQD+CN+MSCU1234566+45G1:102:5'\nRFF+RE:R1-2'\nRFF+BM:BLCOFFEE'") == true)
 
         // Nothing new: a run sends the terminal nothing.
         run = try runOnce()
-        #expect(try terminalFiles().count == 2, "\(run)")
+        #expect(try terminalFiles().count == 3, "\(run)")
 
         // CIQ turns to hold the coffee after its release went out: the terminal gets a cancelling COREOR.
         try drop("CIQ", "hold.edi", cusres(["DTM+137:202502061600:203", "GIS+7", "RFF+BM:BLCOFFEE"], sender: "CNCQCIQ:ZZZ",
@@ -224,7 +228,9 @@ struct VerdictPipelineTests {
         let cancel = try #require(terminal["COREOR-MANV1-R1-2-CANCEL.edi"], "\(terminal.keys) \(run)")
         #expect(cancel.contains("BGM+129+R1-2+1'\nRFF+ACW:R1-2'") && cancel.contains("EQD+CN+MSCU1234566"), "\(cancel)")
         #expect(!cancel.contains("TGHU7654320"), "\(cancel)")
-        #expect(terminal.count == 3)
+        let hold = try #require(terminal["HOLD-MANV1-H1-1.xml"], "\(terminal.keys)")
+        #expect(hold.contains("<Kind>hold</Kind>") && hold.contains("<Number>MSCU1234566</Number>") && hold.contains("<Agency>CIQ</Agency>"), "\(hold)")
+        #expect(terminal.count == 5)
 
         // The text form names the rule, the positions and every fact with its file.
         let text = try spool.gateway("verdict", "explain", "TGHU7654320", "--config", "gateway.toml")
@@ -245,6 +251,29 @@ struct VerdictPipelineTests {
         #expect(!trace.stdout.contains("R1-1"), "the parts' box is not the coffee's: \(trace.stdout)")
         let unknown = try spool.gateway("verdict", "explain", "NOSUCHBILL", "--config", "gateway.toml")
         #expect(unknown.status == 1 && unknown.stderr.contains("NOSUCHBILL: no active consignment"), "\(unknown)")
+    }
+
+    @Test("two agencies inspect one box: one joint-inspection notice lists both; a repeat sends the terminal nothing")
+    func jointInspection() throws {
+        _ = try spool.write("partners/CARRIERX/drop/manifest.edi", Array(twoConsignments.utf8))
+        _ = try runOnce()
+        try drop("CUSTOMS", "inspect.edi", cusres(["GIS+5", "RFF+AFB:MANV1", "EQD+CN+MSCU1234566"], reference: "CUS-INS-1", interchange: "C5"),
+                 signedBy: pki.customsOfficer)
+        try drop("CIQ", "inspect.edi", cusres(["GIS+5", "RFF+BM:BLCOFFEE"], sender: "CNCQCIQ:ZZZ", reference: "CIQ-INS-1", interchange: "Q5"),
+                 signedBy: pki.ciqOfficer)
+        var run = try runOnce()
+        #expect(run.stdout.contains("KEMBATERM INSPECTION-MANV1-J1-1.xml: inspection J1-1 of manifest MANV1: MSCU1234566"), "\(run)")
+        let notice = try #require(try terminalFiles()["INSPECTION-MANV1-J1-1.xml"])
+        #expect(notice.contains("<Kind>joint-inspection</Kind>") && notice.contains("<Agency>CIQ</Agency>")
+                    && notice.contains("<Agency>CUSTOMS</Agency>"), "\(notice)")
+        #expect(try state("MSCU1234566") == "inspection")
+        let unit = try #require((try explain("MSCU1234566")["units"] as? [[String: Any]])?.first)
+        #expect(unit["reason"] as? String == "joint inspection by CIQ, CUSTOMS (one box opening for all)", "\(unit)")
+        // The same two again: nothing new for the terminal.
+        try drop("CUSTOMS", "again.edi", cusres(["GIS+5", "RFF+AFB:MANV1", "EQD+CN+MSCU1234566"], reference: "CUS-INS-1", interchange: "C6"),
+                 signedBy: pki.customsOfficer)
+        run = try runOnce()
+        #expect(try terminalFiles().count == 1, "\(run)")
     }
 
     @Test("an instruction about goods not yet filed is kept, answered by APERAK, and applies once the manifest arrives")

@@ -203,6 +203,45 @@ public enum XMLManifestWriter {
     }
 }
 
+/// One container of a joint-inspection or hold notice: the box, the bills whose goods are in it, and the
+/// agencies that will attend its inspection or that hold it.
+public struct NoticeContainer: Sendable, Hashable {
+    public var number: String
+    public var bills: [String]
+    public var agencies: [String]
+
+    public init(number: String, bills: [String], agencies: [String]) {
+        self.number = number
+        self.bills = bills
+        self.agencies = agencies
+    }
+}
+
+extension XMLManifestWriter {
+    /// A notice to a terminal (terminal-notice-1.xsd): `kind` is `joint-inspection`, `inspection` (one agency)
+    /// or `hold`.
+    public static func terminalNotice(reference: String, kind: String, manifest: Manifest, containers: [NoticeContainer],
+                                      generatedAt: Date) throws(Failure) -> [UInt8] {
+        var xml = XMLText()
+        xml.open("TerminalNotice", attributes: [("xmlns", ManifestSchema.terminalNotice.namespace)])
+        xml.leaf("Reference", reference)
+        xml.leaf("Kind", kind)
+        xml.leaf("GeneratedAt", XMLTimestamp.format(generatedAt))
+        xml.leaf("Manifest", manifest.documentNumber)
+        xml.leaf("Voyage", manifest.transport.voyage)
+        xml.leaf("MeansName", manifest.transport.meansName)
+        for c in containers {
+            xml.open("Container")
+            xml.leaf("Number", c.number)
+            for bill in c.bills { xml.leaf("Bill", bill) }
+            for agency in c.agencies { xml.leaf("Agency", agency) }
+            xml.close("Container")
+        }
+        xml.close("TerminalNotice")
+        return try checked(xml.bytes, against: .terminalNotice)
+    }
+}
+
 /// An indented XML document built as UTF-8 bytes, with escaping done once here. (Built as one `String` with
 /// `+` per element it was a fifth of generating a copy.)
 struct XMLText {

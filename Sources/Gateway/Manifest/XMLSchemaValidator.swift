@@ -125,6 +125,7 @@ public final class XMLSchemaValidator: @unchecked Sendable {
         case .ciqManifest: compiled = shippedCIQ
         case .border: compiled = shippedBorder
         case .instruction: compiled = shippedInstruction
+        case .terminalNotice: compiled = shippedTerminalNotice
         }
         return try compiled.get()
     }
@@ -133,6 +134,7 @@ public final class XMLSchemaValidator: @unchecked Sendable {
     private static let shippedCIQ = compile(.ciqManifest)
     private static let shippedBorder = compile(.border)
     private static let shippedInstruction = compile(.instruction)
+    private static let shippedTerminalNotice = compile(.terminalNotice)
 
     private static func compile(_ schema: ManifestSchema) -> Result<XMLSchemaValidator, XMLSchemaError> {
         Result { () throws(XMLSchemaError) in try XMLSchemaValidator(schema: Array(schema.text.utf8), name: schema.fileName) }

@@ -6,14 +6,17 @@ import Jobs
 // derived again from the facts (VerdictMerge), and each terminal is sent what changed since what it was last
 // told: one COREOR per manifest releasing every container that became released (one EQD each, the release
 // number, the bills in it, an expiry), and one cancelling COREOR per release withdrawn when an agency turned
-// to hold or inspect after the release went out. The notices and their deliver jobs are recorded in one
+// to hold or inspect after the release went out; "one inspection": one notice per manifest of the boxes that
+// went to inspection, listing every agency that will attend (joint when more than one), and one of the boxes
+// held, with who holds them. The notices and their deliver jobs are recorded in one
 // transaction after the files are durable in the raw store, so a crash before it sends them on the next run
 // and a crash after it sends nothing twice (the deliver jobs are keyed by file name).
 //
 // Only manifests that a new instruction or a new filing touched since the last sweep are read again (the
 // sweep's mark moves with the notices it records). Goods routed to no agency and released by silence are
 // shown by `gateway verdict` but not yet sent to a terminal.
-// Not yet: joint-inspection and hold notices, XML releases for terminals that take XML, per-terminal ports.
+// Inspection and hold notices are the project's XML (schemas/terminal-notice-1.xsd): which boxes, whose bills,
+// which agencies attend or hold. Not yet: XML releases for terminals that take XML, per-terminal ports.
 
 /// A release order or cancellation sent in a run, for the report.
 public struct NoticeLine: Sendable, Codable, Equatable {
@@ -27,25 +30,35 @@ public struct NoticeLine: Sendable, Codable, Equatable {
 }
 
 extension GatewayPipeline {
-    /// Sends every terminal the releases and cancellations that the current facts call for; returns them and
-    /// the deliver jobs enqueued.
+    /// Sends every terminal the releases, cancellations, inspection and hold notices that the current facts
+    /// call for; returns them and the deliver jobs enqueued.
     func sendTerminalNotices() throws -> (lines: [NoticeLine], jobs: [Int64]) {
         let terminals = configuration.partners.filter { $0.role == .terminal }
         guard !terminals.isEmpty else { return ([], []) }
         let at = now()
         let (verdicts, mark) = try store.verdictsToSweep(now: at, silence: TimeInterval(configuration.verdict.silenceSeconds))
         guard !verdicts.isEmpty else { return ([], try store.recordNotices([], enqueue: [], mark: mark, now: at)) }
-        // Each container's state per manifest: the weightiest of the goods in it, with their bills.
-        struct Box { var state: CombinedState; var bills: [String] }
+        // Each container's state per manifest: the weightiest of the goods in it, with their bills and the
+        // agencies inspecting or holding any of them.
+        struct Box {
+            var state = CombinedState.released
+            var bills: [String] = []
+            var inspecting: Set<String> = []
+            var holding: Set<String> = []
+            /// Who the terminal must be told about for this state (inspecting or holding agencies).
+            var agencies: [String] { (state == .held ? holding : inspecting).sorted() }
+        }
         var boxes: [Int64: [String: Box]] = [:]
         var manifests: [Int64: String] = [:]
         for v in verdicts {
             manifests[v.manifestId] = v.manifest
             for unit in v.units {
                 guard let container = unit.container else { continue }
-                var box = boxes[v.manifestId]?[container] ?? Box(state: .released, bills: [])
+                var box = boxes[v.manifestId]?[container] ?? Box()
                 box.state = max(box.state, unit.verdict.state)
                 box.bills.append(v.billOfLading)
+                box.inspecting.formUnion(unit.verdict.inspecting)
+                box.holding.formUnion(unit.verdict.holding)
                 boxes[v.manifestId, default: [:]][container] = box
             }
         }
@@ -57,42 +70,65 @@ extension GatewayPipeline {
         var lines: [NoticeLine] = []
         for terminal in terminals {
             for (manifestId, containers) in boxes.sorted(by: { $0.key < $1.key }) {
-                let told = { (container: String) in last["\(terminal.id) \(manifestId) \(container)"] }
-                let releases = containers.filter { $0.value.state == .released && told($0.key)?.kind != .release }.keys.sorted()
-                // A release withdrawn: grouped by the release it cancels.
+                // What changed since the terminal was last told about each box: a release once it is released;
+                // a cancellation of its release when it stops being released; an inspection notice when it goes
+                // to inspection (again when other agencies join); a hold notice when it is held.
+                var releases: [String] = [], inspections: [String] = [], holds: [String] = []
                 var cancels: [String: [String]] = [:]
-                for (container, box) in containers where box.state != .released {
-                    if let notice = told(container), notice.kind == .release { cancels[notice.reference, default: []].append(container) }
-                }
-                guard !releases.isEmpty || !cancels.isEmpty, let number = manifests[manifestId],
-                      let model = try store.latestModel(manifestId: manifestId) else { continue }
-                var orders: [ReleaseOrder] = []
-                if !releases.isEmpty {
-                    let reference = "R\(manifestId)-\(try store.releaseCount(terminal: terminal.id, manifestId: manifestId) + 1)"
-                    orders.append(order(.release, reference: reference, cancels: nil, model: model, terminal: terminal,
-                                        containers: releases, at: at))
-                }
-                for (withdrawn, list) in cancels.sorted(by: { $0.key < $1.key }) {
-                    orders.append(order(.cancel, reference: withdrawn, cancels: withdrawn, model: model, terminal: terminal,
-                                        containers: list.sorted(), at: at))
-                }
-                for o in orders {
-                    let name = "COREOR-\(Self.safeName(number))-\(Self.safeName(o.reference))" + (o.function == .cancel ? "-CANCEL" : "") + ".edi"
-                    var writer = COREORWriter(directory: .d96A, sender: ourIdentity, recipient: recipient(terminal), segmentSuffix: "\n")
-                    writer.syntaxIdentifier = .UNOC
-                    let bytes = try writer.interchange([o], reference: Self.noticeReference(o), at: Self.edifactDate(at))
-                    let (asked, sha256) = try storedDeliveries(to: terminal, batchId: nil, kind: "COREOR", name: name, bytes: bytes,
-                                                               records: false)
-                    requests += asked
-                    for c in o.containers {
-                        notices.append(TerminalNotice(terminal: terminal.id, manifestId: manifestId, container: c.number,
-                                                      kind: o.function == .release ? .release : .cancel, reference: o.reference,
-                                                      fileName: name, sha256: sha256, deliverKey: asked.last?.idempotencyKey ?? name))
+                for (container, box) in containers.sorted(by: { $0.key < $1.key }) {
+                    let told = last["\(terminal.id) \(manifestId) \(container)"]
+                    if box.state == .released {
+                        if told?.kind != .release { releases.append(container) }
+                        continue
                     }
-                    lines.append(NoticeLine(terminal: terminal.id, file: name, kind: o.function.rawValue, manifest: number,
-                                            reference: o.reference, containers: o.containers.map(\.number)))
-                    logger.info("release notice", metadata: ["terminal": "\(terminal.id)", "file": "\(name)", "kind": "\(o.function.rawValue)",
-                                                             "manifest": "\(number)", "containers": "\(o.containers.count)"])
+                    if let told, told.kind == .release { cancels[told.reference, default: []].append(container) }
+                    let agencies = box.agencies.joined(separator: ",")
+                    if box.state == .inspection && (told?.kind != .inspection || told?.agencies != agencies) { inspections.append(container) }
+                    if box.state == .held && (told?.kind != .hold || told?.agencies != agencies) { holds.append(container) }
+                }
+                guard !(releases.isEmpty && cancels.isEmpty && inspections.isEmpty && holds.isEmpty), let number = manifests[manifestId],
+                      let model = try store.latestModel(manifestId: manifestId) else { continue }
+                func send(_ kind: TerminalNotice.Kind, reference: String, name: String, bytes: [UInt8], containers list: [String]) throws {
+                    let (asked, sha256) = try storedDeliveries(to: terminal, batchId: nil, kind: kind == .release || kind == .cancel ? "COREOR" : "NOTICE",
+                                                               name: name, bytes: bytes, records: false)
+                    requests += asked
+                    for c in list {
+                        let agencies = kind == .inspection || kind == .hold ? containers[c]?.agencies.joined(separator: ",") : nil
+                        notices.append(TerminalNotice(terminal: terminal.id, manifestId: manifestId, container: c, kind: kind,
+                                                      reference: reference, agencies: agencies, fileName: name, sha256: sha256,
+                                                      deliverKey: asked.last?.idempotencyKey ?? name))
+                    }
+                    lines.append(NoticeLine(terminal: terminal.id, file: name, kind: kind.rawValue, manifest: number, reference: reference,
+                                            containers: list))
+                    logger.info("terminal notice", metadata: ["terminal": "\(terminal.id)", "file": "\(name)", "kind": "\(kind.rawValue)",
+                                                              "manifest": "\(number)", "containers": "\(list.count)"])
+                }
+                var writer = COREORWriter(directory: .d96A, sender: ourIdentity, recipient: recipient(terminal), segmentSuffix: "\n")
+                writer.syntaxIdentifier = .UNOC
+                let base = "\(Self.safeName(number))"
+                // Cancellations first: a box released and now held gets its cancellation, then its hold notice.
+                for (withdrawn, list) in cancels.sorted(by: { $0.key < $1.key }) {
+                    let o = order(.cancel, reference: withdrawn, cancels: withdrawn, model: model, terminal: terminal, containers: list, at: at)
+                    try send(.cancel, reference: withdrawn, name: "COREOR-\(base)-\(Self.safeName(withdrawn))-CANCEL.edi",
+                             bytes: try writer.interchange([o], reference: Self.noticeReference("X", withdrawn), at: Self.edifactDate(at)),
+                             containers: list)
+                }
+                if !releases.isEmpty {
+                    let reference = "R\(manifestId)-\(try store.noticeCount(terminal: terminal.id, manifestId: manifestId, kind: .release) + 1)"
+                    let o = order(.release, reference: reference, cancels: nil, model: model, terminal: terminal, containers: releases, at: at)
+                    try send(.release, reference: reference, name: "COREOR-\(base)-\(Self.safeName(reference)).edi",
+                             bytes: try writer.interchange([o], reference: Self.noticeReference("N", reference), at: Self.edifactDate(at)),
+                             containers: releases)
+                }
+                for (kind, list, letter) in [(TerminalNotice.Kind.inspection, inspections, "J"), (.hold, holds, "H")] where !list.isEmpty {
+                    let reference = "\(letter)\(manifestId)-\(try store.noticeCount(terminal: terminal.id, manifestId: manifestId, kind: kind) + 1)"
+                    let entries = list.map { c in NoticeContainer(number: c, bills: Array(Set(containers[c]?.bills ?? [])).sorted(),
+                                                                   agencies: containers[c]?.agencies ?? []) }
+                    let xmlKind = kind == .hold ? "hold" : entries.contains { $0.agencies.count > 1 } ? "joint-inspection" : "inspection"
+                    let bytes = try XMLManifestWriter.terminalNotice(reference: reference, kind: xmlKind, manifest: model,
+                                                                     containers: entries, generatedAt: at)
+                    try send(kind, reference: reference, name: "\(kind == .hold ? "HOLD" : "INSPECTION")-\(base)-\(Self.safeName(reference)).xml",
+                             bytes: bytes, containers: list)
                 }
             }
         }
@@ -114,8 +150,8 @@ extension GatewayPipeline {
             })
     }
 
-    /// The notice interchange's reference (an..14): `N` + the order's reference without its separator.
-    static func noticeReference(_ order: ReleaseOrder) -> String {
-        String(((order.function == .release ? "N" : "X") + order.reference.filter { $0.isLetter || $0.isNumber }).prefix(14))
+    /// A notice interchange's reference (an..14): a letter and the notice's reference without its separator.
+    static func noticeReference(_ letter: String, _ reference: String) -> String {
+        String((letter + reference.filter { $0.isLetter || $0.isNumber }).prefix(14))
     }
 }

@@ -198,9 +198,9 @@ extension GatewayStore {
     }
 }
 
-/// One container in a release order or cancellation sent to a terminal.
+/// One container in a release order, cancellation, inspection or hold notice sent to a terminal.
 public struct TerminalNotice: Sendable, Hashable, Codable {
-    public enum Kind: String, Sendable, Hashable, Codable { case release, cancel }
+    public enum Kind: String, Sendable, Hashable, Codable { case release, cancel, inspection, hold }
 
     public var terminal: String
     public var manifestId: Int64
@@ -208,18 +208,21 @@ public struct TerminalNotice: Sendable, Hashable, Codable {
     public var kind: Kind
     /// The release number (a cancellation carries the number of the release it withdraws).
     public var reference: String
+    /// The agencies inspecting or holding the container (comma-separated), for those notices.
+    public var agencies: String?
     public var fileName: String
     public var sha256: String
     public var deliverKey: String
     public var sentAt: Date?
 
-    public init(terminal: String, manifestId: Int64, container: String, kind: Kind, reference: String, fileName: String,
-                sha256: String, deliverKey: String, sentAt: Date? = nil) {
+    public init(terminal: String, manifestId: Int64, container: String, kind: Kind, reference: String, agencies: String? = nil,
+                fileName: String, sha256: String, deliverKey: String, sentAt: Date? = nil) {
         self.terminal = terminal
         self.manifestId = manifestId
         self.container = container
         self.kind = kind
         self.reference = reference
+        self.agencies = agencies
         self.fileName = fileName
         self.sha256 = sha256
         self.deliverKey = deliverKey
@@ -246,12 +249,12 @@ extension GatewayStore {
         }
     }
 
-    /// How many release orders a terminal was sent for a manifest (the next one's number follows).
-    public func releaseCount(terminal: String, manifestId: Int64) throws -> Int {
+    /// How many notices of `kind` a terminal was sent for a manifest (the next one's number follows).
+    public func noticeCount(terminal: String, manifestId: Int64, kind: TerminalNotice.Kind) throws -> Int {
         try pool.read { db in
             try Int.fetchOne(db, sql: """
-                SELECT COUNT(DISTINCT reference) FROM terminal_notice WHERE terminal = ? AND manifest_id = ? AND kind = 'release'
-                """, arguments: [terminal, manifestId]) ?? 0
+                SELECT COUNT(DISTINCT reference) FROM terminal_notice WHERE terminal = ? AND manifest_id = ? AND kind = ?
+                """, arguments: [terminal, manifestId, kind.rawValue]) ?? 0
         }
     }
 
@@ -263,10 +266,11 @@ extension GatewayStore {
                            arguments: [mark.instructionId, mark.versionId])
             for n in notices {
                 try db.cachedExecute(sql: """
-                    INSERT INTO terminal_notice (terminal, manifest_id, container, kind, reference, file_name, sha256, deliver_key, sent_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
-                    """, arguments: [n.terminal, n.manifestId, n.container, n.kind.rawValue, n.reference, n.fileName, n.sha256,
-                                     n.deliverKey, now])
+                    INSERT INTO terminal_notice (terminal, manifest_id, container, kind, reference, agencies, file_name, sha256,
+                                                 deliver_key, sent_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+                    """, arguments: [n.terminal, n.manifestId, n.container, n.kind.rawValue, n.reference, n.agencies, n.fileName,
+                                     n.sha256, n.deliverKey, now])
             }
             return try enqueue.map { try Self.insertJob($0, now: now, message: "a release notice to a terminal", db) }
         }
@@ -275,7 +279,7 @@ extension GatewayStore {
     static func notice(_ row: Row) -> TerminalNotice? {
         guard let kind = TerminalNotice.Kind(rawValue: row["kind"]) else { return nil }
         return TerminalNotice(terminal: row["terminal"], manifestId: row["manifest_id"], container: row["container"], kind: kind,
-                              reference: row["reference"], fileName: row["file_name"], sha256: row["sha256"],
+                              reference: row["reference"], agencies: row["agencies"], fileName: row["file_name"], sha256: row["sha256"],
                               deliverKey: row["deliver_key"], sentAt: row["sent_at"])
     }
 }

@@ -368,8 +368,9 @@ enum StoreSchema {
             """)
     }
 
-    /// What the terminals were told (issue 7): one row per container in each release order or cancellation,
-    /// with the file and its delivery job's key. The next notice for a container depends on the last one:
+    /// What the terminals were told (issue 7): one row per container in each release order, cancellation,
+    /// inspection or hold notice (with the agencies inspecting or holding), with the file and its delivery
+    /// job's key. The next notice for a container depends on the last one:
     /// a release is sent once while the container stays released, and cancelled if it stops being so.
     /// `notice_sweep` holds how far the facts and filings were looked at, so a sweep reads only what changed.
     static func v8TerminalNotices(_ db: Database) throws {
@@ -379,8 +380,9 @@ enum StoreSchema {
                 terminal TEXT NOT NULL CHECK (terminal <> ''),
                 manifest_id INTEGER NOT NULL REFERENCES manifest(id),
                 container TEXT NOT NULL CHECK (length(container) = 11),
-                kind TEXT NOT NULL CHECK (kind IN ('release', 'cancel')),
+                kind TEXT NOT NULL CHECK (kind IN ('release', 'cancel', 'inspection', 'hold')),
                 reference TEXT NOT NULL CHECK (reference <> ''),
+                agencies TEXT,
                 file_name TEXT NOT NULL CHECK (file_name <> ''),
                 sha256 TEXT NOT NULL CHECK (length(sha256) = 64),
                 deliver_key TEXT NOT NULL,

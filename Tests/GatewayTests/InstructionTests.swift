@@ -241,3 +241,29 @@ struct COREORWriterTests {
         #expect(throws: ManifestMappingError.self) { try Self.write(order) }
     }
 }
+
+@Suite("CUSRES status reports")
+struct CUSRESWriterTests {
+    static func write(_ directory: CUSCARDirectory = .d96A) throws -> [UInt8] {
+        try CUSRESWriter(directory: directory, sender: ["SWGATEWAY", "ZZZ"], recipient: ["CARRIERX", "ZZZ"], segmentSuffix: "\n")
+            .interchange(StatusReport(reference: "S7-1", manifest: "MAN1", bills: [.released: ["BL1", "BL2"], .held: ["BL3"], .pending: ["BL4"]]),
+                         reference: "SS71", at: EDIFACTDateTime(year: 2025, month: 2, day: 6, hour: 10, minute: 15))
+    }
+
+    @Test("one message per state (pending left out), valid, and read back as the same positions", arguments: CUSCARDirectory.allCases)
+    func roundTrip(_ directory: CUSCARDirectory) throws {
+        let bytes = try Self.write(directory)
+        let text = String(decoding: bytes, as: UTF8.self)
+        #expect(text.contains("BGM+962+S7-1-4+9'\nDTM+137:202502061015:203'\nGIS+4'\nRFF+AFB:MAN1'\nRFF+BM:BL1'\nRFF+BM:BL2'"), "\(text)")
+        #expect(!text.contains("BL4"))
+        #expect(EDIFACTValidator.validate(bytes).allSatisfy { $0.allDiagnostics.isEmpty })
+        let read = CUSRESMapping.map(bytes).compactMap(\.instruction)
+        #expect(read.map(\.action) == [.release, .hold])
+        #expect(read.last?.objects == [InstructionObject(kind: .bill, reference: "BL3", manifest: "MAN1")])
+    }
+
+    @Test("pydifact reads the written CUSRES with the same segments")
+    func pydifact() throws {
+        try Pydifact.expectSameReading(try Self.write())
+    }
+}

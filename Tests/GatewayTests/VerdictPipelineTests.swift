@@ -186,6 +186,13 @@ struct VerdictPipelineTests {
         #expect(first.contains("BGM+129+R1-1+9'") && first.contains("EQD+CN+TGHU7654320+22G1:102:5'\nRFF+RE:R1-1'\nRFF+BM:BLPARTS'"), "\(first)")
         #expect(!first.contains("MSCU1234566") && first.contains("CNT+16:1'"), "\(first)")
         #expect(run.stdout.contains("KEMBATERM COREOR-MANV1-R1-1.edi: release R1-1 of manifest MANV1: TGHU7654320"), "\(run)")
+        // The carrier and the agencies hear the combined status of what concerns them, as CUSRES.
+        #expect(run.stdout.contains("CARRIERX CUSRES-MANV1-S1-1.edi: status S1-1 of manifest MANV1: BLPARTS released, BLCOFFEE inspection"),
+                "\(run)")
+        #expect(run.stdout.contains("CIQ CUSRES-MANV1-S1-1.edi: status S1-1 of manifest MANV1: BLCOFFEE inspection"), "\(run)")
+        let status = try String(contentsOf: spool.url.appendingPathComponent("partners/CARRIERX/pickup/CUSRES-MANV1-S1-1.edi"), encoding: .utf8)
+        let read = CUSRESMapping.map(Array(status.utf8)).compactMap(\.instruction)
+        #expect(read.map { "\($0.action.rawValue) \($0.objects.map(\.reference))" } == ["release [\"BLPARTS\"]", "inspect [\"BLCOFFEE\"]"], "\(status)")
 
         // A hold signed under CIQ's CA dropped by customs: refused at the gate, and nothing changes.
         try drop("CUSTOMS", "forged.edi", cusres(["GIS+7", "RFF+BM:BLPARTS"], reference: "CUS-HOLD-X", interchange: "C2"),

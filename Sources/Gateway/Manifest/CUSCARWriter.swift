@@ -249,13 +249,14 @@ public struct CUSCARWriter: Sendable {
                                     message: "cannot write \(tag): \(error.message)")
     }
 
-    /// Our validator must find nothing in what we send; the first finding is the refusal.
-    static func check(_ bytes: [UInt8]) throws(ManifestMappingError) {
+    /// Our validator must find nothing in what we send; the first finding is the refusal (`code`, naming the
+    /// message type `what`). Used for every EDIFACT message the gateway writes from its model.
+    static func check(_ bytes: [UInt8], code: String = "manifest.not-writable", what: String = "CUSCAR") throws(ManifestMappingError) {
         for report in EDIFACTValidator.validate(bytes) {
             if let first = report.allDiagnostics.first {
-                throw ManifestMappingError(code: "manifest.not-writable", location: "\(first.location.segmentTag) segment \(first.location.segmentPositionInMessage)",
+                throw ManifestMappingError(code: code, location: "\(first.location.segmentTag) segment \(first.location.segmentPositionInMessage)",
                                            offset: first.location.byteOffset,
-                                           message: "the CUSCAR written does not validate: \(first.reason)")
+                                           message: "the \(what) written does not validate: \(first.reason)")
             }
         }
     }

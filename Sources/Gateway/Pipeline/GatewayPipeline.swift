@@ -107,7 +107,7 @@ public final class GatewayPipeline: Sendable {
         var noticeJobs: Set<Int64> = []
         if failure == nil {
             do {
-                let sent = try sendTerminalNotices()
+                let sent = try sendNotices()
                 notices = sent.lines
                 noticeJobs = Set(sent.jobs)
                 if !sent.jobs.isEmpty {

@@ -47,7 +47,7 @@ public enum GatewayService {
                     }
                     let due = sweep.withLockedValue { $0.due || Date().timeIntervalSince($0.at) >= 60 }
                     guard due else { return false }
-                    let sent = try pipeline.sendTerminalNotices()
+                    let sent = try pipeline.sendNotices()
                     sweep.withLockedValue { $0 = (false, Date()) }
                     return !sent.jobs.isEmpty
                 }

@@ -27,7 +27,7 @@ public enum RunOnce {
                 (f.outcome == .failed ? err : out).line(line)
             }
             for n in report.notices {
-                out.line("\(n.terminal) \(n.file): \(n.kind) \(n.reference) of manifest \(n.manifest): \(n.containers.joined(separator: ", "))")
+                out.line("\(n.partner) \(n.file): \(n.kind) \(n.reference) of manifest \(n.manifest): \(n.items.joined(separator: ", "))")
             }
             out.line(summaryLine(report))
         }

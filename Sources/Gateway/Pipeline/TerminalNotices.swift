@@ -18,23 +18,23 @@ import Jobs
 // Inspection and hold notices are the project's XML (schemas/terminal-notice-1.xsd): which boxes, whose bills,
 // which agencies attend or hold. Not yet: XML releases for terminals that take XML, per-terminal ports.
 
-/// A release order or cancellation sent in a run, for the report.
+/// A notice sent in a run, for the report: to a terminal (release, cancel, inspection, hold: `items` are
+/// containers) or a status to a carrier or an agency (status: `items` are bills of lading).
 public struct NoticeLine: Sendable, Codable, Equatable {
-    public var terminal: String
+    public var partner: String
     public var file: String
-    /// release or cancel.
     public var kind: String
     public var manifest: String
     public var reference: String
-    public var containers: [String]
+    public var items: [String]
 }
 
 extension GatewayPipeline {
     /// Sends every terminal the releases, cancellations, inspection and hold notices that the current facts
-    /// call for; returns them and the deliver jobs enqueued.
-    func sendTerminalNotices() throws -> (lines: [NoticeLine], jobs: [Int64]) {
+    /// call for, and every carrier and agency the consignments' changed statuses; returns them and the deliver
+    /// jobs enqueued.
+    func sendNotices() throws -> (lines: [NoticeLine], jobs: [Int64]) {
         let terminals = configuration.partners.filter { $0.role == .terminal }
-        guard !terminals.isEmpty else { return ([], []) }
         let at = now()
         let (verdicts, mark) = try store.verdictsToSweep(now: at, silence: TimeInterval(configuration.verdict.silenceSeconds))
         guard !verdicts.isEmpty else { return ([], try store.recordNotices([], enqueue: [], mark: mark, now: at)) }
@@ -98,8 +98,8 @@ extension GatewayPipeline {
                                                       reference: reference, agencies: agencies, fileName: name, sha256: sha256,
                                                       deliverKey: asked.last?.idempotencyKey ?? name))
                     }
-                    lines.append(NoticeLine(terminal: terminal.id, file: name, kind: kind.rawValue, manifest: number, reference: reference,
-                                            containers: list))
+                    lines.append(NoticeLine(partner: terminal.id, file: name, kind: kind.rawValue, manifest: number, reference: reference,
+                                            items: list))
                     logger.info("terminal notice", metadata: ["terminal": "\(terminal.id)", "file": "\(name)", "kind": "\(kind.rawValue)",
                                                               "manifest": "\(number)", "containers": "\(list.count)"])
                 }
@@ -132,8 +132,36 @@ extension GatewayPipeline {
                 }
             }
         }
-        if !notices.isEmpty { try Durability.syncFileSystems([raw.root]) }
-        return (lines, try store.recordNotices(notices, enqueue: requests, mark: mark, now: at))
+        // Feedback: each consignment's combined state to its carrier and to every agency it was routed to, when it
+        // changed since that partner was last told (one CUSRES per partner and manifest, a message per state).
+        let told = try store.lastStatuses()
+        var reports: [String: (partner: PartnerConfiguration, manifestId: Int64, number: String, bills: [CombinedState: [String]])] = [:]
+        for v in verdicts where v.state != .pending {
+            for id in [v.carrier] + Set(v.units.flatMap(\.verdict.routedTo)).sorted() {
+                guard told["\(id) \(v.manifestId) \(v.billOfLading)"] != v.state, let partner = configuration.partner(id: id) else { continue }
+                reports["\(id) \(v.manifestId)", default: (partner, v.manifestId, v.manifest, [:])].bills[v.state, default: []].append(v.billOfLading)
+            }
+        }
+        var statuses: [StatusNotice] = []
+        for (_, r) in reports.sorted(by: { $0.key < $1.key }) {
+            let reference = "S\(r.manifestId)-\(try store.statusFileCount(partner: r.partner.id, manifestId: r.manifestId) + 1)"
+            let name = "CUSRES-\(Self.safeName(r.number))-\(Self.safeName(reference)).edi"
+            let bytes = try CUSRESWriter(directory: .d96A, sender: ourIdentity, recipient: recipient(r.partner), segmentSuffix: "\n")
+                .interchange(StatusReport(reference: reference, manifest: r.number, bills: r.bills),
+                             reference: Self.noticeReference("S", reference), at: Self.edifactDate(at))
+            let (asked, sha256) = try storedDeliveries(to: r.partner, batchId: nil, kind: "CUSRES", name: name, bytes: bytes, records: false)
+            requests += asked
+            for (state, bills) in r.bills {
+                for bill in bills {
+                    statuses.append(StatusNotice(partner: r.partner.id, manifestId: r.manifestId, billOfLading: bill, state: state,
+                                                 fileName: name, sha256: sha256))
+                }
+            }
+            lines.append(NoticeLine(partner: r.partner.id, file: name, kind: "status", manifest: r.number, reference: reference,
+                                    items: CombinedState.allCases.flatMap { state in (r.bills[state] ?? []).map { "\($0) \(state.rawValue)" } }))
+        }
+        if !notices.isEmpty || !statuses.isEmpty { try Durability.syncFileSystems([raw.root]) }
+        return (lines, try store.recordNotices(notices, statuses: statuses, enqueue: requests, mark: mark, now: at))
     }
 
     private func order(_ function: ReleaseOrder.Function, reference: String, cancels: String?, model: Manifest,

@@ -258,10 +258,36 @@ extension GatewayStore {
         }
     }
 
+    /// The last combined status each partner was sent about each consignment: "partner manifestId bill" → state.
+    public func lastStatuses() throws -> [String: CombinedState] {
+        try pool.read { db in
+            var result: [String: CombinedState] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT partner, manifest_id, bill_of_lading, state FROM status_notice ORDER BY id") {
+                result["\(row["partner"] as String) \(row["manifest_id"] as Int64) \(row["bill_of_lading"] as String)"] = CombinedState(rawValue: row["state"])
+            }
+            return result
+        }
+    }
+
+    /// How many status files a partner was sent about a manifest (the next one's number follows).
+    public func statusFileCount(partner: String, manifestId: Int64) throws -> Int {
+        try pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT file_name) FROM status_notice WHERE partner = ? AND manifest_id = ?",
+                             arguments: [partner, manifestId]) ?? 0
+        }
+    }
+
     /// Records notices, enqueues their deliveries and moves the sweep's mark in one transaction; returns the
     /// delivery jobs' ids.
-    public func recordNotices(_ notices: [TerminalNotice], enqueue: [JobRequest], mark: SweepMark, now: Date) throws -> [Int64] {
+    public func recordNotices(_ notices: [TerminalNotice], statuses: [StatusNotice] = [], enqueue: [JobRequest], mark: SweepMark,
+                              now: Date) throws -> [Int64] {
         try pool.write { db in
+            for n in statuses {
+                try db.cachedExecute(sql: """
+                    INSERT INTO status_notice (partner, manifest_id, bill_of_lading, state, file_name, sha256, sent_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+                    """, arguments: [n.partner, n.manifestId, n.billOfLading, n.state.rawValue, n.fileName, n.sha256, now])
+            }
             try db.execute(sql: "UPDATE notice_sweep SET instruction_id = ?, version_id = ? WHERE id = 1",
                            arguments: [mark.instructionId, mark.versionId])
             for n in notices {
@@ -282,4 +308,14 @@ extension GatewayStore {
                               reference: row["reference"], agencies: row["agencies"], fileName: row["file_name"], sha256: row["sha256"],
                               deliverKey: row["deliver_key"], sentAt: row["sent_at"])
     }
+}
+
+/// A consignment's combined status sent to its carrier or to an agency it was routed to.
+public struct StatusNotice: Sendable, Hashable {
+    public var partner: String
+    public var manifestId: Int64
+    public var billOfLading: String
+    public var state: CombinedState
+    public var fileName: String
+    public var sha256: String
 }

@@ -372,6 +372,7 @@ enum StoreSchema {
     /// inspection or hold notice (with the agencies inspecting or holding), with the file and its delivery
     /// job's key. The next notice for a container depends on the last one:
     /// a release is sent once while the container stays released, and cancelled if it stops being so.
+    /// `status_notice`: each combined status sent to a carrier or an agency about a consignment (CUSRES).
     /// `notice_sweep` holds how far the facts and filings were looked at, so a sweep reads only what changed.
     static func v8TerminalNotices(_ db: Database) throws {
         try db.execute(sql: """
@@ -390,6 +391,17 @@ enum StoreSchema {
                 UNIQUE (terminal, manifest_id, container, kind, reference)
             );
             CREATE INDEX terminal_notice_container ON terminal_notice(container);
+            CREATE TABLE status_notice (
+                id INTEGER PRIMARY KEY,
+                partner TEXT NOT NULL CHECK (partner <> ''),
+                manifest_id INTEGER NOT NULL REFERENCES manifest(id),
+                bill_of_lading TEXT NOT NULL CHECK (bill_of_lading <> ''),
+                state TEXT NOT NULL CHECK (state IN ('pending', 'released', 'inspection', 'held')),
+                file_name TEXT NOT NULL CHECK (file_name <> ''),
+                sha256 TEXT NOT NULL CHECK (length(sha256) = 64),
+                sent_at TEXT NOT NULL,
+                UNIQUE (partner, manifest_id, bill_of_lading, file_name)
+            );
             CREATE TABLE notice_sweep (
                 id INTEGER PRIMARY KEY CHECK (id = 1),
                 instruction_id INTEGER NOT NULL,

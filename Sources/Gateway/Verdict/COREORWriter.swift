@@ -77,13 +77,7 @@ public struct COREORWriter: Sendable {
         } catch {
             throw ManifestMappingError(code: "release.not-writable", location: error.segmentTag, message: "cannot write \(error.segmentTag): \(error.message)")
         }
-        for report in EDIFACTValidator.validate(w.bytes) {
-            if let first = report.allDiagnostics.first {
-                throw ManifestMappingError(code: "release.not-writable",
-                                           location: "\(first.location.segmentTag) segment \(first.location.segmentPositionInMessage)",
-                                           offset: first.location.byteOffset, message: "the COREOR written does not validate: \(first.reason)")
-            }
-        }
+        try CUSCARWriter.check(w.bytes, code: "release.not-writable", what: "COREOR")
         return w.bytes
     }
 

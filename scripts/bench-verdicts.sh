@@ -3,8 +3,8 @@
 # `gateway run --once` (not timed); then every agency answers every copy it was routed with CUSRES
 # instructions (customs releases each bill, inspection and quarantine inspects and then releases each of its
 # bills, border control and the maritime administration release each manifest), dropped as files of up to
-# 100 messages; one timed `gateway run --once` checks, records and merges them and sends the terminal its
-# COREOR releases (SQLite, durable writes). Prints instructions/s merged and delivered. Target: >= 5,000.
+# 100 messages; one timed `gateway run --once` checks, records and merges them, sends the terminal its
+# COREOR releases and the carrier and agencies their CUSRES status (SQLite, durable writes). Prints instructions/s merged and delivered. Target: >= 5,000.
 #
 #   scripts/bench-verdicts.sh [--manifests N] [--consignments K] [--seed S] [--keep]
 #
@@ -117,11 +117,15 @@ containers = db.execute("""SELECT count(*) FROM (SELECT DISTINCT c.manifest_id, 
                            JOIN consignment c ON c.id = u.consignment_id WHERE c.state = 'active')""").fetchone()[0]
 released = db.execute("SELECT count(*), count(DISTINCT manifest_id || ' ' || container) FROM terminal_notice WHERE kind = 'release'").fetchone()
 coreors = len([n for n in run.get("notices", []) if n["kind"] == "release"])
+statuses = [n for n in run.get("notices", []) if n["kind"] == "status"]
+manifests = db.execute("SELECT count(*) FROM manifest").fetchone()[0]
+carrier = len([n for n in statuses if n["partner"] == "CARRIERX"])
 accepted = sum(1 for f in run["files"] if f["outcome"] == "accepted" and f["partner"] in ("CUSTOMS", "CIQ", "BORDER", "MSA"))
 print(f"  {secs:.2f}s wall (user {sys.argv[7]}s, sys {sys.argv[8]}s, peak RSS {int(sys.argv[9]) // 1024} MB)")
 print(f"  files accepted {accepted}/{files}; instructions recorded {objects}/{instructions} ({facts} facts, one per object)")
 print(f"  containers released to the terminal: {released[1]}/{containers} in {coreors} COREOR files ({released[0]} notices)")
-ok = accepted == files and objects == instructions and released[1] == containers and released[0] == containers
+print(f"  status CUSRES sent: {len(statuses)} ({carrier}/{manifests} to the carrier, the rest to the agencies)")
+ok = accepted == files and objects == instructions and released[1] == containers and released[0] == containers and carrier == manifests
 rate = instructions / secs
 print(f"\n  {instructions} instructions merged and delivered in {secs:.2f}s: {rate:,.0f} instructions/s, "
       f"{containers / secs:,.0f} containers released/s")

@@ -87,7 +87,8 @@ extension GatewayPipeline {
                     if box.state == .held && (told?.kind != .hold || told?.agencies != agencies) { holds.append(container) }
                 }
                 guard !(releases.isEmpty && cancels.isEmpty && inspections.isEmpty && holds.isEmpty), let number = manifests[manifestId],
-                      let model = try store.latestModel(manifestId: manifestId) else { continue }
+                      let model = try store.latestHeader(manifestId: manifestId) else { continue }
+                let bills = containers.mapValues { Array(Set($0.bills)).sorted() }
                 func send(_ kind: TerminalNotice.Kind, reference: String, name: String, bytes: [UInt8], containers list: [String]) throws {
                     let (asked, sha256) = try storedDeliveries(to: terminal, batchId: nil, kind: kind == .release || kind == .cancel ? "COREOR" : "NOTICE",
                                                                name: name, bytes: bytes, records: false)
@@ -108,22 +109,23 @@ extension GatewayPipeline {
                 let base = "\(Self.safeName(number))"
                 // Cancellations first: a box released and now held gets its cancellation, then its hold notice.
                 for (withdrawn, list) in cancels.sorted(by: { $0.key < $1.key }) {
-                    let o = order(.cancel, reference: withdrawn, cancels: withdrawn, model: model, terminal: terminal, containers: list, at: at)
+                    let o = order(.cancel, reference: withdrawn, cancels: withdrawn, model: model, terminal: terminal, containers: list,
+                                  bills: bills, at: at)
                     try send(.cancel, reference: withdrawn, name: "COREOR-\(base)-\(Self.safeName(withdrawn))-CANCEL.edi",
                              bytes: try writer.interchange([o], reference: Self.noticeReference("X", withdrawn), at: Self.edifactDate(at)),
                              containers: list)
                 }
                 if !releases.isEmpty {
                     let reference = "R\(manifestId)-\(try store.noticeCount(terminal: terminal.id, manifestId: manifestId, kind: .release) + 1)"
-                    let o = order(.release, reference: reference, cancels: nil, model: model, terminal: terminal, containers: releases, at: at)
+                    let o = order(.release, reference: reference, cancels: nil, model: model, terminal: terminal, containers: releases,
+                                  bills: bills, at: at)
                     try send(.release, reference: reference, name: "COREOR-\(base)-\(Self.safeName(reference)).edi",
                              bytes: try writer.interchange([o], reference: Self.noticeReference("N", reference), at: Self.edifactDate(at)),
                              containers: releases)
                 }
                 for (kind, list, letter) in [(TerminalNotice.Kind.inspection, inspections, "J"), (.hold, holds, "H")] where !list.isEmpty {
                     let reference = "\(letter)\(manifestId)-\(try store.noticeCount(terminal: terminal.id, manifestId: manifestId, kind: kind) + 1)"
-                    let entries = list.map { c in NoticeContainer(number: c, bills: Array(Set(containers[c]?.bills ?? [])).sorted(),
-                                                                   agencies: containers[c]?.agencies ?? []) }
+                    let entries = list.map { c in NoticeContainer(number: c, bills: bills[c] ?? [], agencies: containers[c]?.agencies ?? []) }
                     let xmlKind = kind == .hold ? "hold" : entries.contains { $0.agencies.count > 1 } ? "joint-inspection" : "inspection"
                     let bytes = try XMLManifestWriter.terminalNotice(reference: reference, kind: xmlKind, manifest: model,
                                                                      containers: entries, generatedAt: at)
@@ -164,17 +166,18 @@ extension GatewayPipeline {
         return (lines, try store.recordNotices(notices, statuses: statuses, enqueue: requests, mark: mark, now: at))
     }
 
+    /// A release order (or its cancellation) of `containers`, from the manifest's header (`model` has no
+    /// consignments) and the bills whose goods are in each box.
     private func order(_ function: ReleaseOrder.Function, reference: String, cancels: String?, model: Manifest,
-                       terminal: PartnerConfiguration, containers: [String], at: Date) -> ReleaseOrder {
+                       terminal: PartnerConfiguration, containers: [String], bills: [String: [String]], at: Date) -> ReleaseOrder {
         let declared = Dictionary(model.containers.map { ($0.number, $0) }, uniquingKeysWith: { a, _ in a })
-        let byContainer = Dictionary(grouping: model.consignments.flatMap { c in c.containerNumbers.map { ($0, c.billOfLading) } }, by: \.0)
         return ReleaseOrder(
             function: function, reference: reference, cancels: function == .cancel ? cancels : nil, manifest: model.documentNumber,
             transport: model.transport, terminal: recipient(terminal).first ?? terminal.id,
             expires: function == .release ? at.addingTimeInterval(TimeInterval(configuration.verdict.releaseValidDays) * 86_400) : nil,
             containers: containers.map { number in
                 ReleasedContainer(number: number, sizeType: declared[number]?.sizeType, seals: declared[number]?.seals ?? [],
-                                  bills: Array(Set((byContainer[number] ?? []).map(\.1))).sorted())
+                                  bills: bills[number] ?? [])
             })
     }
 

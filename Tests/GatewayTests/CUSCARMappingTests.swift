@@ -403,21 +403,8 @@ struct CUSCARMappingTests {
             try Self.bytes(Self.engineFixtures.appendingPathComponent("cuscar-d96a.edi")),
             try Self.bytes(Self.fixtures.appendingPathComponent("realistic-d96a.edi")),
         ]
-        var rng = SplitMix64(state: 0xC05C_A12)
-        let interesting: [UInt8] = Array("+:'?*.,-0123456789 AZ\n".utf8) + [0x00, 0xFF, 0xC3, 0x1D]
         var mapped = 0, refused = 0
-        for i in 0..<3000 {
-            var bytes = seeds[i % seeds.count]
-            for _ in 0..<rng.int(1...8) {
-                let at = rng.int(0...(bytes.count - 1))
-                switch rng.int(0...3) {
-                case 0: bytes[at] = rng.pick(interesting)
-                case 1: bytes.remove(at: at)
-                case 2: bytes.insert(rng.pick(interesting), at: at)
-                default: bytes[at] = UInt8(truncatingIfNeeded: rng.next())
-                }
-                if bytes.isEmpty { break }
-            }
+        for bytes in mutated(seeds, count: 3000, state: 0xC05C_A12) {
             for mapping in CUSCARMapping.map(bytes) {
                 if mapping.manifest != nil { mapped += 1 } else { refused += 1; #expect(!mapping.errors.isEmpty) }
             }

@@ -1,6 +1,5 @@
 import EDIFACT
 import Foundation
-import SplitMix
 import Testing
 
 @testable import Gateway
@@ -91,21 +90,8 @@ extension CUSRESMappingTests {
             cusres(["GIS+5", "EQD+CN+TGHU7654320", "RFF+BM:BL2", "DTM+171:202501310930:203"], directory: "95B"),
             cusres(["GIS+7", "FTX+AAI+++HELD?: SEE NOTE", "RFF+AAQ:MSCU1234566"]),
         ]
-        var rng = SplitMix64(state: 0xC05_7E5)
-        let interesting: [UInt8] = Array("+:'?*.,-0123456789 AZ\n".utf8) + [0x00, 0xFF, 0xC3, 0x1D]
         var mapped = 0, refused = 0
-        for i in 0..<3000 {
-            var bytes = seeds[i % seeds.count]
-            for _ in 0..<rng.int(1...8) {
-                let at = rng.int(0...(bytes.count - 1))
-                switch rng.int(0...3) {
-                case 0: bytes[at] = rng.pick(interesting)
-                case 1: bytes.remove(at: at)
-                case 2: bytes.insert(rng.pick(interesting), at: at)
-                default: bytes[at] = UInt8(truncatingIfNeeded: rng.next())
-                }
-                if bytes.isEmpty { break }
-            }
+        for bytes in mutated(seeds, count: 3000, state: 0xC05_7E5) {
             for mapping in CUSRESMapping.map(bytes) {
                 if let instruction = mapping.instruction {
                     mapped += 1

@@ -10,7 +10,27 @@ import TestSupport
 // the wrong agency's CA changes nothing.
 
 private func verdictConfig(_ pki: TestPKI) -> String {
-    """
+    /// An agency that signs its instructions under its own CA, with a routing preset.
+    func agency(_ id: String, preset: String, ca: TestPKI.Agency, officer: TestPKI.Identity) -> String {
+        """
+        [[partner]]
+        id = "\(id)"
+        role = "agency"
+        identities = ["CNCQ\(id):ZZZ"]
+        drop = "partners/\(id)/drop"
+        pickup = "partners/\(id)/pickup"
+        patterns = ["*.edi", "*.xml", "*.p7s"]
+        incomplete_deadline_seconds = 600
+        routing = { preset = "\(preset)" }
+        \(ca.trustTable)
+        [partner.signature]
+        required = true
+        trust = ["\(id)"]
+        subjects = ["\(officer.subject)"]
+
+        """
+    }
+    return """
     [gateway]
     sender_id = "SWGATEWAY"
     sender_qualifier = "ZZZ"
@@ -26,36 +46,8 @@ private func verdictConfig(_ pki: TestPKI) -> String {
     drop = "partners/CARRIERX/drop"
     pickup = "partners/CARRIERX/pickup"
 
-    [[partner]]
-    id = "CUSTOMS"
-    role = "agency"
-    identities = ["CNCQCUSTOMS:ZZZ"]
-    drop = "partners/CUSTOMS/drop"
-    pickup = "partners/CUSTOMS/pickup"
-    patterns = ["*.edi", "*.p7s"]
-    incomplete_deadline_seconds = 600
-    routing = { preset = "customs" }
-    \(pki.customs.trustTable)
-    [partner.signature]
-    required = true
-    trust = ["CUSTOMS"]
-    subjects = ["\(pki.customsOfficer.subject)"]
-
-    [[partner]]
-    id = "CIQ"
-    role = "agency"
-    identities = ["CNCQCIQ:ZZZ"]
-    drop = "partners/CIQ/drop"
-    pickup = "partners/CIQ/pickup"
-    patterns = ["*.edi", "*.xml", "*.p7s"]
-    incomplete_deadline_seconds = 600
-    routing = { preset = "inspection" }
-    \(pki.ciq.trustTable)
-    [partner.signature]
-    required = true
-    trust = ["CIQ"]
-    subjects = ["\(pki.ciqOfficer.subject)"]
-
+    """ + agency("CUSTOMS", preset: "customs", ca: pki.customs, officer: pki.customsOfficer)
+        + agency("CIQ", preset: "inspection", ca: pki.ciq, officer: pki.ciqOfficer) + """
     [[partner]]
     id = "KEMBATERM"
     role = "terminal"

@@ -57,8 +57,32 @@ public enum CUSCARMapping {
 
     /// Every CUSCAR message in the input (all interchanges, grouped or not), in order; other message types are skipped.
     public static func map<C: Collection>(_ bytes: C) -> [CUSCARMessageMapping] where C.Element == UInt8 {
+        MessageMapping.map(bytes) { view, sender, syntax in CUSCARMessageMapper.start(view: view, sender: sender, syntax: syntax) }
+    }
+
+    /// One result per CUSCAR message: the manifest, or the first refusal (see `map` for all of them).
+    public static func manifests(from bytes: [UInt8]) -> [Result<Manifest, ManifestMappingError>] {
+        map(bytes).map(\.result)
+    }
+}
+
+/// The mapper of one message being read: fed its segments after UNH, then asked for its result.
+protocol MessageMapper: AnyObject {
+    associatedtype Mapping
+    func accept(_ view: SegmentView)
+    func finish(complete: Bool) -> Mapping
+}
+
+/// Drives message mappers over every message of an input: the one place that walks interchanges and groups.
+enum MessageMapping {
+    /// Every message in `bytes` that `start` opens a mapper for at its UNH (given the UNB sender and the
+    /// repertoire; nil skips the message), mapped in order. A message cut short (no UNT before its interchange
+    /// or the input ends) is finished as incomplete, never dropped.
+    static func map<C: Collection, M: MessageMapper>(
+        _ bytes: C, start: (SegmentView, _ sender: String, SyntaxIdentifier) -> M?
+    ) -> [M.Mapping] where C.Element == UInt8 {
         var options = ValidationOptions()
-        // The mapper follows the groups itself; structure findings are the validator's report, not ours.
+        // The mappers follow the groups themselves; structure findings are the validator's report, not ours.
         options.validateMessageStructure = false
         options.keepAcceptedMessages = false
         options.maxDiagnosticsPerInterchange = 10
@@ -66,8 +90,8 @@ public enum CUSCARMapping {
         let reader = EDIFACTReader(options: options, valueEvents: false)
         reader.feed(bytes)
         reader.finish()
-        var results: [CUSCARMessageMapping] = []
-        var mapper: CUSCARMessageMapper?
+        var results: [M.Mapping] = []
+        var mapper: M?
         var sender = ""
         loop: while true {
             switch reader.next() {
@@ -77,7 +101,7 @@ public enum CUSCARMapping {
                 guard let view = reader.segment else { continue }
                 if tag == .UNH {
                     if let open = mapper { results.append(open.finish(complete: false)) }
-                    mapper = CUSCARMessageMapper.start(view: view, sender: sender, syntax: reader.interchange?.syntax ?? .UNOC)
+                    mapper = start(view, sender, reader.interchange?.syntax ?? .UNOC)
                 } else if let open = mapper {
                     open.accept(view)
                     if tag == .UNT {
@@ -90,22 +114,15 @@ public enum CUSCARMapping {
                     results.append(open.finish(complete: false))
                     mapper = nil
                 }
-            case .endOfInput:
+            case .endOfInput, .needInput:
+                // `finish()` was called, so `needInput` cannot come; it ends the loop all the same.
                 if let open = mapper { results.append(open.finish(complete: false)) }
-                break loop
-            case .needInput:
-                // `finish()` was called, so this cannot repeat; guard anyway against a loop on bad input.
                 break loop
             default:
                 continue
             }
         }
         return results
-    }
-
-    /// One result per CUSCAR message: the manifest, or the first refusal (see `map` for all of them).
-    public static func manifests(from bytes: [UInt8]) -> [Result<Manifest, ManifestMappingError>] {
-        map(bytes).map(\.result)
     }
 }
 
@@ -134,7 +151,7 @@ enum CUSCARTag {
 }
 
 /// The state of one message being mapped: which group the last trigger segment opened, and what is built so far.
-final class CUSCARMessageMapper {
+final class CUSCARMessageMapper: MessageMapper {
     /// Where in the message structure we stand, so a LOC, DTM, MEA, RFF or FTX is read for the group it belongs to.
     enum Level {
         case header, headerTransport, afterTransport, equipment, consignment, consignmentTransport, party,

@@ -25,42 +25,7 @@ public struct CUSRESMessageMapping: Sendable, Hashable {
 public enum CUSRESMapping {
     /// Every CUSRES message in the input, in order; other message types are skipped.
     public static func map<C: Collection>(_ bytes: C) -> [CUSRESMessageMapping] where C.Element == UInt8 {
-        var options = ValidationOptions()
-        options.validateMessageStructure = false
-        options.keepAcceptedMessages = false
-        options.maxDiagnosticsPerInterchange = 10
-        let reader = EDIFACTReader(options: options, valueEvents: false)
-        reader.feed(bytes)
-        reader.finish()
-        var results: [CUSRESMessageMapping] = []
-        var mapper: CUSRESMessageMapper?
-        loop: while true {
-            switch reader.next() {
-            case .startSegment(let tag):
-                guard let view = reader.segment else { continue }
-                if tag == .UNH {
-                    if let open = mapper { results.append(open.finish(complete: false)) }
-                    mapper = CUSRESMessageMapper.start(view: view, syntax: reader.interchange?.syntax ?? .UNOC)
-                } else if let open = mapper {
-                    open.accept(view)
-                    if tag == .UNT {
-                        results.append(open.finish(complete: true))
-                        mapper = nil
-                    }
-                }
-            case .endMessage, .endInterchange:
-                if let open = mapper {
-                    results.append(open.finish(complete: false))
-                    mapper = nil
-                }
-            case .endOfInput, .needInput:
-                if let open = mapper { results.append(open.finish(complete: false)) }
-                break loop
-            default:
-                continue
-            }
-        }
-        return results
+        MessageMapping.map(bytes) { view, _, syntax in CUSRESMessageMapper.start(view: view, syntax: syntax) }
     }
 
     /// The action a processing indicator (7365) gives, nil for indicators that instruct nothing (1 accepted, ...).
@@ -75,7 +40,7 @@ public enum CUSRESMapping {
 }
 
 /// One CUSRES message being mapped.
-final class CUSRESMessageMapper {
+final class CUSRESMessageMapper: MessageMapper {
     let reference: String
     let unhNumber: Int
     let unhOffset: Int

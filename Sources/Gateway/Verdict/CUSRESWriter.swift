@@ -38,11 +38,10 @@ public struct CUSRESWriter: Sendable {
     }
 
     public func interchange(_ report: StatusReport, reference: String, at date: EDIFACTDateTime) throws(ManifestMappingError) -> [UInt8] {
-        var w = EDIFACTWriter(syntaxIdentifier: .UNOC, syntaxVersion: 3, serviceStringAdvice: true, segmentSuffix: segmentSuffix)
         let stamp = CUSCARWriter.pad(date.year, 4) + CUSCARWriter.pad(date.month, 2) + CUSCARWriter.pad(date.day, 2)
             + CUSCARWriter.pad(date.hour, 2) + CUSCARWriter.pad(date.minute, 2)
-        do throws(WriterError) {
-            try w.beginInterchange(sender: sender, recipient: recipient, at: date, reference: reference, applicationReference: "CUSRES")
+        return try COREORWriter.written(message: "CUSRES", code: "status.not-writable", sender: sender, recipient: recipient,
+                                        reference: reference, at: date, segmentSuffix: segmentSuffix) { (w: inout EDIFACTWriter) throws(WriterError) in
             var index = 0
             for state in CombinedState.allCases {
                 guard let gis = Self.indicator(state), let bills = report.bills[state], !bills.isEmpty else { continue }
@@ -55,11 +54,6 @@ public struct CUSRESWriter: Sendable {
                 for bill in bills { try w.segment("RFF", [["BM", bill]]) }
                 try w.endMessage()
             }
-            try w.endInterchange()
-        } catch {
-            throw ManifestMappingError(code: "status.not-writable", location: error.segmentTag, message: "cannot write \(error.segmentTag): \(error.message)")
         }
-        try CUSCARWriter.check(w.bytes, code: "status.not-writable", what: "CUSRES")
-        return w.bytes
     }
 }

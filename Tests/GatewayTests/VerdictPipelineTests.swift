@@ -4,8 +4,9 @@ import TestSupport
 
 @testable import Gateway
 
-// Issue 7 through the real executable: a carrier's manifest is routed to customs (every consignment) and to
-// inspection and quarantine (the coffee only); each agency answers with CUSRES signed under its own CA; the
+// Issue 7 through the real executable, driven only by signed files: a carrier's manifest (signed under the
+// customs CA) is routed to customs (every consignment) and to inspection and quarantine (the coffee only);
+// each agency answers with CUSRES signed under its own CA; the
 // combined state comes out of `gateway verdict explain` and `gateway verdict list`, and a file signed under
 // the wrong agency's CA changes nothing.
 
@@ -45,6 +46,12 @@ private func verdictConfig(_ pki: TestPKI) -> String {
     identities = ["CARRIERX:ZZZ"]
     drop = "partners/CARRIERX/drop"
     pickup = "partners/CARRIERX/pickup"
+    patterns = ["*.edi", "*.p7s"]
+    incomplete_deadline_seconds = 600
+    [partner.signature]
+    required = true
+    trust = ["CUSTOMS"]
+    subjects = ["\(pki.carrierXRSA.subject)"]
 
     """ + agency("CUSTOMS", preset: "customs", ca: pki.customs, officer: pki.customsOfficer)
         + agency("CIQ", preset: "inspection", ca: pki.ciq, officer: pki.ciqOfficer) + """
@@ -138,7 +145,7 @@ struct VerdictPipelineTests {
 
     @Test("release, inspection, result, a wrong agency's signature, repeats and late arrivals")
     func story() throws {
-        _ = try spool.write("partners/CARRIERX/drop/manifest.edi", Array(twoConsignments.utf8))
+        try drop("CARRIERX", "manifest.edi", Array(twoConsignments.utf8), signedBy: pki.carrierXRSA)
         var run = try runOnce()
         #expect(run.stdout.contains("routed to CUSTOMS, CIQ"), "\(run)")
         #expect(try state("BLCOFFEE") == "pending")
@@ -254,7 +261,7 @@ struct VerdictPipelineTests {
 
     @Test("two agencies inspect one box: one joint-inspection notice lists both; a repeat sends the terminal nothing")
     func jointInspection() throws {
-        _ = try spool.write("partners/CARRIERX/drop/manifest.edi", Array(twoConsignments.utf8))
+        try drop("CARRIERX", "manifest.edi", Array(twoConsignments.utf8), signedBy: pki.carrierXRSA)
         _ = try runOnce()
         try drop("CUSTOMS", "inspect.edi", cusres(["GIS+5", "RFF+AFB:MANV1", "EQD+CN+MSCU1234566"], reference: "CUS-INS-1", interchange: "C5"),
                  signedBy: pki.customsOfficer)
@@ -285,7 +292,7 @@ struct VerdictPipelineTests {
         let aperak = try #require(try FileManager.default.contentsOfDirectory(atPath: pickup.path).first { $0.hasPrefix("APERAK-") })
         let text = try String(contentsOf: pickup.appendingPathComponent(aperak), encoding: .utf8)
         #expect(text.contains("BLPARTS yet"), "\(text)")
-        _ = try spool.write("partners/CARRIERX/drop/manifest.edi", Array(twoConsignments.utf8))
+        try drop("CARRIERX", "manifest.edi", Array(twoConsignments.utf8), signedBy: pki.carrierXRSA)
         run = try runOnce()
         #expect(try state("BLPARTS") == "held")
         #expect(try state("BLCOFFEE") == "pending")
@@ -293,7 +300,7 @@ struct VerdictPipelineTests {
 
     @Test("an XML instruction (instruction-1.xsd), signed, counts like a CUSRES; an invalid one is refused by APERAK")
     func xmlInstruction() throws {
-        _ = try spool.write("partners/CARRIERX/drop/manifest.edi", Array(twoConsignments.utf8))
+        try drop("CARRIERX", "manifest.edi", Array(twoConsignments.utf8), signedBy: pki.carrierXRSA)
         _ = try runOnce()
         let xml = """
             <?xml version="1.0" encoding="UTF-8"?>

@@ -6,7 +6,11 @@
 # 100 messages; one timed `gateway run --once` checks, records and merges them, sends the terminal its
 # COREOR releases and the carrier and agencies their CUSRES status (SQLite, durable writes). Prints instructions/s merged and delivered. Target: >= 5,000.
 #
-#   scripts/bench-verdicts.sh [--manifests N] [--consignments K] [--seed S] [--keep]
+#   scripts/bench-verdicts.sh [--manifests N] [--consignments K] [--seed S] [--updates U] [--keep]
+#
+# --updates U: customs first sends U inspect-then-release pairs per bill before its final release (agencies
+# revising their position), so the instructions grow without changing the outcome: 400 manifests with
+# --updates 2 are about 105 000 instructions over 20 000 containers.
 #
 # Builds gateway and route-bench in release (GATEWAY_BIN=PATH and ROUTE_BENCH_BIN=PATH use prebuilt ones).
 # The spool is a copy of spool/gateway.toml with every agency's readiness set to "rename" (a file is ready
@@ -15,14 +19,15 @@
 # Exit status: 0 when the run completed and was checked (target met or not), 1 on a failed check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-MANIFESTS=200 CONSIGNMENTS=50 SEED=11 KEEP=0
+MANIFESTS=200 CONSIGNMENTS=50 SEED=11 UPDATES=0 KEEP=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --manifests) MANIFESTS="$2"; shift 2 ;;
     --consignments) CONSIGNMENTS="$2"; shift 2 ;;
     --seed) SEED="$2"; shift 2 ;;
+    --updates) UPDATES="$2"; shift 2 ;;
     --keep) KEEP=1; shift ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench-verdicts: unexpected '$1'" >&2; exit 2 ;;
   esac
 done
@@ -59,9 +64,9 @@ cp "$WORK"/files/*.edi "$SPOOL/partners/CARRIERX/drop/"
 "$GW" run --once --config "$SPOOL/gateway.toml" --json > "$WORK/route.json"
 
 echo "== the agencies' instructions"
-python3 - "$SPOOL" <<'PY'
+python3 - "$SPOOL" "$UPDATES" <<'PY'
 import json, sqlite3, sys, collections
-spool = sys.argv[1]
+spool, updates = sys.argv[1], int(sys.argv[2])
 db = sqlite3.connect(f"file:{spool}/state/gateway.sqlite?mode=ro", uri=True)
 senders = {"CUSTOMS": "CNCQCUSTOMS:ZZZ", "CIQ": "CNCQCIQ:ZZZ", "BORDER": "CNCQBORDER", "MSA": "CNCQMSA:ZZZ"}
 messages = collections.defaultdict(list)   # agency -> [(reference, gis, [rff...], minute)]
@@ -70,7 +75,11 @@ for agency, number, bills in db.execute("""
         WHERE r.function <> 'cancel' ORDER BY r.id"""):
     bills = json.loads(bills)
     if agency == "CUSTOMS":
-        for b in bills: messages[agency].append((f"C{len(messages[agency])}", "4", [f"RFF+AFB:{number}", f"RFF+BM:{b}"], 0))
+        for b in bills:
+            for u in range(updates):
+                for gis, minute in (("5", 2 * u), ("4", 2 * u + 1)):
+                    messages[agency].append((f"C{len(messages[agency])}", gis, [f"RFF+AFB:{number}", f"RFF+BM:{b}"], minute))
+            messages[agency].append((f"C{len(messages[agency])}", "4", [f"RFF+AFB:{number}", f"RFF+BM:{b}"], 2 * updates))
     elif agency == "CIQ":
         for b in bills:
             n = len(messages[agency])

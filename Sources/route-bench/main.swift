@@ -336,7 +336,7 @@ func components(_ options: Options, rules: [RoutingRule], recipient: [String]) {
                 these.reduce(0) { total, item in total + ((try? XMLSchemaValidator.shipped(schema).validate(item.1, maxBytes: Int.max))?.count ?? 0) }
             }
         } else {
-            time("  of which: EDIFACT validation of the copies (CUSCARWriter.check)", part: true) {
+            time("  of which: EDIFACT validation of the copies (OutboundEDIFACT.check)", part: true) {
                 these.reduce(0) { $0 + EDIFACTValidator.validate($1.1).count }
             }
         }

@@ -332,6 +332,29 @@ struct VerdictPipelineTests {
         #expect(try state("BLPARTS") == "pending")
     }
 
+    @Test("a CUSRES over [gateway] max_document_mib is refused by APERAK unread (instruction.too-large), and records nothing")
+    func tooLarge() throws {
+        // An agency that does not sign: a signed file that large is already refused at the signature gate.
+        let config = verdictConfig(pki).replacingOccurrences(of: "spool = \".\"", with: "spool = \".\"\nmax_document_mib = 1")
+            .replacingOccurrences(of: "required = true\ntrust = [\"CUSTOMS\"]", with: "required = false\ntrust = [\"CUSTOMS\"]")
+        #expect(config.contains("required = false"))
+        _ = try spool.write("gateway.toml", config)
+        // Valid apart from its size: nine messages of 8 000 bills each (SG5 repeats at most 9 999 times).
+        var text = "UNA:+.? '\nUNB+UNOC:3+CNCQCUSTOMS:ZZZ+SWGATEWAY:ZZZ+250206:1000+C8'\n"
+        for m in 1...9 {
+            let segments = ["UNH+\(m)+CUSRES:D:96A:UN", "BGM+962+CUS-BIG-\(m)+9", "GIS+4"] + (0..<8_000).map { "RFF+BM:B\(m)X\($0)" }
+            text += segments.map { $0 + "'\n" }.joined() + "UNT+\(segments.count + 1)+\(m)'\n"
+        }
+        text += "UNZ+9+C8'\n"
+        let bytes = Array(text.utf8)
+        #expect(bytes.count > 1 << 20)
+        _ = try spool.write("partners/CUSTOMS/drop/big.edi", bytes)
+        let run = try runOnce()
+        #expect(run.stdout.contains("CUSTOMS big.edi: rejected") && run.stdout.contains("instruction.too-large"), "\(run)")
+        let store = try GatewayStore(path: spool.url.appendingPathComponent("state/gateway.sqlite").path)
+        #expect(try store.instructions(batchId: 1).isEmpty)
+    }
+
     @Test("a CUSRES that instructs nothing is rejected by APERAK naming the segment, and records nothing")
     func refusedInstruction() throws {
         try drop("CUSTOMS", "nothing.edi", cusres(["GIS+1", "RFF+BM:BLPARTS"], reference: "CUS-ACK", interchange: "C7"),

@@ -56,7 +56,7 @@ public struct CUSCARWriter: Sendable {
             try message(manifest, reference: "M" + Self.pad(index + 1, 4), into: &w)
         }
         do throws(WriterError) { try w.endInterchange() } catch { throw Self.notWritable(error, consignment: nil, tag: "UNZ") }
-        try Self.check(w.bytes)
+        try OutboundEDIFACT.check(w.bytes, code: "manifest.not-writable", what: "CUSCAR")
         return w.bytes
     }
 
@@ -247,18 +247,6 @@ public struct CUSCARWriter: Sendable {
         let tag = tag ?? error.segmentTag
         return ManifestMappingError(code: "manifest.not-writable", consignment: consignment, location: tag,
                                     message: "cannot write \(tag): \(error.message)")
-    }
-
-    /// Our validator must find nothing in what we send; the first finding is the refusal (`code`, naming the
-    /// message type `what`). Used for every EDIFACT message the gateway writes from its model.
-    static func check(_ bytes: [UInt8], code: String = "manifest.not-writable", what: String = "CUSCAR") throws(ManifestMappingError) {
-        for report in EDIFACTValidator.validate(bytes) {
-            if let first = report.allDiagnostics.first {
-                throw ManifestMappingError(code: code, location: "\(first.location.segmentTag) segment \(first.location.segmentPositionInMessage)",
-                                           offset: first.location.byteOffset,
-                                           message: "the \(what) written does not validate: \(first.reason)")
-            }
-        }
     }
 
     /// A weight as EDIFACT writes numbers: no exponent, no trailing zeros, `.` as decimal mark.

@@ -20,6 +20,14 @@ extension GatewayPipeline {
 
     /// Reads the CUSRES instructions of an accepted agency file into `decision` (facts, notes, APERAK).
     func readInstructions(_ decision: inout ProcessDecision, context c: Context, path: String, output: inout ProcessOutput) {
+        if let size = Self.fileSize(path), size > configuration.maxDocumentBytes {
+            // Mapped in memory, as a manifest is: a file over the limit is refused, never read whole.
+            let refusal = ManifestMappingError(code: "instruction.too-large", location: "file",
+                message: "\(size) bytes is over the \(configuration.maxDocumentBytes) an instruction file is read in memory")
+            recordInstructions(&decision, context: c, readings: [InstructionReading(instruction: nil, errors: [refusal], location: "file")],
+                               what: "CUSRES message", output: &output)
+            return
+        }
         guard let bytes = Self.readFile(path) else {
             decision = transient(PipelineErrorCode.rawIO, "cannot read the stored bytes at \(path)", decision.line)
             return

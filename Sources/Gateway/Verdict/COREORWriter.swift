@@ -65,7 +65,7 @@ public struct COREORWriter: Sendable {
 
     /// One interchange with one COREOR message per order (references `R0001`, ...).
     public func interchange(_ orders: [ReleaseOrder], reference: String, at date: EDIFACTDateTime) throws(ManifestMappingError) -> [UInt8] {
-        try Self.written(message: "COREOR", code: "release.not-writable", sender: sender, recipient: recipient, reference: reference,
+        try OutboundEDIFACT.interchange(message: "COREOR", code: "release.not-writable", sender: sender, recipient: recipient, reference: reference,
                          at: date, syntax: syntaxIdentifier, segmentSuffix: segmentSuffix) { (w: inout EDIFACTWriter) throws(WriterError) in
             for (index, order) in orders.enumerated() {
                 try w.beginMessage(reference: "R" + CUSCARWriter.pad(index + 1, 4), identifier: ["COREOR", "D", directory.rawValue, "UN"])
@@ -73,24 +73,6 @@ public struct COREORWriter: Sendable {
                 try w.endMessage()
             }
         }
-    }
-
-    /// One interchange of `message`s from `sender` to `recipient`, its messages written by `body`: a value the
-    /// writer refuses, or a finding of our validator in the result, is a refusal with `code` (never bytes sent
-    /// malformed). Shared by the messages the verdict sends (COREOR, CUSRES).
-    static func written(message: String, code: String, sender: [String], recipient: [String], reference: String, at date: EDIFACTDateTime,
-                        syntax: SyntaxIdentifier = .UNOC, segmentSuffix: String,
-                        _ body: (inout EDIFACTWriter) throws(WriterError) -> Void) throws(ManifestMappingError) -> [UInt8] {
-        var w = EDIFACTWriter(syntaxIdentifier: syntax, syntaxVersion: 3, serviceStringAdvice: true, segmentSuffix: segmentSuffix)
-        do throws(WriterError) {
-            try w.beginInterchange(sender: sender, recipient: recipient, at: date, reference: reference, applicationReference: message)
-            try body(&w)
-            try w.endInterchange()
-        } catch {
-            throw ManifestMappingError(code: code, location: error.segmentTag, message: "cannot write \(error.segmentTag): \(error.message)")
-        }
-        try CUSCARWriter.check(w.bytes, code: code, what: message)
-        return w.bytes
     }
 
     private func message(_ o: ReleaseOrder, into w: inout EDIFACTWriter) throws(WriterError) {

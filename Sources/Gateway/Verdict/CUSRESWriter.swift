@@ -40,7 +40,7 @@ public struct CUSRESWriter: Sendable {
     public func interchange(_ report: StatusReport, reference: String, at date: EDIFACTDateTime) throws(ManifestMappingError) -> [UInt8] {
         let stamp = CUSCARWriter.pad(date.year, 4) + CUSCARWriter.pad(date.month, 2) + CUSCARWriter.pad(date.day, 2)
             + CUSCARWriter.pad(date.hour, 2) + CUSCARWriter.pad(date.minute, 2)
-        return try COREORWriter.written(message: "CUSRES", code: "status.not-writable", sender: sender, recipient: recipient,
+        return try OutboundEDIFACT.interchange(message: "CUSRES", code: "status.not-writable", sender: sender, recipient: recipient,
                                         reference: reference, at: date, segmentSuffix: segmentSuffix) { (w: inout EDIFACTWriter) throws(WriterError) in
             var index = 0
             for state in CombinedState.allCases {

@@ -23,8 +23,12 @@ public enum ManifestSchema: String, Sendable, Hashable, CaseIterable {
     case border = "border-1.xsd"
     /// `schemas/instruction-1.xsd`, `urn:swg:instruction:1`: an agency's instruction (release, inspect, hold).
     case instruction = "instruction-1.xsd"
-    /// `schemas/terminal-notice-1.xsd`, `urn:swg:terminal-notice:1`: a joint-inspection or hold notice to a terminal.
+    /// `schemas/terminal-notice-1.xsd`, `urn:swg:terminal-notice:1`: a release, inspection or hold notice to a terminal.
     case terminalNotice = "terminal-notice-1.xsd"
+    /// `schemas/status-1.xsd`, `urn:swg:status:1`: consignments' combined state, to carriers and agencies.
+    case status = "status-1.xsd"
+    /// `schemas/status-request-1.xsd`, `urn:swg:status-request:1`: a partner's request for a status file.
+    case statusRequest = "status-request-1.xsd"
 
     /// The file name under `schemas/`.
     public var fileName: String { rawValue }
@@ -37,6 +41,8 @@ public enum ManifestSchema: String, Sendable, Hashable, CaseIterable {
         case .border: "urn:swg:border:1"
         case .instruction: "urn:swg:instruction:1"
         case .terminalNotice: "urn:swg:terminal-notice:1"
+        case .status: "urn:swg:status:1"
+        case .statusRequest: "urn:swg:status-request:1"
         }
     }
 
@@ -48,11 +54,13 @@ public enum ManifestSchema: String, Sendable, Hashable, CaseIterable {
         case .border: borderSchemaText
         case .instruction: instructionSchemaText
         case .terminalNotice: terminalNoticeSchemaText
+        case .status: statusSchemaText
+        case .statusRequest: statusRequestSchemaText
         }
     }
 }
 HEAD
-for pair in manifest-1:manifestSchemaText ciq-manifest-1:ciqManifestSchemaText border-1:borderSchemaText instruction-1:instructionSchemaText terminal-notice-1:terminalNoticeSchemaText; do
+for pair in manifest-1:manifestSchemaText ciq-manifest-1:ciqManifestSchemaText border-1:borderSchemaText instruction-1:instructionSchemaText terminal-notice-1:terminalNoticeSchemaText status-1:statusSchemaText status-request-1:statusRequestSchemaText; do
   file=${pair%%:*}; name=${pair##*:}
   printf '\n// schemas/%s.xsd\nprivate let %s = #"""\n' "$file" "$name"
   cat "schemas/$file.xsd"

@@ -353,6 +353,7 @@ struct Checker {
         if let node = top.value("verdict"), var v = table(node, at: "verdict") {
             if let n = int(&v, "silence_seconds", minimum: 0) { verdict.silenceSeconds = n }
             if let n = int(&v, "release_valid_days", minimum: 1) { verdict.releaseValidDays = n }
+            if let n = int(&v, "unknown_object_wait_seconds", minimum: 0) { verdict.unknownObjectWaitSeconds = n }
             finish(v)
         }
 
@@ -509,6 +510,13 @@ struct Checker {
         var routing: RoutingRule?
         if let node = t.value("routing") { routing = self.routing(node, at: t.keyPath("routing"), agency: id, role: role) }
 
+        let notices = choice(&t, "notices", NoticeFormat.self) ?? .edifact
+        let ports = locodes(&t, "ports")
+        if let ports {
+            if role != nil && role != .terminal { fail(t.keyPath("ports"), "applies to terminals only (an agency's ports go under [partner.routing])") }
+            if ports.isEmpty { fail(t.keyPath("ports"), "is empty, so the terminal would be told nothing; leave it out for every port") }
+        }
+
         t.known.append("hosted")
         var hosted: HostedSFTP?
         if let node = t.value("hosted") {
@@ -545,6 +553,8 @@ struct Checker {
                                            signature: signature, remoteDrop: remoteDrop, remotePickup: remotePickup, remote: remote)
         partner.hosted = hosted
         partner.routing = routing
+        partner.notices = notices
+        partner.ports = ports
         return partner
     }
 

@@ -166,6 +166,12 @@ public struct PartnerConfiguration: Sendable, Hashable {
     public var hosted: HostedSFTP?
     /// An agency's routing rule ([partner.routing]): what part of each manifest it gets, in which format.
     public var routing: RoutingRule?
+    /// How the gateway's own notices reach this partner: releases and inspection or hold notices to a terminal,
+    /// statuses to a carrier or an agency (`notices`). Default: EDIFACT.
+    public var notices: NoticeFormat = .edifact
+    /// A terminal's ports (UN/LOCODEs, `ports`): it is told about the manifests arriving at one of them. Nil: every
+    /// manifest.
+    public var ports: Set<String>?
 
     public init(id: String, role: PartnerRole, name: String? = nil, identities: [EDIFACTIdentity],
                 dropDirectory: String, pickupDirectory: String, patterns: [FilePattern],
@@ -279,6 +285,14 @@ public struct MetricsConfiguration: Sendable, Hashable {
     }
 }
 
+/// The format of the notices the gateway writes to a partner.
+public enum NoticeFormat: String, Sendable, Hashable, CaseIterable {
+    /// COREOR releases and cancellations and XML inspection and hold notices to terminals; CUSRES statuses.
+    case edifact
+    /// Everything as the project's XML: terminal-notice-1.xsd for terminals, status-1.xsd for statuses.
+    case xml
+}
+
 /// How agencies' instructions are merged into one state per consignment and container (`[verdict]`).
 public struct VerdictSettings: Sendable, Hashable {
     /// Goods no agency was routed are released when no agency has spoken this long after their manifest was
@@ -286,10 +300,15 @@ public struct VerdictSettings: Sendable, Hashable {
     public var silenceSeconds: Int = 3600
     /// How many days a release sent to a terminal holds (COREOR DTM 36). Default: 14.
     public var releaseValidDays: Int = 14
+    /// How long an instruction about goods the library does not hold yet is kept for them: it applies to goods
+    /// filed at most this long after it arrived, and to none filed later (a container number seen again on a
+    /// later voyage is not the box it was about). Default: 259 200 (three days).
+    public var unknownObjectWaitSeconds: Int = 259_200
 
-    public init(silenceSeconds: Int = 3600, releaseValidDays: Int = 14) {
+    public init(silenceSeconds: Int = 3600, releaseValidDays: Int = 14, unknownObjectWaitSeconds: Int = 259_200) {
         self.silenceSeconds = silenceSeconds
         self.releaseValidDays = releaseValidDays
+        self.unknownObjectWaitSeconds = unknownObjectWaitSeconds
     }
 }
 

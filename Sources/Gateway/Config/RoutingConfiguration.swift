@@ -18,15 +18,7 @@ extension Checker {
                 }
             }
         }
-        var ports: Set<String>?
-        if let items = strings(&r, "ports") {
-            ports = []
-            for (itemPath, text) in items {
-                if text.count == 5, text.allSatisfy({ $0.isASCII && ($0.isUppercase || $0.isNumber) }) { ports?.insert(text) } else {
-                    fail(itemPath, "'\(text)' is not a UN/LOCODE (five letters or digits, e.g. KEMBA)")
-                }
-            }
-        }
+        let ports = locodes(&r, "ports")
         var prefixes: [String]?
         if let items = strings(&r, "hs_prefixes") {
             prefixes = []
@@ -42,5 +34,17 @@ extension Checker {
         guard let agency, let preset else { return nil }
         return RoutingRule(agency: agency, preset: preset, format: format, modes: modes, ports: ports, hsPrefixes: prefixes,
                            dangerousGoodsOnly: dangerous, parties: parties)
+    }
+
+    /// A list of UN/LOCODEs (five capital letters or digits); nil when the key is absent.
+    mutating func locodes(_ t: inout Table, _ key: String) -> Set<String>? {
+        guard let items = strings(&t, key) else { return nil }
+        var ports: Set<String> = []
+        for (itemPath, text) in items {
+            if text.count == 5, text.allSatisfy({ $0.isASCII && ($0.isUppercase || $0.isNumber) }) { ports.insert(text) } else {
+                fail(itemPath, "'\(text)' is not a UN/LOCODE (five letters or digits, e.g. KEMBA)")
+            }
+        }
+        return ports
     }
 }

@@ -218,15 +218,17 @@ public struct NoticeContainer: Sendable, Hashable {
 }
 
 extension XMLManifestWriter {
-    /// A notice to a terminal (terminal-notice-1.xsd): `kind` is `joint-inspection`, `inspection` (one agency)
-    /// or `hold`.
+    /// A notice to a terminal (terminal-notice-1.xsd): `kind` is `joint-inspection`, `inspection` (one agency),
+    /// `hold`, `release` (with `validUntil`) or `release-cancellation` (with the release it `cancels`).
     public static func terminalNotice(reference: String, kind: String, manifest: Manifest, containers: [NoticeContainer],
-                                      generatedAt: Date) throws(Failure) -> [UInt8] {
+                                      generatedAt: Date, cancels: String? = nil, validUntil: Date? = nil) throws(Failure) -> [UInt8] {
         var xml = XMLText()
         xml.open("TerminalNotice", attributes: [("xmlns", ManifestSchema.terminalNotice.namespace)])
         xml.leaf("Reference", reference)
         xml.leaf("Kind", kind)
         xml.leaf("GeneratedAt", XMLTimestamp.format(generatedAt))
+        xml.leaf("Cancels", cancels)
+        xml.leaf("ValidUntil", validUntil.map(XMLTimestamp.format))
         xml.leaf("Manifest", manifest.documentNumber)
         xml.leaf("Voyage", manifest.transport.voyage)
         xml.leaf("MeansName", manifest.transport.meansName)
@@ -239,6 +241,39 @@ extension XMLManifestWriter {
         }
         xml.close("TerminalNotice")
         return try checked(xml.bytes, against: .terminalNotice)
+    }
+
+    /// A status (status-1.xsd): each consignment's combined state, its containers', and for an agency each
+    /// agency's position; the references a request named that were not found.
+    public static func status(_ report: StatusReport, generatedAt: Date) throws(Failure) -> [UInt8] {
+        var xml = XMLText()
+        xml.open("Status", attributes: [("xmlns", ManifestSchema.status.namespace)])
+        xml.leaf("Reference", report.reference)
+        xml.leaf("GeneratedAt", XMLTimestamp.format(generatedAt))
+        xml.leaf("InReplyTo", report.inReplyTo)
+        for e in report.entries {
+            xml.open("Consignment")
+            xml.leaf("Manifest", e.manifest)
+            xml.leaf("Bill", e.bill)
+            xml.leaf("State", e.state.rawValue)
+            xml.leaf("Reason", e.reason.map { String($0.prefix(512)) })
+            for c in e.containers {
+                xml.open("Container")
+                xml.leaf("Number", c.number)
+                xml.leaf("State", c.state.rawValue)
+                xml.close("Container")
+            }
+            for p in e.positions {
+                xml.open("Agency")
+                xml.leaf("Id", p.agency)
+                xml.leaf("Position", p.position)
+                xml.close("Agency")
+            }
+            xml.close("Consignment")
+        }
+        for object in report.notFound { xml.leaf("NotFound", object.reference) }
+        xml.close("Status")
+        return try checked(xml.bytes, against: .status)
     }
 }
 

@@ -126,6 +126,8 @@ public final class XMLSchemaValidator: @unchecked Sendable {
         case .border: compiled = shippedBorder
         case .instruction: compiled = shippedInstruction
         case .terminalNotice: compiled = shippedTerminalNotice
+        case .status: compiled = shippedStatus
+        case .statusRequest: compiled = shippedStatusRequest
         }
         return try compiled.get()
     }
@@ -135,6 +137,8 @@ public final class XMLSchemaValidator: @unchecked Sendable {
     private static let shippedBorder = compile(.border)
     private static let shippedInstruction = compile(.instruction)
     private static let shippedTerminalNotice = compile(.terminalNotice)
+    private static let shippedStatus = compile(.status)
+    private static let shippedStatusRequest = compile(.statusRequest)
 
     private static func compile(_ schema: ManifestSchema) -> Result<XMLSchemaValidator, XMLSchemaError> {
         Result { () throws(XMLSchemaError) in try XMLSchemaValidator(schema: Array(schema.text.utf8), name: schema.fileName) }

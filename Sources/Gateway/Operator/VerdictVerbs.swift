@@ -8,14 +8,16 @@ public enum VerdictVerbs {
     public static func explain(reference: String, configPath: String, json: Bool, now: Date = Date(),
                                out: OutputSink, err: OutputSink) -> OperatorStatus {
         OperatorSession.with(path: configPath, out: out, err: err) { session in
-            let silence = TimeInterval(session.configuration.verdict.silenceSeconds)
-            let verdicts = try session.store?.verdicts(matching: reference, now: now, silence: silence) ?? []
+            let settings = session.configuration.verdict
+            let verdicts = try session.store?.verdicts(matching: reference, now: now, settings: settings) ?? []
+            let notices = try session.store?.noticeStory(verdicts) ?? []
             if json {
-                out.line(OperatorFormat.json(Document(reference: reference, rule: rule(silence: silence), consignments: verdicts.map(Entry.init))))
+                out.line(OperatorFormat.json(Document(reference: reference, rule: rule(settings), consignments: verdicts.map(Entry.init),
+                                                      notices: notices.map(Notice.init))))
             } else if verdicts.isEmpty {
                 err.line("\(reference): no active consignment has this bill of lading, container or manifest number")
             } else {
-                out.line("rule: " + rule(silence: silence))
+                out.line("rule: " + rule(settings))
                 for v in verdicts {
                     out.line("")
                     out.line("bill of lading \(v.billOfLading) (manifest \(v.manifest), carrier \(v.carrier), filed \(OperatorFormat.time(v.filedAt))): \(v.state.rawValue.uppercased())")
@@ -41,6 +43,22 @@ public enum VerdictVerbs {
                             out.line("  " + line)
                         }
                     }
+                    for f in v.expired {
+                        out.line("  not applied: \(f.agency) \(f.action.rawValue) of \(f.object.kind.rawValue) \(f.object.reference) (\(f.reference), "
+                                 + "batch \(f.batchId.map(String.init) ?? "-")) arrived \(OperatorFormat.time(f.receivedAt)), more than "
+                                 + "\(settings.unknownObjectWaitSeconds) s before these goods were filed")
+                    }
+                }
+                if !notices.isEmpty {
+                    out.line("")
+                    out.line("sent to terminals:")
+                    let rows = notices.map { n in
+                        [OperatorFormat.time(n.sentAt), n.terminal, n.kind.rawValue, n.reference, n.fileName, n.containers.joined(separator: " "),
+                         n.collectedAt.map { "picked up " + OperatorFormat.time($0) } ?? (n.delivered ? "in its pickup" : "not yet delivered")]
+                    }
+                    for line in OperatorFormat.table(["SENT", "TERMINAL", "KIND", "REFERENCE", "FILE", "CONTAINERS", "PICKUP"], rows, alignments: []) {
+                        out.line("  " + line)
+                    }
                 }
             }
             return verdicts.isEmpty ? .refused : .success
@@ -51,11 +69,11 @@ public enum VerdictVerbs {
     public static func list(state: CombinedState?, limit: Int, configPath: String, json: Bool, now: Date = Date(),
                             out: OutputSink, err: OutputSink) -> OperatorStatus {
         OperatorSession.with(path: configPath, out: out, err: err) { session in
-            let silence = TimeInterval(session.configuration.verdict.silenceSeconds)
-            let all = try session.store?.allVerdicts(now: now, silence: silence, limit: limit) ?? []
+            let settings = session.configuration.verdict
+            let all = try session.store?.allVerdicts(now: now, settings: settings, limit: limit) ?? []
             let shown = all.filter { state == nil || $0.state == state }
             if json {
-                out.line(OperatorFormat.json(Document(reference: nil, rule: rule(silence: silence), consignments: shown.map(Entry.init))))
+                out.line(OperatorFormat.json(Document(reference: nil, rule: rule(settings), consignments: shown.map(Entry.init), notices: nil)))
             } else if shown.isEmpty {
                 out.line(state.map { "no consignment is \($0.rawValue)" } ?? "no consignment in the library")
             } else {
@@ -70,16 +88,41 @@ public enum VerdictVerbs {
         }
     }
 
-    static func rule(silence: TimeInterval) -> String {
+    static func rule(_ settings: VerdictSettings) -> String {
         "any hold wins; any inspect gives one inspection (joint when several agencies ask); a release from every agency "
-            + "the goods were routed to releases them; goods routed to no agency are released \(Int(silence)) s after filing "
-            + "when no agency spoke; an agency's latest instruction (by issue time) is its position"
+            + "the goods were routed to releases them; goods routed to no agency are released \(settings.silenceSeconds) s after filing "
+            + "when no agency spoke; an agency's latest instruction (by issue time) is its position; an instruction that "
+            + "arrived more than \(settings.unknownObjectWaitSeconds) s before the goods were filed does not apply to them"
     }
 
     struct Document: Encodable {
         @Nullable var reference: String?
         var rule: String
         var consignments: [Entry]
+        /// explain only: what the terminals were sent about these goods, and whether they picked it up.
+        var notices: [Notice]?
+    }
+
+    struct Notice: Encodable {
+        var terminal: String
+        var kind: String
+        var reference: String
+        var file: String
+        var containers: [String]
+        var sentAt: String
+        var delivered: Bool
+        @Nullable var pickedUpAt: String?
+
+        init(_ n: NoticeStory) {
+            terminal = n.terminal
+            kind = n.kind.rawValue
+            reference = n.reference
+            file = n.fileName
+            containers = n.containers
+            sentAt = OperatorFormat.time(n.sentAt)
+            delivered = n.delivered
+            pickedUpAt = n.collectedAt.map(OperatorFormat.time)
+        }
     }
 
     struct Entry: Encodable {
@@ -90,6 +133,8 @@ public enum VerdictVerbs {
         var filedAt: String
         var units: [Unit]
         var facts: [Fact]
+        /// Facts that arrived more than the unknown-object wait before the goods were filed: not applied.
+        var expired: [Fact]
 
         struct Unit: Encodable {
             @Nullable var container: String?
@@ -133,12 +178,17 @@ public enum VerdictVerbs {
                             released: x.released, waitingFor: x.waitingFor, inspected: x.inspected,
                             silentUntil: x.silentUntil.map(OperatorFormat.time))
             }
-            facts = v.facts.map { f in
-                Fact(agency: f.agency, action: f.action.rawValue, objectKind: f.object.kind.rawValue, object: f.object.reference,
-                     manifest: f.object.manifest, reference: f.reference, issuedAt: f.issuedAt.map(OperatorFormat.time),
-                     receivedAt: OperatorFormat.time(f.receivedAt), batchId: f.batchId, verification: f.verification,
-                     signerSha256: f.signer, note: f.note)
-            }
+            facts = v.facts.map(Fact.init)
+            expired = v.expired.map(Fact.init)
         }
+    }
+}
+
+extension VerdictVerbs.Entry.Fact {
+    init(_ f: InstructionFact) {
+        self.init(agency: f.agency, action: f.action.rawValue, objectKind: f.object.kind.rawValue, object: f.object.reference,
+                  manifest: f.object.manifest, reference: f.reference, issuedAt: f.issuedAt.map(OperatorFormat.time),
+                  receivedAt: OperatorFormat.time(f.receivedAt), batchId: f.batchId, verification: f.verification,
+                  signerSha256: f.signer, note: f.note)
     }
 }

@@ -459,6 +459,17 @@ extension GatewayPipeline {
             recordInstructions(&decision, context: c, readings: [reading], what: "instruction", output: &output)
             return decision
         }
+        if root == "StatusRequest" {
+            // A partner asks for the state of its goods: answered by a status file, made with the job.
+            decision.line.outcome = c.replay ? .replay : .accepted
+            decision.line.reason = c.replay ? "identical replay: answered before" : nil
+            var output = ProcessOutput(outcome: decision.line.outcome.rawValue, interchanges: nil, findings: nil, receipts: [], members: nil)
+            decision.result = .succeeded(output: JobJSON.encode(output))
+            if c.replay { return decision }
+            decision.batchState = (c.batch.id, .accepted, nil)
+            answerStatusRequest(&decision, context: c, content: content, output: &output)
+            return decision
+        }
         var receipts: [String] = []
         var notes = ["XML document well-formed" + (root.map { " (\($0), not a manifest: nothing routed)" } ?? "")]
         if c.partner.acknowledgement.aperak == .always {

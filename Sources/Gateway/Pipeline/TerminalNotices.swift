@@ -12,11 +12,11 @@ import Jobs
 // transaction after the files are durable in the raw store, so a crash before it sends them on the next run
 // and a crash after it sends nothing twice (the deliver jobs are keyed by file name).
 //
-// Only manifests that a new instruction or a new filing touched since the last sweep are read again (the
-// sweep's mark moves with the notices it records). Goods routed to no agency and released by silence are
-// shown by `gateway verdict` but not yet sent to a terminal.
+// Only manifests that a new instruction or a new filing touched since the last sweep, or whose silence window
+// closed since it, are read again (the sweep's mark moves with the notices it records).
 // Inspection and hold notices are the project's XML (schemas/terminal-notice-1.xsd): which boxes, whose bills,
-// which agencies attend or hold. Not yet: XML releases for terminals that take XML, per-terminal ports.
+// which agencies attend or hold. A terminal with `notices = "xml"` gets its releases and cancellations there too;
+// one with `ports` is told only about the manifests arriving at one of them.
 
 /// A notice sent in a run, for the report: to a terminal (release, cancel, inspection, hold: `items` are
 /// containers) or a status to a carrier or an agency (status: `items` are bills of lading).
@@ -36,7 +36,7 @@ extension GatewayPipeline {
     func sendNotices() throws -> (lines: [NoticeLine], jobs: [Int64]) {
         let terminals = configuration.partners.filter { $0.role == .terminal }
         let at = now()
-        let (verdicts, mark) = try store.verdictsToSweep(now: at, silence: TimeInterval(configuration.verdict.silenceSeconds))
+        let (verdicts, mark) = try store.verdictsToSweep(now: at, settings: configuration.verdict)
         guard !verdicts.isEmpty else { return ([], try store.recordNotices([], enqueue: [], mark: mark, now: at)) }
         // Each container's state per manifest: the weightiest of the goods in it, with their bills and the
         // agencies inspecting or holding any of them.
@@ -45,6 +45,7 @@ extension GatewayPipeline {
             var bills: [String] = []
             var inspecting: Set<String> = []
             var holding: Set<String> = []
+            var released: Set<String> = []
             /// Who the terminal must be told about for this state (inspecting or holding agencies).
             var agencies: [String] { (state == .held ? holding : inspecting).sorted() }
         }
@@ -59,8 +60,16 @@ extension GatewayPipeline {
                 box.bills.append(v.billOfLading)
                 box.inspecting.formUnion(unit.verdict.inspecting)
                 box.holding.formUnion(unit.verdict.holding)
+                box.released.formUnion(unit.verdict.released)
                 boxes[v.manifestId, default: [:]][container] = box
             }
+        }
+        var headers: [Int64: Manifest?] = [:]
+        func header(_ id: Int64) throws -> Manifest? {
+            if let known = headers[id] { return known }
+            let read = try store.latestHeader(manifestId: id)
+            headers[id] = read
+            return read
         }
         var last: [String: TerminalNotice] = [:]
         for notice in try store.lastNotices() { last["\(notice.terminal) \(notice.manifestId) \(notice.container)"] = notice }
@@ -87,10 +96,13 @@ extension GatewayPipeline {
                     if box.state == .held && (told?.kind != .hold || told?.agencies != agencies) { holds.append(container) }
                 }
                 guard !(releases.isEmpty && cancels.isEmpty && inspections.isEmpty && holds.isEmpty), let number = manifests[manifestId],
-                      let model = try store.latestHeader(manifestId: manifestId) else { continue }
+                      let model = try header(manifestId) else { continue }
+                if let ports = terminal.ports, !ports.contains(model.transport.arrivalPort ?? "") { continue }
                 let bills = containers.mapValues { Array(Set($0.bills)).sorted() }
+                func entry(_ c: String, agencies: [String]) -> NoticeContainer { NoticeContainer(number: c, bills: bills[c] ?? [], agencies: agencies) }
                 func send(_ kind: TerminalNotice.Kind, reference: String, name: String, bytes: [UInt8], containers list: [String]) throws {
-                    let (asked, sha256) = try storedDeliveries(to: terminal, batchId: nil, kind: kind == .release || kind == .cancel ? "COREOR" : "NOTICE",
+                    let coreor = (kind == .release || kind == .cancel) && terminal.notices == .edifact
+                    let (asked, sha256) = try storedDeliveries(to: terminal, batchId: nil, kind: coreor ? "COREOR" : "NOTICE",
                                                                name: name, bytes: bytes, records: false)
                     requests += asked
                     for c in list {
@@ -108,24 +120,32 @@ extension GatewayPipeline {
                 writer.syntaxIdentifier = .UNOC
                 let base = "\(Self.safeName(number))"
                 // Cancellations first: a box released and now held gets its cancellation, then its hold notice.
+                let xml = terminal.notices == .xml
                 for (withdrawn, list) in cancels.sorted(by: { $0.key < $1.key }) {
-                    let o = order(.cancel, reference: withdrawn, cancels: withdrawn, model: model, terminal: terminal, containers: list,
-                                  bills: bills, at: at)
-                    try send(.cancel, reference: withdrawn, name: "COREOR-\(base)-\(Self.safeName(withdrawn))-CANCEL.edi",
-                             bytes: try writer.interchange([o], reference: Self.noticeReference("X", withdrawn), at: Self.edifactDate(at)),
-                             containers: list)
+                    let name = "\(xml ? "RELEASE" : "COREOR")-\(base)-\(Self.safeName(withdrawn))-CANCEL.\(xml ? "xml" : "edi")"
+                    let bytes = xml
+                        ? try XMLManifestWriter.terminalNotice(reference: withdrawn + "-X", kind: "release-cancellation", manifest: model,
+                                                               containers: list.map { entry($0, agencies: []) }, generatedAt: at, cancels: withdrawn)
+                        : try writer.interchange([order(.cancel, reference: withdrawn, cancels: withdrawn, model: model, terminal: terminal,
+                                                        containers: list, bills: bills, at: at)],
+                                                 reference: Self.noticeReference("X", withdrawn), at: Self.edifactDate(at))
+                    try send(.cancel, reference: withdrawn, name: name, bytes: bytes, containers: list)
                 }
                 if !releases.isEmpty {
                     let reference = "R\(manifestId)-\(try store.noticeCount(terminal: terminal.id, manifestId: manifestId, kind: .release) + 1)"
                     let o = order(.release, reference: reference, cancels: nil, model: model, terminal: terminal, containers: releases,
                                   bills: bills, at: at)
-                    try send(.release, reference: reference, name: "COREOR-\(base)-\(Self.safeName(reference)).edi",
-                             bytes: try writer.interchange([o], reference: Self.noticeReference("N", reference), at: Self.edifactDate(at)),
-                             containers: releases)
+                    let name = "\(xml ? "RELEASE" : "COREOR")-\(base)-\(Self.safeName(reference)).\(xml ? "xml" : "edi")"
+                    let bytes = xml
+                        ? try XMLManifestWriter.terminalNotice(reference: reference, kind: "release", manifest: model,
+                                                               containers: releases.map { entry($0, agencies: containers[$0]?.released.sorted() ?? []) },
+                                                               generatedAt: at, validUntil: o.expires)
+                        : try writer.interchange([o], reference: Self.noticeReference("N", reference), at: Self.edifactDate(at))
+                    try send(.release, reference: reference, name: name, bytes: bytes, containers: releases)
                 }
                 for (kind, list, letter) in [(TerminalNotice.Kind.inspection, inspections, "J"), (.hold, holds, "H")] where !list.isEmpty {
                     let reference = "\(letter)\(manifestId)-\(try store.noticeCount(terminal: terminal.id, manifestId: manifestId, kind: kind) + 1)"
-                    let entries = list.map { c in NoticeContainer(number: c, bills: bills[c] ?? [], agencies: containers[c]?.agencies ?? []) }
+                    let entries = list.map { entry($0, agencies: containers[$0]?.agencies ?? []) }
                     let xmlKind = kind == .hold ? "hold" : entries.contains { $0.agencies.count > 1 } ? "joint-inspection" : "inspection"
                     let bytes = try XMLManifestWriter.terminalNotice(reference: reference, kind: xmlKind, manifest: model,
                                                                      containers: entries, generatedAt: at)
@@ -135,35 +155,65 @@ extension GatewayPipeline {
             }
         }
         // Feedback: each consignment's combined state to its carrier and to every agency it was routed to, when it
-        // changed since that partner was last told (one CUSRES per partner and manifest, a message per state).
+        // changed since that partner was last told (one status file per partner and manifest); an agency is also
+        // told when another agency's position changed (its later results), the state staying the same.
         let told = try store.lastStatuses()
-        var reports: [String: (partner: PartnerConfiguration, manifestId: Int64, number: String, bills: [CombinedState: [String]])] = [:]
-        for v in verdicts where v.state != .pending {
+        var reports: [String: (partner: PartnerConfiguration, manifestId: Int64, number: String, entries: [StatusEntry])] = [:]
+        for v in verdicts {
             for id in [v.carrier] + Set(v.units.flatMap(\.verdict.routedTo)).sorted() {
-                guard told["\(id) \(v.manifestId) \(v.billOfLading)"] != v.state, let partner = configuration.partner(id: id) else { continue }
-                reports["\(id) \(v.manifestId)", default: (partner, v.manifestId, v.manifest, [:])].bills[v.state, default: []].append(v.billOfLading)
+                guard let partner = configuration.partner(id: id) else { continue }
+                let entry = Self.statusEntry(v, for: partner)
+                let last = told["\(id) \(v.manifestId) \(v.billOfLading)"]
+                // Pending is told only when the goods fall back to it: at first every consignment is pending.
+                guard last?.state != v.state || (last?.detail ?? "") != entry.positionsText, v.state != .pending || last != nil else { continue }
+                reports["\(id) \(v.manifestId)", default: (partner, v.manifestId, v.manifest, [])].entries.append(entry)
             }
         }
         var statuses: [StatusNotice] = []
         for (_, r) in reports.sorted(by: { $0.key < $1.key }) {
             let reference = "S\(r.manifestId)-\(try store.statusFileCount(partner: r.partner.id, manifestId: r.manifestId) + 1)"
-            let name = "CUSRES-\(Self.safeName(r.number))-\(Self.safeName(reference)).edi"
-            let bytes = try CUSRESWriter(directory: .d96A, sender: ourIdentity, recipient: recipient(r.partner), segmentSuffix: "\n")
-                .interchange(StatusReport(reference: reference, manifest: r.number, bills: r.bills),
-                             reference: Self.noticeReference("S", reference), at: Self.edifactDate(at))
-            let (asked, sha256) = try storedDeliveries(to: r.partner, batchId: nil, kind: "CUSRES", name: name, bytes: bytes, records: false)
+            let report = StatusReport(reference: reference, entries: r.entries)
+            let (name, kind, bytes) = try statusFile(report, to: r.partner, base: Self.safeName(r.number), at: at)
+            let (asked, sha256) = try storedDeliveries(to: r.partner, batchId: nil, kind: kind, name: name, bytes: bytes, records: false)
             requests += asked
-            for (state, bills) in r.bills {
-                for bill in bills {
-                    statuses.append(StatusNotice(partner: r.partner.id, manifestId: r.manifestId, billOfLading: bill, state: state,
-                                                 fileName: name, sha256: sha256))
-                }
+            for e in r.entries {
+                statuses.append(StatusNotice(partner: r.partner.id, manifestId: r.manifestId, billOfLading: e.bill, state: e.state,
+                                             detail: e.positions.isEmpty ? nil : e.positionsText, fileName: name, sha256: sha256))
             }
             lines.append(NoticeLine(partner: r.partner.id, file: name, kind: "status", manifest: r.number, reference: reference,
-                                    items: CombinedState.allCases.flatMap { state in (r.bills[state] ?? []).map { "\($0) \(state.rawValue)" } }))
+                                    items: CombinedState.allCases.flatMap { state in
+                                        r.entries.filter { $0.state == state }.map { "\($0.bill) \(state.rawValue)" }
+                                    }))
         }
         if !notices.isEmpty || !statuses.isEmpty { try Durability.syncFileSystems([raw.root]) }
         return (lines, try store.recordNotices(notices, statuses: statuses, enqueue: requests, mark: mark, now: at))
+    }
+
+    /// A consignment's state as `partner` is told it: with the agencies' positions for an agency.
+    static func statusEntry(_ v: ConsignmentVerdict, for partner: PartnerConfiguration) -> StatusEntry {
+        let deciding = v.units.first { $0.verdict.state == v.state }?.verdict
+        var positions: [(agency: String, position: String)] = []
+        if partner.role == .agency, let deciding {
+            let agencies = Set(deciding.routedTo).union(deciding.positions.keys).sorted()
+            positions = agencies.map { ($0, deciding.positions[$0]?.rawValue ?? "waiting") }
+        }
+        return StatusEntry(manifest: v.manifest, bill: v.billOfLading, state: v.state, reason: deciding?.reason,
+                           containers: v.units.compactMap { u in u.container.map { ($0, u.verdict.state) } }, positions: positions)
+    }
+
+    /// A status file for `partner` in the format it takes: status-1.xsd XML, or CUSRES.
+    func statusFile(_ report: StatusReport, to partner: PartnerConfiguration, base: String, at: Date) throws
+        -> (name: String, kind: String, bytes: [UInt8])
+    {
+        let suffix = "\(base)-\(Self.safeName(report.reference))"
+        switch partner.notices {
+        case .xml:
+            return ("STATUS-\(suffix).xml", "STATUS", try XMLManifestWriter.status(report, generatedAt: at))
+        case .edifact:
+            let bytes = try CUSRESWriter(directory: .d96A, sender: ourIdentity, recipient: recipient(partner), segmentSuffix: "\n")
+                .interchange(report, reference: Self.noticeReference("S", report.reference), at: Self.edifactDate(at))
+            return ("CUSRES-\(suffix).edi", "CUSRES", bytes)
+        }
     }
 
     /// A release order (or its cancellation) of `containers`, from the manifest's header (`model` has no

@@ -16,6 +16,9 @@ public struct ConsignmentVerdict: Sendable, Hashable, Codable {
     public var facts: [InstructionFact]
     /// When the consignment's manifest was first filed (the silence window counts from there).
     public var filedAt: Date
+    /// Facts about its bill, manifest or containers that arrived longer than `[verdict]
+    /// unknown_object_wait_seconds` before it was filed: kept, shown, but not applied.
+    public var expired: [InstructionFact] = []
 
     public struct Unit: Sendable, Hashable, Codable {
         public var container: String?
@@ -80,7 +83,7 @@ extension GatewayStore {
 
     /// The verdicts of the active consignments that `reference` names: a bill of lading, a container number or a
     /// manifest number (every consignment in it).
-    public func verdicts(matching reference: String, now: Date, silence: TimeInterval) throws -> [ConsignmentVerdict] {
+    public func verdicts(matching reference: String, now: Date, settings: VerdictSettings) throws -> [ConsignmentVerdict] {
         try pool.read { db in
             let ids = try Int64.fetchAll(db, sql: """
                 SELECT c.id FROM consignment c JOIN manifest m ON m.id = c.manifest_id
@@ -88,36 +91,44 @@ extension GatewayStore {
                       OR c.id IN (SELECT consignment_id FROM container_use WHERE container = ?1))
                 ORDER BY c.id
                 """, arguments: [reference])
-            return try Self.verdicts(consignmentIds: ids, now: now, silence: silence, db)
+            return try Self.verdicts(consignmentIds: ids, now: now, settings: settings, db)
         }
     }
 
     /// The verdicts of every active consignment, oldest first, at most `limit`.
-    public func allVerdicts(now: Date, silence: TimeInterval, limit: Int) throws -> [ConsignmentVerdict] {
+    public func allVerdicts(now: Date, settings: VerdictSettings, limit: Int) throws -> [ConsignmentVerdict] {
         try pool.read { db in
             let ids = try Int64.fetchAll(db, sql: "SELECT id FROM consignment WHERE state = 'active' ORDER BY id LIMIT ?", arguments: [limit])
-            return try Self.verdicts(consignmentIds: ids, now: now, silence: silence, db)
+            return try Self.verdicts(consignmentIds: ids, now: now, settings: settings, db)
         }
     }
 
-    /// How far the last notice sweep looked: the last instruction and manifest version it saw.
+    /// How far the last notice sweep looked: the last instruction and manifest version it saw, and when.
     public struct SweepMark: Sendable, Hashable {
         public var instructionId: Int64
         public var versionId: Int64
+        public var sweptAt: Date
     }
 
     /// The verdicts a notice sweep must look at, and the mark to record once its notices are: the active
     /// consignments of every manifest an instruction recorded since `mark` applies to (to the manifest, one of
-    /// its bills or one of its containers), and of every manifest filed again since `mark` that any instruction
-    /// applies to. Manifests nothing new touched are not read: at a library's size that is most of it.
-    public func verdictsToSweep(now: Date, silence: TimeInterval) throws -> (verdicts: [ConsignmentVerdict], mark: SweepMark) {
+    /// its bills or one of its containers), of every manifest filed again since `mark` that any instruction
+    /// applies to, and of every manifest whose silence window closed since the last sweep. Manifests nothing
+    /// new touched are not read: at a library's size that is most of it.
+    public func verdictsToSweep(now: Date, settings: VerdictSettings) throws -> (verdicts: [ConsignmentVerdict], mark: SweepMark) {
         try pool.read { db in
-            let row = try Row.fetchOne(db, sql: "SELECT instruction_id, version_id FROM notice_sweep WHERE id = 1")
+            let row = try Row.fetchOne(db, sql: "SELECT instruction_id, version_id, swept_at FROM notice_sweep WHERE id = 1")
             let (i0, v0): (Int64, Int64) = (row?["instruction_id"] ?? 0, row?["version_id"] ?? 0)
+            let sweptAt: Date = row?["swept_at"] ?? .distantPast
             let i1 = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM instruction") ?? 0
             let v1 = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM manifest_version") ?? 0
-            let mark = SweepMark(instructionId: i1, versionId: v1)
-            guard i1 > i0 || v1 > v0 else { return ([], mark) }
+            let mark = SweepMark(instructionId: i1, versionId: v1, sweptAt: now)
+            let silence = TimeInterval(settings.silenceSeconds)
+            // Manifests first filed in (sweptAt - silence, now - silence]: their silence window closed since.
+            let silenced = try Int64.fetchAll(db, sql: """
+                SELECT manifest_id FROM manifest_version GROUP BY manifest_id HAVING MIN(filed_at) > ? AND MIN(filed_at) <= ?
+                """, arguments: [sweptAt.addingTimeInterval(-silence), now.addingTimeInterval(-silence)])
+            guard i1 > i0 || v1 > v0 || !silenced.isEmpty else { return ([], mark) }
             let spokenFor = { (since: String) in """
                 SELECT c.manifest_id FROM instruction i JOIN consignment c ON c.bill_of_lading = i.object_ref
                 WHERE i.object_kind = 'bill' AND i.id > \(since)
@@ -127,16 +138,19 @@ extension GatewayStore {
                 JOIN consignment c ON c.id = u.consignment_id WHERE i.object_kind = 'container' AND i.id > \(since)
                 """ }
             let ids = try Int64.fetchAll(db, sql: """
-                SELECT c.id FROM consignment c WHERE c.state = 'active' AND c.manifest_id IN (
+                SELECT c.id FROM consignment c WHERE c.state = 'active' AND (c.manifest_id IN (
                     \(spokenFor("?1"))
                     UNION SELECT v.manifest_id FROM manifest_version v WHERE v.id > ?2 AND v.manifest_id IN (\(spokenFor("0"))))
+                    OR c.manifest_id IN (\(silenced.map(String.init).joined(separator: ","))))
                 ORDER BY c.manifest_id, c.id
                 """, arguments: [i0, v0])
-            return (try Self.verdicts(consignmentIds: ids, now: now, silence: silence, db), mark)
+            return (try Self.verdicts(consignmentIds: ids, now: now, settings: settings, db), mark)
         }
     }
 
-    static func verdicts(consignmentIds: [Int64], now: Date, silence: TimeInterval, _ db: Database) throws -> [ConsignmentVerdict] {
+    static func verdicts(consignmentIds: [Int64], now: Date, settings: VerdictSettings, _ db: Database) throws -> [ConsignmentVerdict] {
+        let silence = TimeInterval(settings.silenceSeconds)
+        let wait = TimeInterval(settings.unknownObjectWaitSeconds)
         var results: [ConsignmentVerdict] = []
         var copiesByManifest: [Int64: [(agency: String, cancel: Bool, bills: Set<String>)]] = [:]
         for id in consignmentIds {
@@ -164,7 +178,7 @@ extension GatewayStore {
             for (agency, cancel, bills) in copiesByManifest[manifestId] ?? [] { latest[agency] = !cancel && bills.contains(bill) }
             let routedTo = latest.filter(\.value).map(\.key).sorted()
             let placeholders = Array(repeating: "?", count: containers.count + 2).joined(separator: ", ")
-            let facts = try Row.fetchAllCached(db, sql: """
+            let found = try Row.fetchAllCached(db, sql: """
                 SELECT * FROM instruction WHERE object_ref IN (\(placeholders)) ORDER BY id
                 """, arguments: StatementArguments([bill, number] + containers)).compactMap(Self.fact).filter { fact in
                     switch fact.object.kind {
@@ -174,6 +188,10 @@ extension GatewayStore {
                     }
                 }
             let filedAt: Date = row["filed_at"]
+            // An instruction that arrived before the goods were filed waited for them; longer than the wait, it
+            // was about other goods (or none) and does not apply.
+            let expired = found.filter { filedAt.timeIntervalSince($0.receivedAt) > wait }
+            let facts = found.filter { filedAt.timeIntervalSince($0.receivedAt) <= wait }
             let shared = facts.filter { $0.object.kind != .container }
             let units: [ConsignmentVerdict.Unit] = containers.isEmpty
                 ? [.init(container: nil, verdict: VerdictMerge.merge(routedTo: routedTo, facts: shared, firstSeen: filedAt, now: now, silence: silence))]
@@ -184,7 +202,7 @@ extension GatewayStore {
                 }
             results.append(ConsignmentVerdict(manifestId: manifestId, manifest: number, carrier: row["partner"], billOfLading: bill,
                                               state: VerdictMerge.container(units.map(\.verdict.state)), units: units,
-                                              facts: facts, filedAt: filedAt))
+                                              facts: facts, filedAt: filedAt, expired: expired))
         }
         return results
     }
@@ -258,12 +276,14 @@ extension GatewayStore {
         }
     }
 
-    /// The last combined status each partner was sent about each consignment: "partner manifestId bill" → state.
-    public func lastStatuses() throws -> [String: CombinedState] {
+    /// The last combined status each partner was sent about each consignment, and what it was told of the
+    /// agencies' positions: "partner manifestId bill" → both.
+    public func lastStatuses() throws -> [String: (state: CombinedState, detail: String?)] {
         try pool.read { db in
-            var result: [String: CombinedState] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT partner, manifest_id, bill_of_lading, state FROM status_notice ORDER BY id") {
-                result["\(row["partner"] as String) \(row["manifest_id"] as Int64) \(row["bill_of_lading"] as String)"] = CombinedState(rawValue: row["state"])
+            var result: [String: (state: CombinedState, detail: String?)] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT partner, manifest_id, bill_of_lading, state, detail FROM status_notice ORDER BY id") {
+                guard let state = CombinedState(rawValue: row["state"]) else { continue }
+                result["\(row["partner"] as String) \(row["manifest_id"] as Int64) \(row["bill_of_lading"] as String)"] = (state, row["detail"])
             }
             return result
         }
@@ -284,12 +304,12 @@ extension GatewayStore {
         try pool.write { db in
             for n in statuses {
                 try db.cachedExecute(sql: """
-                    INSERT INTO status_notice (partner, manifest_id, bill_of_lading, state, file_name, sha256, sent_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
-                    """, arguments: [n.partner, n.manifestId, n.billOfLading, n.state.rawValue, n.fileName, n.sha256, now])
+                    INSERT INTO status_notice (partner, manifest_id, bill_of_lading, state, detail, file_name, sha256, sent_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+                    """, arguments: [n.partner, n.manifestId, n.billOfLading, n.state.rawValue, n.detail, n.fileName, n.sha256, now])
             }
-            try db.execute(sql: "UPDATE notice_sweep SET instruction_id = ?, version_id = ? WHERE id = 1",
-                           arguments: [mark.instructionId, mark.versionId])
+            try db.execute(sql: "UPDATE notice_sweep SET instruction_id = ?, version_id = ?, swept_at = ? WHERE id = 1",
+                           arguments: [mark.instructionId, mark.versionId, mark.sweptAt])
             for n in notices {
                 try db.cachedExecute(sql: """
                     INSERT INTO terminal_notice (terminal, manifest_id, container, kind, reference, agencies, file_name, sha256,
@@ -316,6 +336,50 @@ public struct StatusNotice: Sendable, Hashable {
     public var manifestId: Int64
     public var billOfLading: String
     public var state: CombinedState
+    /// What an agency was told of the agencies' positions (nil for a carrier).
+    public var detail: String?
     public var fileName: String
     public var sha256: String
+}
+
+/// A notice file a terminal was sent about some consignments' containers, and whether it picked it up.
+public struct NoticeStory: Sendable, Hashable {
+    public var terminal: String
+    public var kind: TerminalNotice.Kind
+    public var reference: String
+    public var fileName: String
+    public var containers: [String]
+    public var sentAt: Date
+    /// Its deliver job succeeded: the file is in the terminal's pickup directory (or was).
+    public var delivered: Bool
+    /// When the gateway noticed the file gone from the pickup directory (the terminal took it).
+    public var collectedAt: Date?
+}
+
+extension GatewayStore {
+    /// The notices terminals were sent about the verdicts' containers, oldest first, with their delivery and pickup.
+    public func noticeStory(_ verdicts: [ConsignmentVerdict]) throws -> [NoticeStory] {
+        var containers: [Int64: Set<String>] = [:]
+        for v in verdicts { containers[v.manifestId, default: []].formUnion(v.units.compactMap(\.container)) }
+        return try pool.read { db in
+            var stories: [NoticeStory] = []
+            for (manifestId, boxes) in containers.sorted(by: { $0.key < $1.key }) where !boxes.isEmpty {
+                let placeholders = Array(repeating: "?", count: boxes.count).joined(separator: ", ")
+                var byFile: [String: Int] = [:]
+                for row in try Row.fetchAll(db, sql: """
+                    SELECT n.*, j.state AS job_state, c.noticed_at FROM terminal_notice n
+                    LEFT JOIN job j ON j.idempotency_key = n.deliver_key LEFT JOIN collected c ON c.job_id = j.id
+                    WHERE n.manifest_id = ? AND n.container IN (\(placeholders)) ORDER BY n.id
+                    """, arguments: StatementArguments([manifestId] + boxes.sorted())) {
+                    guard let n = Self.notice(row) else { continue }
+                    if let i = byFile[n.fileName] { stories[i].containers.append(n.container); continue }
+                    byFile[n.fileName] = stories.count
+                    stories.append(NoticeStory(terminal: n.terminal, kind: n.kind, reference: n.reference, fileName: n.fileName,
+                                               containers: [n.container], sentAt: n.sentAt ?? Date(),
+                                               delivered: (row["job_state"] as String?) == "succeeded", collectedAt: row["noticed_at"]))
+                }
+            }
+            return stories.sorted { $0.sentAt < $1.sentAt }
+        }
+    }
 }

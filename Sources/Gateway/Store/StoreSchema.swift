@@ -18,6 +18,7 @@ enum StoreSchema {
         migrator.registerMigration("v6_routing", migrate: v6Routing)
         migrator.registerMigration("v7_instructions", migrate: v7Instructions)
         migrator.registerMigration("v8_terminal_notices", migrate: v8TerminalNotices)
+        migrator.registerMigration("v9_sweep_time", migrate: v9SweepTime)
         return migrator
     }
 
@@ -410,6 +411,18 @@ enum StoreSchema {
             INSERT INTO notice_sweep (id, instruction_id, version_id) VALUES (1, 0, 0);
             CREATE TRIGGER terminal_notice_immutable BEFORE UPDATE ON terminal_notice
             BEGIN SELECT RAISE(ABORT, 'terminal notices are append-only'); END;
+            """)
+    }
+
+    /// `notice_sweep.swept_at`: when the last sweep ran, so the next one also reads the manifests whose silence
+    /// window closed in between (goods no agency was routed are released then, with no instruction to mark it).
+    /// `status_notice.detail`: what an agency was told of the others' positions with the state, so a change
+    /// in them is told even when the combined state stays.
+    static func v9SweepTime(_ db: Database) throws {
+        try db.execute(sql: """
+            ALTER TABLE notice_sweep ADD COLUMN swept_at TEXT;
+            ALTER TABLE status_notice ADD COLUMN detail TEXT;
+            CREATE INDEX manifest_version_manifest ON manifest_version(manifest_id, filed_at);
             """)
     }
 }

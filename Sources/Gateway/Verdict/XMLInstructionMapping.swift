@@ -13,22 +13,9 @@ public enum XMLInstructionMapping {
             .failure(XMLManifestMapping.Failure(errors: [ManifestMappingError(code: code, location: location, message: message)]))
         }
         let document: XMLDSigXMLDocument
-        do {
-            document = try XMLSchemaValidator.parseDocument(bytes, maxBytes: XMLManifestMapping.maxDocumentBytes)
-        } catch {
-            return failure(error.kind == .unsafe ? "instruction.xml-unsafe" : "instruction.xml-malformed", "document", error.message)
-        }
-        let violations: [XMLSchemaValidator.LocatedViolation]
-        do {
-            violations = try XMLSchemaValidator.shipped(.instruction).validate(document: document)
-        } catch {
-            return failure("instruction.xml-schema", "schema", error.message)
-        }
-        if !violations.isEmpty {
-            return .failure(XMLManifestMapping.Failure(errors: violations.map {
-                ManifestMappingError(code: "instruction.xml-schema", location: $0.violation.location.isEmpty ? "document" : $0.violation.location,
-                                     message: $0.violation.message)
-            }))
+        switch validated(bytes, against: .instruction, code: "instruction") {
+        case .success(let valid): document = valid
+        case .failure(let failure): return .failure(failure)
         }
         guard let root = document.root else { return failure("instruction.xml-malformed", "document", "no root element") }
         return withExtendedLifetime(document) {
@@ -64,5 +51,32 @@ public enum XMLInstructionMapping {
             }
             return .success(AgencyInstruction(reference: reference, action: action, objects: objects, issuedAt: issuedAt, note: note))
         }
+    }
+
+    /// `bytes` parsed safely (no DOCTYPE, no network, at most the mapping's size) and valid against a shipped
+    /// schema; every refusal otherwise, as CODE.xml-unsafe, CODE.xml-malformed or CODE.xml-schema.
+    static func validated(_ bytes: [UInt8], against schema: ManifestSchema, code: String) -> Result<XMLDSigXMLDocument, XMLManifestMapping.Failure> {
+        func failure(_ suffix: String, _ location: String, _ message: String) -> Result<XMLDSigXMLDocument, XMLManifestMapping.Failure> {
+            .failure(XMLManifestMapping.Failure(errors: [ManifestMappingError(code: "\(code).\(suffix)", location: location, message: message)]))
+        }
+        let document: XMLDSigXMLDocument
+        do {
+            document = try XMLSchemaValidator.parseDocument(bytes, maxBytes: XMLManifestMapping.maxDocumentBytes)
+        } catch {
+            return failure(error.kind == .unsafe ? "xml-unsafe" : "xml-malformed", "document", error.message)
+        }
+        let violations: [XMLSchemaValidator.LocatedViolation]
+        do {
+            violations = try XMLSchemaValidator.shipped(schema).validate(document: document)
+        } catch {
+            return failure("xml-schema", "schema", error.message)
+        }
+        if !violations.isEmpty {
+            return .failure(XMLManifestMapping.Failure(errors: violations.map {
+                ManifestMappingError(code: "\(code).xml-schema", location: $0.violation.location.isEmpty ? "document" : $0.violation.location,
+                                     message: $0.violation.message)
+            }))
+        }
+        return .success(document)
     }
 }

@@ -52,6 +52,8 @@ struct ConfigurationTests {
         #expect(configuration.partner(id: "MSA")?.acknowledgement == AcknowledgementPolicy())
         #expect(configuration.metrics.listen == ListenAddress(host: "127.0.0.1", port: 9464))
         #expect(configuration.run == RunSettings(idlePollSeconds: 1, shutdownGraceSeconds: 30))
+        #expect(configuration.verdict == VerdictSettings(silenceSeconds: 3600, releaseValidDays: 14, unknownObjectWaitSeconds: 259_200))
+        #expect(configuration.partner(id: "KEMBATERM")?.ports == ["KEMBA"] && configuration.partner(id: "KEMBATERM")?.notices == .edifact)
     }
 
     @Test("the minimal file loads with defaults")
@@ -133,6 +135,11 @@ struct ConfigurationTests {
         ("[run]\nidle_poll_seconds = 0\n", "run.idle_poll_seconds", 10, "must be at least 1, not 0"),
         ("[run]\nidle_poll_seconds = 0.5\n", "run.idle_poll_seconds", 10, "must be an integer, not a"),
         ("[run]\nshutdown_grace_seconds = -30\n", "run.shutdown_grace_seconds", 10, "must be at least 1, not -30"),
+        ("notices = \"fax\"\n", "partner[1].notices", 9, "'fax' is not one of: edifact, xml"),
+        ("ports = [\"KEMBA\"]\n", "partner[1].ports", 9, "applies to terminals only"),
+        ("[[partner]]\nid = \"T\"\nrole = \"terminal\"\ndrop = \"t/in\"\npickup = \"t/out\"\nports = [\"Kemba\"]\n", "partner[2].ports[1]", 14,
+         "'Kemba' is not a UN/LOCODE"),
+        ("[verdict]\nunknown_object_wait_seconds = -1\n", "verdict.unknown_object_wait_seconds", 10, "must be at least 0, not -1"),
         ("[run]\nshutdown_grace_second = 30\n", "run.shutdown_grace_second", 10,
          "unknown key 'shutdown_grace_second'; did you mean 'shutdown_grace_seconds'?"),
     ])

@@ -155,9 +155,9 @@ struct GatewayStoreTests {
     func migrations() throws {
         let dir = try StoreTempDir()
         let first = try GatewayStore(path: dir.databasePath)
-        #expect(try first.appliedMigrations() == ["v1_intake", "v1_jobs", "v2_claims", "v3_signatures", "v4_collected", "v5_manifests", "v6_routing", "v7_instructions", "v8_terminal_notices"])
+        #expect(try first.appliedMigrations() == ["v1_intake", "v1_jobs", "v2_claims", "v3_signatures", "v4_collected", "v5_manifests", "v6_routing", "v7_instructions", "v8_terminal_notices", "v9_sweep_time"])
         let second = try GatewayStore(path: dir.databasePath)
-        #expect(try second.appliedMigrations() == ["v1_intake", "v1_jobs", "v2_claims", "v3_signatures", "v4_collected", "v5_manifests", "v6_routing", "v7_instructions", "v8_terminal_notices"])
+        #expect(try second.appliedMigrations() == ["v1_intake", "v1_jobs", "v2_claims", "v3_signatures", "v4_collected", "v5_manifests", "v6_routing", "v7_instructions", "v8_terminal_notices", "v9_sweep_time"])
         let (journal, synchronous) = try second.pool.read { db in
             (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA synchronous"))
         }

@@ -1,3 +1,4 @@
+import EDIFACT
 import Foundation
 import Testing
 import TestSupport
@@ -10,9 +11,12 @@ import TestSupport
 // combined state comes out of `gateway verdict explain` and `gateway verdict list`, and a file signed under
 // the wrong agency's CA changes nothing.
 
-private func verdictConfig(_ pki: TestPKI) -> String {
-    /// An agency that signs its instructions under its own CA, with a routing preset.
-    func agency(_ id: String, preset: String, ca: TestPKI.Agency, officer: TestPKI.Identity) -> String {
+/// The configuration of these tests; a test may change the `[verdict]` table, customs' routing, and add keys to CIQ,
+/// the carrier and the terminal (or more terminals after it).
+private func verdictConfig(_ pki: TestPKI, verdict: String = "silence_seconds = 600", customsRouting: String = "preset = \"customs\"",
+                           ciq: String = "", carrier: String = "", terminal: String = "") -> String {
+    /// An agency that signs its instructions under its own CA, with a routing rule.
+    func agency(_ id: String, routing: String, ca: TestPKI.Agency, officer: TestPKI.Identity, extra: String = "") -> String {
         """
         [[partner]]
         id = "\(id)"
@@ -22,7 +26,8 @@ private func verdictConfig(_ pki: TestPKI) -> String {
         pickup = "partners/\(id)/pickup"
         patterns = ["*.edi", "*.xml", "*.p7s"]
         incomplete_deadline_seconds = 600
-        routing = { preset = "\(preset)" }
+        routing = { \(routing) }
+        \(extra)
         \(ca.trustTable)
         [partner.signature]
         required = true
@@ -38,7 +43,7 @@ private func verdictConfig(_ pki: TestPKI) -> String {
     spool = "."
 
     [verdict]
-    silence_seconds = 600
+    \(verdict)
 
     [[partner]]
     id = "CARRIERX"
@@ -46,21 +51,23 @@ private func verdictConfig(_ pki: TestPKI) -> String {
     identities = ["CARRIERX:ZZZ"]
     drop = "partners/CARRIERX/drop"
     pickup = "partners/CARRIERX/pickup"
-    patterns = ["*.edi", "*.p7s"]
+    patterns = ["*.edi", "*.xml", "*.p7s"]
     incomplete_deadline_seconds = 600
+    \(carrier)
     [partner.signature]
     required = true
     trust = ["CUSTOMS"]
     subjects = ["\(pki.carrierXRSA.subject)"]
 
-    """ + agency("CUSTOMS", preset: "customs", ca: pki.customs, officer: pki.customsOfficer)
-        + agency("CIQ", preset: "inspection", ca: pki.ciq, officer: pki.ciqOfficer) + """
+    """ + agency("CUSTOMS", routing: customsRouting, ca: pki.customs, officer: pki.customsOfficer)
+        + agency("CIQ", routing: "preset = \"inspection\"", ca: pki.ciq, officer: pki.ciqOfficer, extra: ciq) + """
     [[partner]]
     id = "KEMBATERM"
     role = "terminal"
     identities = ["KEMBATERM:ZZZ"]
     drop = "partners/KEMBATERM/drop"
     pickup = "partners/KEMBATERM/pickup"
+    \(terminal)
 
     """
 }
@@ -133,9 +140,9 @@ struct VerdictPipelineTests {
 
     func state(_ reference: String) throws -> String { try explain(reference)["state"] as? String ?? "?" }
 
-    /// The terminal's pickup: file name → text.
-    func terminalFiles() throws -> [String: String] {
-        let pickup = spool.url.appendingPathComponent("partners/KEMBATERM/pickup")
+    /// The terminal's (or another partner's) pickup: file name → text.
+    func terminalFiles(_ partner: String = "KEMBATERM") throws -> [String: String] {
+        let pickup = spool.url.appendingPathComponent("partners/\(partner)/pickup")
         var files: [String: String] = [:]
         for name in (try? FileManager.default.contentsOfDirectory(atPath: pickup.path)) ?? [] {
             files[name] = try String(contentsOf: pickup.appendingPathComponent(name), encoding: .utf8)
@@ -364,5 +371,136 @@ struct VerdictPipelineTests {
         #expect(run.stdout.contains("instruction.no-action"), "\(run)")
         let store = try GatewayStore(path: spool.url.appendingPathComponent("state/gateway.sqlite").path)
         #expect(try store.instructions(batchId: 1).isEmpty)
+    }
+
+    @Test("silence: goods no agency was routed are released to the terminal when the window closes, and told the carrier")
+    func silenceRelease() throws {
+        // Customs takes only chapter 09 here: the parts are routed to no agency.
+        _ = try spool.write("gateway.toml", verdictConfig(pki, verdict: "silence_seconds = 2", customsRouting: "preset = \"customs\", hs_prefixes = [\"09\"]"))
+        try drop("CARRIERX", "manifest.edi", Array(twoConsignments.utf8), signedBy: pki.carrierXRSA)
+        var run = try runOnce()
+        let parts = try #require((try explain("BLPARTS")["units"] as? [[String: Any]])?.first)
+        #expect(parts["state"] as? String == "pending" && parts["routedTo"] as? [String] == [] && parts["silentUntil"] is String, "\(parts)")
+        #expect(try terminalFiles().isEmpty, "\(run)")
+        Thread.sleep(forTimeInterval: 2.5)
+        run = try runOnce()
+        #expect(run.stdout.contains("KEMBATERM COREOR-MANV1-R1-1.edi: release R1-1 of manifest MANV1: TGHU7654320"), "\(run)")
+        let coreor = try #require(try terminalFiles()["COREOR-MANV1-R1-1.edi"])
+        #expect(coreor.contains("EQD+CN+TGHU7654320") && !coreor.contains("MSCU1234566"), "\(coreor)")
+        #expect(run.stdout.contains("CARRIERX CUSRES-MANV1-S1-1.edi: status S1-1 of manifest MANV1: BLPARTS released"), "\(run)")
+        #expect(try state("BLPARTS") == "released")
+        // Nothing new afterwards.
+        run = try runOnce()
+        let after = try terminalFiles()
+        #expect(!run.stdout.contains("COREOR") && after.count == 1, "\(run)")
+    }
+
+    @Test("a terminal that takes XML gets its release and cancellation as XML; a terminal of another port gets nothing")
+    func xmlTerminal() throws {
+        _ = try spool.write("gateway.toml", verdictConfig(pki, terminal: """
+            notices = "xml"
+            ports = ["KEMBA"]
+
+            [[partner]]
+            id = "SHATERM"
+            role = "terminal"
+            drop = "partners/SHATERM/drop"
+            pickup = "partners/SHATERM/pickup"
+            ports = ["CNSHA"]
+            """))
+        try drop("CARRIERX", "manifest.edi", Array(twoConsignments.utf8), signedBy: pki.carrierXRSA)
+        _ = try runOnce()
+        try drop("CUSTOMS", "release.edi", cusres(["GIS+4", "RFF+AFB:MANV1"], reference: "CUS-REL-1", interchange: "C1"), signedBy: pki.customsOfficer)
+        try drop("CIQ", "release.edi", cusres(["DTM+137:202502061100:203", "GIS+4", "RFF+BM:BLCOFFEE"], sender: "CNCQCIQ:ZZZ", reference: "CIQ-REL-1",
+                                              interchange: "Q1"), signedBy: pki.ciqOfficer)
+        var run = try runOnce()
+        #expect(run.stdout.contains("KEMBATERM RELEASE-MANV1-R1-1.xml: release R1-1 of manifest MANV1: MSCU1234566, TGHU7654320"), "\(run)")
+        let release = try #require(try terminalFiles()["RELEASE-MANV1-R1-1.xml"])
+        #expect(try XMLSchemaValidator.shipped(.terminalNotice).validate(Array(release.utf8)).isEmpty, "\(release)")
+        #expect(release.contains("<Kind>release</Kind>") && release.contains("<ValidUntil>")
+                    && release.contains("<Number>MSCU1234566</Number>\n    <Bill>BLCOFFEE</Bill>\n    <Agency>CIQ</Agency>\n    <Agency>CUSTOMS</Agency>"),
+                "\(release)")
+        // CIQ then holds the coffee: the release is withdrawn for that box, then the hold notice.
+        try drop("CIQ", "hold.edi", cusres(["DTM+137:202502061200:203", "GIS+7", "RFF+BM:BLCOFFEE"], sender: "CNCQCIQ:ZZZ", reference: "CIQ-HOLD-1",
+                                           interchange: "Q2"), signedBy: pki.ciqOfficer)
+        run = try runOnce()
+        let files = try terminalFiles()
+        let cancel = try #require(files["RELEASE-MANV1-R1-1-CANCEL.xml"], "\(files.keys)")
+        #expect(try XMLSchemaValidator.shipped(.terminalNotice).validate(Array(cancel.utf8)).isEmpty, "\(cancel)")
+        #expect(cancel.contains("<Kind>release-cancellation</Kind>") && cancel.contains("<Cancels>R1-1</Cancels>")
+                    && cancel.contains("MSCU1234566") && !cancel.contains("TGHU7654320"), "\(cancel)")
+        #expect(files["HOLD-MANV1-H1-1.xml"] != nil, "\(files.keys)")
+        #expect(try terminalFiles("SHATERM").isEmpty, "a terminal of another port is told nothing")
+        // verdict explain shows what the terminal was sent, and that it has not taken it yet.
+        let explain = try spool.gateway("verdict", "explain", "BLCOFFEE", "--config", "gateway.toml")
+        #expect(explain.stdout.contains("sent to terminals:") && explain.stdout.contains("RELEASE-MANV1-R1-1-CANCEL.xml")
+                    && explain.stdout.contains("in its pickup"), "\(explain)")
+        // The terminal takes the cancellation: the next run notices, and explain says when.
+        try FileManager.default.removeItem(at: spool.url.appendingPathComponent("partners/KEMBATERM/pickup/RELEASE-MANV1-R1-1-CANCEL.xml"))
+        _ = try runOnce()
+        let json = try spool.gateway("verdict", "explain", "BLCOFFEE", "--json", "--config", "gateway.toml")
+        let notices = try #require((try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])?["notices"] as? [[String: Any]])
+        let cancelled = try #require(notices.first { $0["file"] as? String == "RELEASE-MANV1-R1-1-CANCEL.xml" }, "\(notices)")
+        #expect(cancelled["pickedUpAt"] is String && cancelled["kind"] as? String == "cancel", "\(cancelled)")
+    }
+
+    @Test("a status request is answered with what the partner may see, as CUSRES or XML; a malformed one by APERAK")
+    func statusRequest() throws {
+        _ = try spool.write("gateway.toml", verdictConfig(pki, ciq: "notices = \"xml\""))
+        try drop("CARRIERX", "manifest.edi", Array(twoConsignments.utf8), signedBy: pki.carrierXRSA)
+        _ = try runOnce()
+        try drop("CIQ", "inspect.edi", cusres(["GIS+5", "RFF+BM:BLCOFFEE"], sender: "CNCQCIQ:ZZZ", reference: "CIQ-INS-1", interchange: "Q1"),
+                 signedBy: pki.ciqOfficer)
+        try drop("CUSTOMS", "release.edi", cusres(["GIS+4", "RFF+AFB:MANV1"], reference: "CUS-REL-1", interchange: "C1"), signedBy: pki.customsOfficer)
+        var run = try runOnce()
+        // CIQ takes XML: its status says where every agency stands (the others' results too).
+        let ciqStatus = try #require(try terminalFiles("CIQ")["STATUS-MANV1-S1-1.xml"], "\(run)")
+        #expect(try XMLSchemaValidator.shipped(.status).validate(Array(ciqStatus.utf8)).isEmpty, "\(ciqStatus)")
+        #expect(ciqStatus.contains("<Bill>BLCOFFEE</Bill>\n    <State>inspection</State>") && !ciqStatus.contains("BLPARTS")
+                    && ciqStatus.contains("<Id>CUSTOMS</Id>\n      <Position>released</Position>"), "\(ciqStatus)")
+
+        func request(_ reference: String, _ items: String) -> [UInt8] {
+            Array("""
+                <?xml version="1.0" encoding="UTF-8"?>
+                <StatusRequest xmlns="urn:swg:status-request:1"><Reference>\(reference)</Reference>\(items)</StatusRequest>
+                """.utf8)
+        }
+        try drop("CARRIERX", "ask.xml", request("ASK-1", "<Bill>BLCOFFEE</Bill><Container>TGHU7654320</Container><Bill>NOSUCH</Bill>"),
+                 signedBy: pki.carrierXRSA)
+        try drop("CIQ", "ask.xml", request("CIQ-ASK", "<Manifest>MANV1</Manifest><Bill>BLPARTS</Bill>"), signedBy: pki.ciqOfficer)
+        run = try runOnce()
+        #expect(run.stdout.contains("status request ASK-1: 2 consignment(s), 1 reference(s) not found"), "\(run)")
+        let carrierReply = try #require(try terminalFiles("CARRIERX").first { $0.key.hasPrefix("CUSRES-REPLY-ASK-1-") }?.value, "\(run)")
+        #expect(carrierReply.contains("GIS+5'\nRFF+ACW:ASK-1'\nRFF+AFB:MANV1'\nRFF+BM:BLCOFFEE'"), "\(carrierReply)")
+        #expect(carrierReply.contains("GIS+4'\nRFF+ACW:ASK-1'\nRFF+AFB:MANV1'\nRFF+BM:BLPARTS'"), "\(carrierReply)")
+        #expect(carrierReply.contains("GIS+2'") && carrierReply.contains("RFF+BM:NOSUCH'"), "\(carrierReply)")
+        #expect(EDIFACTValidator.validate(Array(carrierReply.utf8)).allSatisfy { $0.allDiagnostics.isEmpty })
+        // CIQ sees the coffee (routed to it) and not the parts, which are customs' only.
+        let ciqReply = try #require(try terminalFiles("CIQ").first { $0.key.hasPrefix("STATUS-REPLY-CIQ-ASK-") }?.value, "\(run)")
+        #expect(try XMLSchemaValidator.shipped(.status).validate(Array(ciqReply.utf8)).isEmpty, "\(ciqReply)")
+        #expect(ciqReply.contains("<InReplyTo>CIQ-ASK</InReplyTo>") && ciqReply.contains("<Bill>BLCOFFEE</Bill>")
+                    && !ciqReply.contains("<Bill>BLPARTS</Bill>") && ciqReply.contains("<NotFound>BLPARTS</NotFound>"), "\(ciqReply)")
+        // A request that breaks the schema is refused by APERAK naming why.
+        try drop("CARRIERX", "bad.xml", request("ASK-2", "<Truck>X</Truck>"), signedBy: pki.carrierXRSA)
+        run = try runOnce()
+        #expect(run.stdout.contains("rejected") && run.stdout.contains("status-request.xml-schema"), "\(run)")
+    }
+
+    @Test("an instruction that waited longer than unknown_object_wait_seconds for its goods does not apply to them")
+    func unknownObjectWait() throws {
+        _ = try spool.write("gateway.toml", verdictConfig(pki, verdict: "silence_seconds = 600\nunknown_object_wait_seconds = 1"))
+        try drop("CIQ", "early.edi", cusres(["GIS+7", "RFF+BM:BLCOFFEE"], sender: "CNCQCIQ:ZZZ", reference: "CIQ-EARLY", interchange: "Q9"),
+                 signedBy: pki.ciqOfficer)
+        _ = try runOnce()
+        Thread.sleep(forTimeInterval: 1.5)
+        try drop("CARRIERX", "manifest.edi", Array(twoConsignments.utf8), signedBy: pki.carrierXRSA)
+        _ = try runOnce()
+        let coffee = try explain("BLCOFFEE")
+        #expect(coffee["state"] as? String == "pending", "\(coffee)")
+        #expect((coffee["facts"] as? [Any])?.isEmpty == true && (coffee["expired"] as? [[String: Any]])?.first?["reference"] as? String == "CIQ-EARLY",
+                "\(coffee)")
+        let text = try spool.gateway("verdict", "explain", "BLCOFFEE", "--config", "gateway.toml")
+        #expect(text.stdout.contains("not applied: CIQ hold of bill BLCOFFEE (CIQ-EARLY"), "\(text)")
+        #expect(try terminalFiles().isEmpty)
     }
 }

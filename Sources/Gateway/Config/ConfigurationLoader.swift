@@ -511,10 +511,13 @@ struct Checker {
         if let node = t.value("routing") { routing = self.routing(node, at: t.keyPath("routing"), agency: id, role: role) }
 
         let notices = choice(&t, "notices", NoticeFormat.self) ?? .edifact
+        let before = errors.count
         let ports = locodes(&t, "ports")
         if let ports {
             if role != nil && role != .terminal { fail(t.keyPath("ports"), "applies to terminals only (an agency's ports go under [partner.routing])") }
-            if ports.isEmpty { fail(t.keyPath("ports"), "is empty, so the terminal would be told nothing; leave it out for every port") }
+            if ports.isEmpty && errors.count == before {
+                fail(t.keyPath("ports"), "is empty, so the terminal would be told nothing; leave it out for every port")
+            }
         }
 
         t.known.append("hosted")

@@ -14,7 +14,7 @@
 #
 # Builds gateway and route-bench in release (GATEWAY_BIN=PATH and ROUTE_BENCH_BIN=PATH use prebuilt ones).
 # The spool is a copy of spool/gateway.toml with every agency's readiness set to "rename" (a file is ready
-# when it appears), under $BENCH_TMPDIR (default .build-bench/). Checked: every instruction file accepted,
+# when it appears) and the terminal told about every port, under $BENCH_TMPDIR (default .build-bench/). Checked: every instruction file accepted,
 # every fact recorded, every container of every manifest released to the terminal exactly once.
 # Exit status: 0 when the run completed and was checked (target met or not), 1 on a failed check.
 set -euo pipefail
@@ -52,6 +52,8 @@ for line in text.splitlines(keepends=True):
     if m: partner = m.group(1)
     if partner in ("CUSTOMS", "CIQ", "BORDER", "MSA") and re.match(r"readiness\s*=", s):
         line = 'readiness = { convention = "rename" }\n'
+    if partner == "KEMBATERM" and re.match(r"ports\s*=", s):
+        continue  # the generated manifests arrive at many ports: this terminal takes them all
     out.append(line)
 open(sys.argv[2], "w", encoding="utf-8").write("".join(out))
 PY

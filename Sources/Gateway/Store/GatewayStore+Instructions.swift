@@ -149,45 +149,79 @@ extension GatewayStore {
     }
 
     static func verdicts(consignmentIds: [Int64], now: Date, settings: VerdictSettings, _ db: Database) throws -> [ConsignmentVerdict] {
-        let silence = TimeInterval(settings.silenceSeconds)
-        let wait = TimeInterval(settings.unknownObjectWaitSeconds)
         var results: [ConsignmentVerdict] = []
         var copiesByManifest: [Int64: [(agency: String, cancel: Bool, bills: Set<String>)]] = [:]
-        for id in consignmentIds {
-            guard let row = try Row.fetchOneCached(db, sql: """
-                SELECT c.manifest_id, c.bill_of_lading, m.document_number, m.partner,
-                       (SELECT MIN(filed_at) FROM manifest_version WHERE manifest_id = m.id) AS filed_at
-                FROM consignment c JOIN manifest m ON m.id = c.manifest_id WHERE c.id = ?
-                """, arguments: [id]) else { continue }
+        // Read in slices of a few hundred consignments, a handful of queries each (one per consignment was most of
+        // a sweep's time).
+        var start = 0
+        while start < consignmentIds.count {
+            let slice = Array(consignmentIds[start..<min(start + 400, consignmentIds.count)])
+            start += slice.count
+            results += try verdicts(slice: slice, copies: &copiesByManifest, now: now, settings: settings, db)
+        }
+        return results
+    }
+
+    private static func verdicts(slice: [Int64], copies copiesByManifest: inout [Int64: [(agency: String, cancel: Bool, bills: Set<String>)]],
+                                 now: Date, settings: VerdictSettings, _ db: Database) throws -> [ConsignmentVerdict] {
+        let silence = TimeInterval(settings.silenceSeconds)
+        let wait = TimeInterval(settings.unknownObjectWaitSeconds)
+        let ids = slice.map(String.init).joined(separator: ",")
+        var rows: [Int64: Row] = [:]
+        for row in try Row.fetchAll(db, sql: """
+            SELECT c.id, c.manifest_id, c.bill_of_lading, m.document_number, m.partner
+            FROM consignment c JOIN manifest m ON m.id = c.manifest_id WHERE c.id IN (\(ids))
+            """) { rows[row["id"]] = row }
+        let manifestIds = Set(rows.values.map { $0["manifest_id"] as Int64 })
+        var filed: [Int64: Date] = [:]
+        for row in try Row.fetchAll(db, sql: """
+            SELECT manifest_id, MIN(filed_at) AS filed_at FROM manifest_version WHERE manifest_id IN (\(manifestIds.map(String.init).joined(separator: ",")))
+            GROUP BY manifest_id
+            """) { filed[row["manifest_id"]] = row["filed_at"] }
+        var containersOf: [Int64: [String]] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT consignment_id, container FROM container_use WHERE consignment_id IN (\(ids)) ORDER BY container") {
+            containersOf[row["consignment_id"], default: []].append(row["container"])
+        }
+        for manifestId in manifestIds.sorted() where copiesByManifest[manifestId] == nil {
+            copiesByManifest[manifestId] = try Row.fetchAllCached(db, sql: """
+                SELECT agency, function, bills_json FROM routed_copy WHERE manifest_id = ? ORDER BY version, id
+                """, arguments: [manifestId]).map { copy in
+                    let bills = (try? JSONDecoder().decode([String].self, from: Data((copy["bills_json"] as String).utf8))) ?? []
+                    return (copy["agency"], (copy["function"] as String) == ManifestFunction.cancel.rawValue, Set(bills))
+                }
+        }
+        // Every fact about the slice's bills, manifests and containers, by the object it names.
+        var references: Set<String> = []
+        for row in rows.values { references.insert(row["bill_of_lading"]); references.insert(row["document_number"]) }
+        for list in containersOf.values { references.formUnion(list) }
+        var factsAbout: [String: [InstructionFact]] = [:]
+        if !references.isEmpty {
+            let placeholders = Array(repeating: "?", count: references.count).joined(separator: ", ")
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM instruction WHERE object_ref IN (\(placeholders)) ORDER BY id",
+                                        arguments: StatementArguments(Array(references))) {
+                if let fact = Self.fact(row) { factsAbout[fact.object.reference, default: []].append(fact) }
+            }
+        }
+        var results: [ConsignmentVerdict] = []
+        for id in slice {
+            guard let row = rows[id] else { continue }
             let manifestId: Int64 = row["manifest_id"]
             let bill: String = row["bill_of_lading"]
             let number: String = row["document_number"]
-            let containers = try String.fetchAllCached(db, sql: "SELECT container FROM container_use WHERE consignment_id = ? ORDER BY container",
-                                                       arguments: [id])
-            if copiesByManifest[manifestId] == nil {
-                copiesByManifest[manifestId] = try Row.fetchAllCached(db, sql: """
-                    SELECT agency, function, bills_json FROM routed_copy WHERE manifest_id = ? ORDER BY version, id
-                    """, arguments: [manifestId]).map { copy in
-                        let bills = (try? JSONDecoder().decode([String].self, from: Data((copy["bills_json"] as String).utf8))) ?? []
-                        return (copy["agency"], (copy["function"] as String) == ManifestFunction.cancel.rawValue, Set(bills))
-                    }
-            }
+            let containers = containersOf[id] ?? []
             // An agency holds the consignment when its latest copy of the manifest carries the bill and is no
             // cancellation (a replacement that no longer selects it withdrew what it had).
             var latest: [String: Bool] = [:]
             for (agency, cancel, bills) in copiesByManifest[manifestId] ?? [] { latest[agency] = !cancel && bills.contains(bill) }
             let routedTo = latest.filter(\.value).map(\.key).sorted()
-            let placeholders = Array(repeating: "?", count: containers.count + 2).joined(separator: ", ")
-            let found = try Row.fetchAllCached(db, sql: """
-                SELECT * FROM instruction WHERE object_ref IN (\(placeholders)) ORDER BY id
-                """, arguments: StatementArguments([bill, number] + containers)).compactMap(Self.fact).filter { fact in
-                    switch fact.object.kind {
-                    case .manifest: fact.object.reference == number
-                    case .bill: fact.object.reference == bill && (fact.object.manifest == nil || fact.object.manifest == number)
-                    case .container: containers.contains(fact.object.reference) && (fact.object.manifest == nil || fact.object.manifest == number)
-                    }
+            let found = Set([bill, number] + containers).flatMap { factsAbout[$0] ?? [] }.filter { fact in
+                switch fact.object.kind {
+                case .manifest: fact.object.reference == number
+                case .bill: fact.object.reference == bill && (fact.object.manifest == nil || fact.object.manifest == number)
+                case .container: containers.contains(fact.object.reference) && (fact.object.manifest == nil || fact.object.manifest == number)
                 }
-            let filedAt: Date = row["filed_at"]
+            }.sorted { ($0.id ?? 0) < ($1.id ?? 0) }
+            guard let filedAt = filed[manifestId] else { continue }
             // An instruction that arrived before the goods were filed waited for them; longer than the wait, it
             // was about other goods (or none) and does not apply.
             let expired = found.filter { filedAt.timeIntervalSince($0.receivedAt) > wait }

@@ -417,3 +417,10 @@ extension GatewayStore {
         }
     }
 }
+
+extension GatewayStore {
+    /// How many instruction facts the library holds.
+    public func instructionCount() throws -> Int {
+        try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM instruction") ?? 0 }
+    }
+}

@@ -59,6 +59,38 @@ echo "== gateway trace MEDUSH123457 (a bill of lading: every file, decision and 
 "$GW" trace MEDUSH123457 --config "$DEMO/gateway.toml" || true
 
 echo
+echo "== the agencies answer (CUSRES): customs releases MAN2025-0042, inspection and quarantine wants to inspect"
+echo "   MAN2025-0043"
+cusres() {  # $1: sender, $2: reference, $3: processing indicator (4 release, 5 inspect, 7 hold), $4: manifest
+  printf "UNA:+.? 'UNB+UNOC:3+%s+SWGATEWAY:ZZZ+250206:1000+%s'UNH+1+CUSRES:D:96A:UN'BGM+962+%s+9'DTM+137:202502061000:203'GIS+%s'RFF+AFB:%s'UNT+6+1'UNZ+1+%s'" \
+    "$1" "$2" "$2" "$3" "$4" "$2"
+}
+cusres CNCQCUSTOMS:ZZZ CUSREL0042 4 MAN2025-0042 > "$DEMO/partners/CUSTOMS/drop/release-0042.edi"
+touch "$DEMO/partners/CUSTOMS/drop/release-0042.edi.ok"
+cusres CNCQCIQ:ZZZ CIQINS0043 5 MAN2025-0043 > "$DEMO/partners/CIQ/drop/inspect-0043.edi"
+touch "$DEMO/partners/CIQ/drop/inspect-0043.edi.ok"
+echo
+echo "== gateway run --once"
+set +e; "$GW" run --once --config "$DEMO/gateway.toml"; set -e
+echo
+echo "== the terminal's pickup ($DEMO/partners/KEMBATERM/pickup): the boxes to present for inspection"
+for f in "$DEMO"/partners/KEMBATERM/pickup/*; do [ -e "$f" ] && { echo "-- $(basename "$f")"; cat "$f"; }; done
+echo
+echo "== gateway verdict explain MAN2025-0042 (released by customs; still waiting for border control and maritime)"
+"$GW" verdict explain MAN2025-0042 --config "$DEMO/gateway.toml" || true
+
+echo
+echo "== the carrier asks where its goods stand (schemas/status-request-1.xsd) and gets a CUSRES back"
+cat > "$DEMO/partners/CARRIERX/drop/.status.xml.part" <<'XML'
+<?xml version="1.0" encoding="UTF-8"?>
+<StatusRequest xmlns="urn:swg:status-request:1"><Reference>ASK-0001</Reference><Bill>MEDUSH123456</Bill><Manifest>MAN2025-0043</Manifest></StatusRequest>
+XML
+mv "$DEMO/partners/CARRIERX/drop/.status.xml.part" "$DEMO/partners/CARRIERX/drop/status-request.xml"
+set +e; "$GW" run --once --config "$DEMO/gateway.toml"; set -e
+reply=$(ls "$DEMO"/partners/CARRIERX/pickup/CUSRES-REPLY-* 2>/dev/null | head -1)
+[ -n "$reply" ] && show "$reply"
+
+echo
 echo "== gateway status"
 "$GW" status --config "$DEMO/gateway.toml"
 echo

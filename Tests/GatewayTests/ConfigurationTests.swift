@@ -135,7 +135,7 @@ struct ConfigurationTests {
         ("[run]\nidle_poll_seconds = 0\n", "run.idle_poll_seconds", 10, "must be at least 1, not 0"),
         ("[run]\nidle_poll_seconds = 0.5\n", "run.idle_poll_seconds", 10, "must be an integer, not a"),
         ("[run]\nshutdown_grace_seconds = -30\n", "run.shutdown_grace_seconds", 10, "must be at least 1, not -30"),
-        ("notices = \"fax\"\n", "partner[1].notices", 9, "'fax' is not one of: edifact, xml"),
+        ("notices = \"fax\"\n", "partner[1].notices", 9, "'fax' is not one of: edifact, edifact-d95b, xml"),
         ("ports = [\"KEMBA\"]\n", "partner[1].ports", 9, "applies to terminals only"),
         ("[[partner]]\nid = \"T\"\nrole = \"terminal\"\ndrop = \"t/in\"\npickup = \"t/out\"\nports = [\"Kemba\"]\n", "partner[2].ports[1]", 14,
          "'Kemba' is not a UN/LOCODE"),

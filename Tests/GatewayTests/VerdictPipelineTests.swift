@@ -373,10 +373,12 @@ struct VerdictPipelineTests {
         #expect(try store.instructions(batchId: 1).isEmpty)
     }
 
-    @Test("silence: goods no agency was routed are released to the terminal when the window closes, and told the carrier")
+    @Test("silence: goods no agency was routed are released to the terminal (D95B) when the window closes, and told the carrier")
     func silenceRelease() throws {
         // Customs takes only chapter 09 here: the parts are routed to no agency.
-        _ = try spool.write("gateway.toml", verdictConfig(pki, verdict: "silence_seconds = 2", customsRouting: "preset = \"customs\", hs_prefixes = [\"09\"]"))
+        // The terminal takes D95B.
+        _ = try spool.write("gateway.toml", verdictConfig(pki, verdict: "silence_seconds = 2", customsRouting: "preset = \"customs\", hs_prefixes = [\"09\"]",
+                                                          terminal: "notices = \"edifact-d95b\""))
         try drop("CARRIERX", "manifest.edi", Array(twoConsignments.utf8), signedBy: pki.carrierXRSA)
         var run = try runOnce()
         let parts = try #require((try explain("BLPARTS")["units"] as? [[String: Any]])?.first)
@@ -386,7 +388,8 @@ struct VerdictPipelineTests {
         run = try runOnce()
         #expect(run.stdout.contains("KEMBATERM COREOR-MANV1-R1-1.edi: release R1-1 of manifest MANV1: TGHU7654320"), "\(run)")
         let coreor = try #require(try terminalFiles()["COREOR-MANV1-R1-1.edi"])
-        #expect(coreor.contains("EQD+CN+TGHU7654320") && !coreor.contains("MSCU1234566"), "\(coreor)")
+        #expect(coreor.contains("EQD+CN+TGHU7654320") && !coreor.contains("MSCU1234566") && coreor.contains("COREOR:D:95B:UN"), "\(coreor)")
+        #expect(EDIFACTValidator.validate(Array(coreor.utf8)).allSatisfy { $0.allDiagnostics.isEmpty }, "\(coreor)")
         #expect(run.stdout.contains("CARRIERX CUSRES-MANV1-S1-1.edi: status S1-1 of manifest MANV1: BLPARTS released"), "\(run)")
         #expect(try state("BLPARTS") == "released")
         // Nothing new afterwards.

@@ -287,10 +287,21 @@ public struct MetricsConfiguration: Sendable, Hashable {
 
 /// The format of the notices the gateway writes to a partner.
 public enum NoticeFormat: String, Sendable, Hashable, CaseIterable {
-    /// COREOR releases and cancellations and XML inspection and hold notices to terminals; CUSRES statuses.
+    /// COREOR releases and cancellations and XML inspection and hold notices to terminals; CUSRES statuses; D96A.
     case edifact
+    /// The same in directory D95B.
+    case edifactD95B = "edifact-d95b"
     /// Everything as the project's XML: terminal-notice-1.xsd for terminals, status-1.xsd for statuses.
     case xml
+
+    /// The EDIFACT directory of the COREOR and CUSRES written; nil for XML.
+    public var directory: CUSCARDirectory? {
+        switch self {
+        case .edifact: .d96A
+        case .edifactD95B: .d95B
+        case .xml: nil
+        }
+    }
 }
 
 /// How agencies' instructions are merged into one state per consignment and container (`[verdict]`).

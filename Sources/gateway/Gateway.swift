@@ -17,7 +17,7 @@ struct GatewayCommand: ParsableCommand {
             """,
         version: GatewayInfo.version,
         // Later groups (run, check-config, verify, ...) join this list.
-        subcommands: [EDIFACTCommand.self, CheckConfigCommand.self, SSHDConfigCommand.self, VerifyCommand.self, RouteCommand.self, TraceCommand.self, VerdictCommand.self, RunCommand.self, StatusCommand.self, StatsCommand.self, JobsCommand.self, QuarantineCommand.self, ConflictsCommand.self, VersionCommand.self]
+        subcommands: [EDIFACTCommand.self, CheckConfigCommand.self, SSHDConfigCommand.self, VerifyCommand.self, RouteCommand.self, TraceCommand.self, VerdictCommand.self, RunCommand.self, DBCommand.self, StatusCommand.self, StatsCommand.self, JobsCommand.self, QuarantineCommand.self, ConflictsCommand.self, VersionCommand.self]
     )
 
     /// Runs the command; usage errors exit with status 2 (not ArgumentParser's 64), as the gateway documents.

@@ -41,6 +41,9 @@ struct CheckConfigCLITests {
 
             [store]
             kind = "postgres"
+            database = "swg"
+            user = "swg"
+            password = "secret"
 
             [[partner]]
             id = "A"
@@ -54,9 +57,9 @@ struct CheckConfigCLITests {
         #expect(run.status == 1, "\(run)")
         #expect(run.stdout == """
             bad.toml:3: gateway.spol: unknown key 'spol'; did you mean 'spool'?
-            bad.toml:6: store.kind: "postgres" is not yet supported; use kind = "sqlite"
-            bad.toml:12: partner[1].pickup: is the same directory as drop (\(scratch.url.standardizedFileURL.path)/a/in); receipts would be picked up as new files
-            bad.toml:13: partner[1].patterns[1]: bad pattern: '[abc' has a '[' that is never closed
+            bad.toml:9: store.password: a password is never written in the configuration: use password_file or password_env
+            bad.toml:15: partner[1].pickup: is the same directory as drop (\(scratch.url.standardizedFileURL.path)/a/in); receipts would be picked up as new files
+            bad.toml:16: partner[1].patterns[1]: bad pattern: '[abc' has a '[' that is never closed
 
             """)
         #expect(run.stderr == "bad.toml: 4 mistakes\n")
@@ -64,8 +67,8 @@ struct CheckConfigCLITests {
         let json = try scratch.gateway("check-config", "--config", "bad.toml", "--json")
         #expect(json.status == 1)
         let doc = try JSONDecoder().decode(ConfigurationCheck.Document.self, from: Data(json.stdout.utf8))
-        #expect(doc.errors.map(\.key) == ["gateway.spol", "store.kind", "partner[1].pickup", "partner[1].patterns[1]"])
-        #expect(doc.errors.map(\.line) == [3, 6, 12, 13])
+        #expect(doc.errors.map(\.key) == ["gateway.spol", "store.password", "partner[1].pickup", "partner[1].patterns[1]"])
+        #expect(doc.errors.map(\.line) == [3, 9, 15, 16])
     }
 
     @Test("a TOML syntax error is a mistake with its line, exit 1")

@@ -230,6 +230,7 @@ public enum ConfigurationCheck {
             spool = root
             switch configuration.store {
             case .sqlite(let path): store = "sqlite " + Paths.display(path, relativeTo: root)
+            case .postgres(let settings): store = "postgres " + settings.description + ", batches in " + Paths.display(settings.stateDirectory, relativeTo: root)
             }
             roles = Dictionary(configuration.partners.map { ($0.role.rawValue, 1) }, uniquingKeysWith: +)
             partners = configuration.partners.map { p in

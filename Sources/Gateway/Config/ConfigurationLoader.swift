@@ -6,6 +6,8 @@ import TOMLKit
 public enum ConfigurationLoader {
     /// The `[store] path` used when none is given, relative to the spool root.
     public static let defaultStorePath = "state/gateway.sqlite"
+    /// Where a PostgreSQL store's nodes keep the raw bytes of batches, relative to the spool root.
+    public static let defaultStateDirectory = "state"
     /// Temporary-name globs a `rename` partner's uploads use while in progress, when none are given.
     public static let defaultIgnoredPatterns = ["*.tmp", "*.part", "*.filepart"]
     /// Marker suffixes of a `done-marker` partner, when none are given.
@@ -279,10 +281,13 @@ struct Checker {
         if let node = top.value("store"), var s = table(node, at: "store") {
             let kind = string(&s, "kind") ?? "sqlite"
             let path = string(&s, "path")
-            let url = string(&s, "url")
             switch kind {
             case "sqlite":
-                if url != nil { fail(s.keyPath("url"), "only applies to kind = \"postgres\"") }
+                for key in ["host", "port", "database", "user", "password_file", "password_env", "tls", "connect_timeout_seconds",
+                            "state_directory"] where s.value(key) != nil {
+                    _ = string(&s, key)
+                    fail(s.keyPath(key), "only applies to kind = \"postgres\"")
+                }
                 if let path {
                     if let problem = Paths.problem(with: path, escapeAllowed: false) {
                         fail(s.keyPath("path"), problem)
@@ -291,8 +296,8 @@ struct Checker {
                     }
                 }
             case "postgres":
-                fail(s.keyPath("kind"), "\"postgres\" is not yet supported; use kind = \"sqlite\"")
-                store = nil
+                if path != nil { fail(s.keyPath("path"), "only applies to kind = \"sqlite\"; a PostgreSQL store is named by host, port and database") }
+                store = postgres(&s, spoolRoot: spoolRoot)
             default:
                 fail(s.keyPath("kind"), "'\(kind)' is not one of: sqlite, postgres")
                 store = nil
@@ -385,7 +390,10 @@ struct Checker {
                                       certificate: Paths.resolve(signingCertificate, against: spoolRoot))
         }
         crossCheck()
-        crossCheckHosted(stateDirectory: store.map { switch $0 { case .sqlite(let path): Paths.parent(of: path) } })
+        crossCheckHosted(stateDirectory: store.map { switch $0 {
+            case .sqlite(let path): Paths.parent(of: path)
+            case .postgres(let settings): settings.stateDirectory
+        } })
         // Half an identity is already reported at [gateway]; sign_outbound is not blamed for it as well.
         crossCheckSignatures(hasSigningIdentity: signingKey != nil || signingCertificate != nil)
         finish(top)
@@ -409,6 +417,39 @@ struct Checker {
         } else if value.contains(where: { "+:'?*".contains($0) }) {
             fail(path, "'\(value)' contains an EDIFACT service character (+ : ' ? *)")
         }
+    }
+
+    // MARK: [store] kind = "postgres"
+
+    /// The PostgreSQL connection settings; a password written here is a mistake (it belongs in a file or the
+    /// environment, never in the configuration or on a command line).
+    mutating func postgres(_ s: inout Table, spoolRoot: String) -> StoreConfiguration? {
+        if s.value("password") != nil {
+            _ = string(&s, "password")
+            fail(s.keyPath("password"), "a password is never written in the configuration: use password_file or password_env")
+        }
+        let host = string(&s, "host") ?? "127.0.0.1"
+        let port = int(&s, "port", minimum: 1) ?? 5432
+        if port > 65535 { fail(s.keyPath("port"), "must be at most 65535, not \(port)") }
+        let database = string(&s, "database", required: true)
+        let user = string(&s, "user", required: true)
+        var passwordFile = string(&s, "password_file")
+        if let file = passwordFile {
+            if let problem = Paths.problem(with: file, escapeAllowed: true) { fail(s.keyPath("password_file"), problem) }
+            passwordFile = Paths.resolve(file, against: spoolRoot)
+        }
+        let passwordEnv = string(&s, "password_env")
+        if passwordFile != nil && passwordEnv != nil { fail(s.keyPath("password_env"), "give password_file or password_env, not both") }
+        let tls = choice(&s, "tls", PostgresSettings.TLS.self) ?? .disable
+        let timeout = int(&s, "connect_timeout_seconds", minimum: 1) ?? 10
+        var state = Paths.resolve(ConfigurationLoader.defaultStateDirectory, against: spoolRoot)
+        if let dir = string(&s, "state_directory") {
+            if let problem = Paths.problem(with: dir, escapeAllowed: true) { fail(s.keyPath("state_directory"), problem) }
+            state = Paths.resolve(dir, against: spoolRoot)
+        }
+        guard let database, let user else { return nil }
+        return .postgres(PostgresSettings(host: host, port: port, database: database, user: user, passwordFile: passwordFile,
+                                          passwordEnv: passwordEnv, tls: tls, connectTimeoutSeconds: timeout, stateDirectory: state))
     }
 
     // MARK: [[partner]]

@@ -53,6 +53,7 @@ public struct GatewayConfiguration: Sendable, Hashable {
     public var stateDirectory: String {
         switch store {
         case .sqlite(let path): Paths.parent(of: path)
+        case .postgres(let settings): settings.stateDirectory
         }
     }
 
@@ -92,6 +93,8 @@ public struct EDIFACTIdentity: Sendable, Hashable, Codable, CustomStringConverti
 public enum StoreConfiguration: Sendable, Hashable {
     /// The embedded SQLite store: one database file (absolute path); batches sit beside it.
     case sqlite(path: String)
+    /// A PostgreSQL server that several gateway nodes share; batches sit in a shared directory.
+    case postgres(PostgresSettings)
 }
 
 /// A schedule with the name partners use to refer to it.

@@ -31,7 +31,10 @@ struct OperatorSession {
         guard let configuration = ConfigurationLoader.loadReporting(path: path, err: err, nothingWas: "read") else {
             return .usage
         }
-        guard case .sqlite(let storePath) = configuration.store else { fatalError("unreachable: only sqlite exists") }
+        guard case .sqlite(let storePath) = configuration.store else {
+            err.line("\(PostgresStoreError.notYetForPipeline)")
+            return .refused
+        }
         let store: GatewayStore?
         do {
             store = FileManager.default.fileExists(atPath: storePath) ? try GatewayStore(path: storePath) : nil
@@ -130,6 +133,8 @@ struct Nullable<Value: Encodable>: Encodable {
         if let wrappedValue { try container.encode(wrappedValue) } else { try container.encodeNil() }
     }
 }
+
+extension Nullable: Sendable where Value: Sendable {}
 
 /// Arbitrary JSON (a job's stored input or output), re-encoded as part of a document so scripts read it
 /// as JSON, not as a string to parse again; keys come out sorted like the rest.

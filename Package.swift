@@ -87,6 +87,8 @@ let package = Package(
         // Routing benchmark (issue 6): `scripts/bench-routing.sh` (realistic manifests dropped, filed and routed;
         // manifests/s and consignments/s beside the same files with routing off).
         .executableTarget(name: "route-bench", dependencies: ["Gateway", "EDIFACT", "SplitMix"]),
+        // The job ledger across nodes on PostgreSQL (issue 8): `scripts/bench-ledger.sh`, and the multi-node kill test.
+        .executableTarget(name: "ledger-bench", dependencies: ["Gateway"]),
         // Helpers shared by the test targets.
         .target(name: "TestSupport", dependencies: ["SplitMix"], path: "Tests/TestSupport"),
         .testTarget(name: "EDIFACTTests", dependencies: ["EDIFACT", "TestSupport"], exclude: ["Fixtures"]),

@@ -208,4 +208,47 @@ struct PostgresStoreTests {
         run = try spool.gateway("db", "check", "--config", "gateway.toml")
         #expect(run.status == 0 && run.stdout.contains("(server SQLite 3.") && run.stdout.contains("the last v9_sweep_time; none pending"), "\(run)")
     }
+
+    @Test("three node processes share 1 500 jobs; one is killed with SIGKILL mid-run; the others finish its work, each job once")
+    func killOneNode() async throws {
+        let gateway = try #require(CLI.executable, "build with `swift build --build-tests`")
+        let bench = gateway.deletingLastPathComponent().appendingPathComponent("ledger-bench")
+        try #require(FileManager.default.isExecutableFile(atPath: bench.path), "ledger-bench was not built beside gateway")
+        let server = try TestPostgres.shared()
+        let database = try server.createDatabase()
+        let target = "127.0.0.1:\(server.port)/\(database)/\(server.user)\(server.passwordFile)"
+        func start(_ arguments: [String], output: URL? = nil) throws -> Process {
+            let process = Process()
+            process.executableURL = bench
+            process.arguments = arguments
+            process.standardOutput = try output.map { url in
+                FileManager.default.createFile(atPath: url.path, contents: nil)
+                return try FileHandle(forWritingTo: url)
+            } ?? FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            return process
+        }
+        let setup = try start(["setup", target, "1500"])
+        setup.waitUntilExit()
+        try #require(setup.terminationStatus == 0)
+        let scratch = try Scratch()
+        let nodes = try (1...3).map { n in try start(["work", target, "node\(n)", "1"], output: scratch.url.appendingPathComponent("node\(n).out")) }
+        usleep(300_000)
+        kill(nodes[0].processIdentifier, SIGKILL)
+        for node in nodes { node.waitUntilExit() }
+        #expect(nodes[0].terminationReason == .uncaughtSignal, "node1 was still working when killed")
+        let outputs = try (2...3).map { try String(contentsOf: scratch.url.appendingPathComponent("node\($0).out"), encoding: .utf8) }
+        #expect(nodes[1].terminationStatus == 0 && nodes[2].terminationStatus == 0, "\(outputs)")
+        // Every job succeeded once; some were taken over from node1 (a second attempt), and node1 completed none of them twice.
+        let ledger = try await PostgresLedger.connect(settings(server, database))
+        let counts = try await ledger.jobCounts()
+        let attempts = try await ledger.rows("SELECT max(attempts)::int, count(*) FILTER (WHERE attempts = 2)::int FROM job")
+        await ledger.close()
+        #expect(counts == ["succeeded": 1500], "\(counts) \(outputs)")
+        let (most, retaken) = try attempts[0].decode((Int, Int).self)
+        #expect(most == 2 && retaken >= 1, "jobs node1 held were claimed again once its leases lapsed: \(retaken) \(outputs)")
+    }
+
 }
+

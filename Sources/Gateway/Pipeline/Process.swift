@@ -413,6 +413,18 @@ extension GatewayPipeline {
 
     // MARK: - XML
 
+    /// Accepts an XML document of a kind the gateway reads (the line, the job's output, the batch accepted) and
+    /// returns the output to fill; nil for an identical replay, answered before: `replay` says what is not done again.
+    private func acceptXML(_ decision: inout ProcessDecision, _ c: Context, replay: String, reason: String? = nil) -> ProcessOutput? {
+        decision.line.outcome = c.replay ? .replay : .accepted
+        decision.line.reason = c.replay ? "identical replay: answered before, \(replay)" : reason
+        let output = ProcessOutput(outcome: decision.line.outcome.rawValue, interchanges: nil, findings: nil, receipts: [], members: nil)
+        decision.result = .succeeded(output: JobJSON.encode(output))
+        if c.replay { return nil }
+        decision.batchState = (c.batch.id, .accepted, nil)
+        return output
+    }
+
     /// An XML document: parsed safely (no network, no DTD, no entities); well-formed is accepted and answered
     /// by an APERAK (29), since CONTRL answers EDIFACT only. Its content is mapped by the manifest mapping.
     func xmlDocument(_ c: Context, path: String) -> ProcessDecision {
@@ -434,23 +446,13 @@ extension GatewayPipeline {
         var decision = ProcessDecision(result: .succeeded(output: nil), line: c.line)
         if root == "Manifest" && routesManifests {
             // A manifest: validated against manifest-1.xsd and mapped; filed, routed and answered with the chunk.
-            decision.line.outcome = c.replay ? .replay : .accepted
-            decision.line.reason = c.replay ? "identical replay: answered before, nothing routed again" : "manifest XML"
-            let output = ProcessOutput(outcome: decision.line.outcome.rawValue, interchanges: nil, findings: nil, receipts: [], members: nil)
-            decision.result = .succeeded(output: JobJSON.encode(output))
-            if c.replay { return decision }
-            decision.batchState = (c.batch.id, .accepted, nil)
+            guard let output = acceptXML(&decision, c, replay: "nothing routed again", reason: "manifest XML") else { return decision }
             decision.manifests = ManifestWork(context: c, input: .xml(content), output: output)
             return decision
         }
         if root == "Instruction" && c.partner.role == .agency {
             // An agency's instruction: validated against instruction-1.xsd, kept as facts with the commit.
-            decision.line.outcome = c.replay ? .replay : .accepted
-            decision.line.reason = c.replay ? "identical replay: answered before, nothing recorded again" : nil
-            var output = ProcessOutput(outcome: decision.line.outcome.rawValue, interchanges: nil, findings: nil, receipts: [], members: nil)
-            decision.result = .succeeded(output: JobJSON.encode(output))
-            if c.replay { return decision }
-            decision.batchState = (c.batch.id, .accepted, nil)
+            guard var output = acceptXML(&decision, c, replay: "nothing recorded again") else { return decision }
             let reading: InstructionReading
             switch XMLInstructionMapping.instruction(from: content) {
             case .success(let instruction): reading = InstructionReading(instruction: instruction, errors: [], location: "/Instruction")
@@ -461,12 +463,7 @@ extension GatewayPipeline {
         }
         if root == "StatusRequest" {
             // A partner asks for the state of its goods: answered by a status file, made with the job.
-            decision.line.outcome = c.replay ? .replay : .accepted
-            decision.line.reason = c.replay ? "identical replay: answered before" : nil
-            var output = ProcessOutput(outcome: decision.line.outcome.rawValue, interchanges: nil, findings: nil, receipts: [], members: nil)
-            decision.result = .succeeded(output: JobJSON.encode(output))
-            if c.replay { return decision }
-            decision.batchState = (c.batch.id, .accepted, nil)
+            guard var output = acceptXML(&decision, c, replay: "not answered again") else { return decision }
             answerStatusRequest(&decision, context: c, content: content, output: &output)
             return decision
         }

@@ -107,6 +107,8 @@ struct ConfigurationTests {
         ("[store]\nkind = \"postgres\"\ndatabase = \"d\"\nuser = \"u\"\ntls = \"maybe\"\n", "store.tls", 13, "'maybe' is not one of: disable, require"),
         ("[store]\nkind = \"postgres\"\ndatabase = \"d\"\nuser = \"u\"\npath = \"x.sqlite\"\n", "store.path", 13, "only applies to kind = \"sqlite\""),
         ("[store]\nhost = \"db\"\n", "store.host", 10, "only applies to kind = \"postgres\""),
+        ("[store]\nkind = \"postgres\"\ndatabase = \"d\"\nuser = \"u\"\ntls_ca_file = \"ca.pem\"\n", "store.tls_ca_file", 13,
+         "only applies with tls = \"require\""),
         ("[partner.readiness]\nconvention = \"rename\"\nmarkers = [\".ok\"]\n", "partner[1].readiness.markers", 11,
          "only applies to convention = \"done-marker\", not \"rename\""),
         ("[partner.readiness]\nconvention = \"ready\"\n", "partner[1].readiness.convention", 10, "'ready' is not one of: rename, done-marker, stable"),

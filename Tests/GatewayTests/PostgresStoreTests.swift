@@ -192,6 +192,21 @@ struct PostgresStoreTests {
         #expect(run.status != 0 && (run.stderr + run.stdout).contains("postgres.not-yet"), "\(run)")
     }
 
+    @Test("tls = \"require\": connects over TLS to a server whose certificate chains to tls_ca_file; refused against the system's trust store")
+    func tlsRequired() throws {
+        let server = try TestPostgres.shared()
+        let database = try server.createDatabase()
+        let spool = try Scratch()
+        let base = "[gateway]\nsender_id = \"SWGATEWAY\"\nspool = \".\"\n\n" + server.storeTable(database: database) + "tls = \"require\"\n"
+        _ = try spool.write("gateway.toml", base + "tls_ca_file = \"\(server.caFile)\"\n")
+        var run = try spool.gateway("db", "migrate", "--config", "gateway.toml")
+        #expect(run.status == 0 && run.stdout.contains("/\(database) (TLS) (server PostgreSQL") && run.stdout.contains("applied now: v1_jobs"), "\(run)")
+        // The same server with the system's trust store: its private CA is not in it.
+        _ = try spool.write("gateway.toml", base)
+        run = try spool.gateway("db", "check", "--config", "gateway.toml")
+        #expect(run.status == 1 && run.stderr.contains("postgres.connect: cannot connect to") && run.stderr.contains("(TLS)"), "\(run)")
+    }
+
     @Test("gateway db check and db migrate on SQLite")
     func dbCommandsSQLite() throws {
         let spool = try Scratch()

@@ -19,12 +19,16 @@ public final class TestPostgres: @unchecked Sendable {
     /// The login every test database belongs to, and the file holding its password.
     public let user = "swg"
     public let passwordFile: String
+    /// The private CA (PEM) that issued the server's TLS certificate (for 127.0.0.1); the server takes TLS and
+    /// plain connections alike.
+    public let caFile: String
     /// The cluster's directory (data, socket, log, password files).
     public let directory: URL
     private let lock = NSLock()
     private var databases = 0
 
-    private init(port: Int, directory: URL, passwordFile: String) {
+    private init(port: Int, directory: URL, passwordFile: String, caFile: String) {
+        self.caFile = caFile
         self.port = port
         self.directory = directory
         self.passwordFile = passwordFile
@@ -49,6 +53,19 @@ public final class TestPostgres: @unchecked Sendable {
         try "super-\(UUID().uuidString)\n".write(toFile: superPassword, atomically: true, encoding: .utf8)
         try "swg-\(UUID().uuidString.prefix(12))\n".write(toFile: password, atomically: true, encoding: .utf8)
         let port = try freeLoopbackPort()
+        // TLS: a CA and a server certificate for 127.0.0.1 it issued, made here with openssl.
+        let ca = directory.appendingPathComponent("ca.pem").path, caKey = directory.appendingPathComponent("ca.key").path
+        let cert = directory.appendingPathComponent("server.pem").path, key = directory.appendingPathComponent("server.key").path
+        let request = directory.appendingPathComponent("server.csr").path, ext = directory.appendingPathComponent("san.ext").path
+        try "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
+            .write(toFile: ext, atomically: true, encoding: .utf8)
+        try run("/usr/bin/openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", caKey,
+                                     "-out", ca, "-days", "2", "-subj", "/CN=swg test postgres CA"])
+        try run("/usr/bin/openssl", ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", request,
+                                     "-subj", "/CN=127.0.0.1"])
+        try run("/usr/bin/openssl", ["x509", "-req", "-in", request, "-CA", ca, "-CAkey", caKey, "-CAcreateserial", "-out", cert,
+                                     "-days", "2", "-extfile", ext])
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: key)
         let root = getuid() == 0
         if root {
             try run("/bin/chown", ["-R", "postgres:", directory.path])
@@ -67,7 +84,7 @@ public final class TestPostgres: @unchecked Sendable {
         let log = directory.appendingPathComponent("server.log").path
         let postgres = (root ? "/usr/sbin/runuser -u postgres -- " : "") + bin + "/postgres -D \(data) -p \(port) "
             + "-c listen_addresses=127.0.0.1 -c unix_socket_directories=\(directory.path) -c fsync=off -c synchronous_commit=off "
-            + "-c full_page_writes=off -c max_connections=200"
+            + "-c full_page_writes=off -c max_connections=200 -c ssl=on -c ssl_cert_file=\(cert) -c ssl_key_file=\(key)"
         let server = Process()
         server.executableURL = URL(fileURLWithPath: "/bin/sh")
         server.arguments = ["-c", """
@@ -83,7 +100,7 @@ public final class TestPostgres: @unchecked Sendable {
         server.standardError = FileHandle.nullDevice
         try server.run()
         serverSentinel = sentinel
-        let instance = TestPostgres(port: port, directory: directory, passwordFile: password)
+        let instance = TestPostgres(port: port, directory: directory, passwordFile: password, caFile: ca)
         let secret = try String(contentsOfFile: password, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         // Ready when it answers (about a second).
         var attempt = 0

@@ -283,8 +283,8 @@ struct Checker {
             let path = string(&s, "path")
             switch kind {
             case "sqlite":
-                for key in ["host", "port", "database", "user", "password_file", "password_env", "tls", "connect_timeout_seconds",
-                            "state_directory"] where s.value(key) != nil {
+                for key in ["host", "port", "database", "user", "password_file", "password_env", "tls", "tls_ca_file",
+                            "connect_timeout_seconds", "state_directory"] where s.value(key) != nil {
                     _ = string(&s, key)
                     fail(s.keyPath(key), "only applies to kind = \"postgres\"")
                 }
@@ -441,6 +441,12 @@ struct Checker {
         let passwordEnv = string(&s, "password_env")
         if passwordFile != nil && passwordEnv != nil { fail(s.keyPath("password_env"), "give password_file or password_env, not both") }
         let tls = choice(&s, "tls", PostgresSettings.TLS.self) ?? .disable
+        var caFile = string(&s, "tls_ca_file")
+        if let file = caFile {
+            if let problem = Paths.problem(with: file, escapeAllowed: true) { fail(s.keyPath("tls_ca_file"), problem) }
+            if tls != .require { fail(s.keyPath("tls_ca_file"), "only applies with tls = \"require\"") }
+            caFile = Paths.resolve(file, against: spoolRoot)
+        }
         let timeout = int(&s, "connect_timeout_seconds", minimum: 1) ?? 10
         var state = Paths.resolve(ConfigurationLoader.defaultStateDirectory, against: spoolRoot)
         if let dir = string(&s, "state_directory") {
@@ -449,7 +455,8 @@ struct Checker {
         }
         guard let database, let user else { return nil }
         return .postgres(PostgresSettings(host: host, port: port, database: database, user: user, passwordFile: passwordFile,
-                                          passwordEnv: passwordEnv, tls: tls, connectTimeoutSeconds: timeout, stateDirectory: state))
+                                          passwordEnv: passwordEnv, tls: tls, tlsCAFile: caFile, connectTimeoutSeconds: timeout,
+                                          stateDirectory: state))
     }
 
     // MARK: [[partner]]

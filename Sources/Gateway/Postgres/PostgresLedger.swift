@@ -82,7 +82,13 @@ public final class PostgresLedger: Sendable {
             host: settings.host, port: settings.port, username: settings.user, password: try settings.password(),
             database: settings.database, tls: .disable)
         if settings.tls == .require {
-            configuration.tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            var tls = TLSConfiguration.makeClientConfiguration()
+            if let ca = settings.tlsCAFile { tls.trustRoots = .file(ca) }
+            do {
+                configuration.tls = .require(try NIOSSLContext(configuration: tls))
+            } catch {
+                throw PostgresStoreError(code: "postgres.tls", message: "cannot set up TLS for \(settings.description): \(error)")
+            }
         }
         configuration.options.connectTimeout = .seconds(Int64(settings.connectTimeoutSeconds))
         do {

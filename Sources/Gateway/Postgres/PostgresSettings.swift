@@ -20,13 +20,18 @@ public struct PostgresSettings: Sendable, Hashable {
     /// An environment variable holding the password.
     public var passwordEnv: String?
     public var tls: TLS
+    /// With TLS: the CA certificates (PEM, absolute path) the server's certificate must chain to, instead of the
+    /// system's trust store (a private CA).
+    public var tlsCAFile: String?
     /// Seconds to wait for a connection. Default: 10.
     public var connectTimeoutSeconds: Int
     /// Where the raw bytes of every batch are kept (absolute): a directory all nodes share, like the spool.
     public var stateDirectory: String
 
     public init(host: String = "127.0.0.1", port: Int = 5432, database: String, user: String, passwordFile: String? = nil,
-                passwordEnv: String? = nil, tls: TLS = .disable, connectTimeoutSeconds: Int = 10, stateDirectory: String) {
+                passwordEnv: String? = nil, tls: TLS = .disable, tlsCAFile: String? = nil, connectTimeoutSeconds: Int = 10,
+                stateDirectory: String) {
+        self.tlsCAFile = tlsCAFile
         self.host = host
         self.port = port
         self.database = database

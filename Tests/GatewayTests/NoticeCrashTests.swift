@@ -115,7 +115,7 @@ struct NoticeCrashTests {
                 _ = try spool.write("partners/CUSTOMS/drop/release-\(i).edi", release(i))
             }
             let expected = (w + 1) * wave
-            for round in 0..<15 {
+            for round in 0..<20 {
                 let delay = Double.random(in: early...max(early + 0.01, late), using: &rng)
                 let process = try startRunOnce(in: spool)
                 usleep(useconds_t(delay * 1_000_000))
@@ -133,7 +133,8 @@ struct NoticeCrashTests {
                 if recorded < expected { early = max(early, delay) } else if delivered == expected { late = min(late, delay) }
                 log.append(String(format: "wave %d round %d: delay %.0f ms, %@, instructions %d, notices %d, COREOR delivered %d", w, round,
                                   delay * 1000, killed ? "killed" : "finished", recorded, noticed, delivered))
-                if !killed { break }
+                // The wave is done once its releases are all out (a run killed after that had nothing left to do).
+                if !killed || delivered == expected { break }
             }
         }
         let final = try spool.gateway("run", "--once", "--config", "gateway.toml")

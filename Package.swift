@@ -88,7 +88,7 @@ let package = Package(
         // manifests/s and consignments/s beside the same files with routing off).
         .executableTarget(name: "route-bench", dependencies: ["Gateway", "EDIFACT", "SplitMix"]),
         // The job ledger across nodes on PostgreSQL (issue 8): `scripts/bench-ledger.sh`, and the multi-node kill test.
-        .executableTarget(name: "ledger-bench", dependencies: ["Gateway"]),
+        .executableTarget(name: "ledger-bench", dependencies: ["Gateway", "Jobs"]),
         // Helpers shared by the test targets.
         .target(name: "TestSupport", dependencies: ["SplitMix"], path: "Tests/TestSupport"),
         .testTarget(name: "EDIFACTTests", dependencies: ["EDIFACT", "TestSupport"], exclude: ["Fixtures"]),

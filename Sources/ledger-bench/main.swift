@@ -1,5 +1,6 @@
 import Foundation
 import Gateway
+import Jobs
 
 // The job ledger's multi-node benchmark and kill-test driver (issue 8): `scripts/bench-ledger.sh` runs it.
 //
@@ -9,7 +10,8 @@ import Gateway
 //   ledger-bench counts  PG              the jobs per state, as "state=count ..."
 //   ledger-bench sqlite  PATH N MS       the same N jobs through the SQLite ledger by one node, for comparison
 //
-// PG is host:port/database/user/password-file. Lease: 2 s, so a killed node's jobs come back quickly.
+// PG is host:port/database/user/password-file. Lease: 2 s, so a killed node's jobs come back quickly. Every node,
+// SQLite's too, runs the same code: the gateway's store and its job ledger.
 
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("ledger-bench: \(message)\n".utf8))
@@ -25,81 +27,71 @@ func settings(_ text: String) -> PostgresSettings {
                             passwordFile: "/" + parts[3], stateDirectory: "/unused")
 }
 
-/// Runs async work from this synchronous entry point.
-func blocking(_ work: @escaping @Sendable () async throws -> Void) {
-    let done = DispatchSemaphore(value: 0)
-    Task {
-        do { try await work() } catch { fail("\(error)") }
-        done.signal()
+/// The store, or a clear stop.
+func open(_ store: StoreConfiguration) -> GatewayStore {
+    do { return try GatewayStore(store) } catch { fail("\(error)") }
+}
+
+func counts(_ store: GatewayStore) -> [JobState: Int] {
+    do { return try store.jobCounts() } catch { fail("\(error)") }
+}
+
+/// One node: claims 16 at a time, "works" `ms` per job, completes; until nothing is queued or running anywhere.
+/// A lapsed lease (a killed node's) is taken back to the queue by whichever node notices.
+func work(_ store: GatewayStore, owner: String, ms: Int) throws -> (completed: Int, refused: Int) {
+    var completed = 0, refused = 0
+    while true {
+        let jobs = try store.claimDueJobs(limit: 16, now: Date(), leaseOwner: owner, leaseSeconds: 2)
+        if jobs.isEmpty {
+            try store.requeueExpiredLeases(now: Date())
+            let c = counts(store)
+            let left = [JobState.queued, .retrying, .running].reduce(0) { $0 + (c[$1] ?? 0) }
+            if left == 0 { break }
+            usleep(50_000)  // others hold the rest; their leases may lapse
+            continue
+        }
+        for job in jobs {
+            if ms > 0 { usleep(useconds_t(ms * 1000)) }
+            do {
+                try store.complete(job.id, leaseOwner: owner, now: Date())
+                completed += 1
+            } catch let error as StoreError where error.code == .leaseLost {
+                refused += 1
+            }
+        }
     }
-    done.wait()
+    return (completed, refused)
+}
+
+func enqueue(_ store: GatewayStore, _ count: Int) throws {
+    let now = Date()
+    for i in 0..<count {
+        _ = try store.enqueue(JobRequest(kind: "deliver", partner: "P\(i % 5)", input: "{\"n\": \(i)}", idempotencyKey: "bench-\(i)"), now: now)
+    }
 }
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 switch arguments.first {
 case "setup" where arguments.count == 3:
-    let s = settings(arguments[1])
     guard let count = Int(arguments[2]) else { fail("N must be a number") }
-    blocking {
-        let ledger = try await PostgresLedger.connect(s)
-        try await ledger.migrate()
-        let now = Date()
-        for i in 0..<count {
-            _ = try await ledger.enqueue(kind: "deliver", partner: "P\(i % 5)", batchId: nil, input: "{\"n\": \(i)}",
-                                         idempotencyKey: "bench-\(i)", maxAttempts: 5, now: now)
-        }
-        await ledger.close()
-    }
+    do { try enqueue(open(.postgres(settings(arguments[1]))), count) } catch { fail("\(error)") }
 case "work" where arguments.count == 4:
-    let s = settings(arguments[1])
     let owner = arguments[2]
     guard let ms = Int(arguments[3]) else { fail("MS must be a number") }
-    blocking {
-        let ledger = try await PostgresLedger.connect(s)
-        var completed = 0, refused = 0
-        while true {
-            let jobs = try await ledger.claim(owner: owner, limit: 16, leaseSeconds: 2, now: Date())
-            if jobs.isEmpty {
-                let counts = try await ledger.jobCounts()
-                if (counts["queued"] ?? 0) + (counts["retrying"] ?? 0) + (counts["running"] ?? 0) == 0 { break }
-                try await Task.sleep(for: .milliseconds(50))  // others hold the rest; their leases may lapse
-                continue
-            }
-            for job in jobs {
-                if ms > 0 { try await Task.sleep(for: .milliseconds(ms)) }
-                if try await ledger.complete(job.id, owner: owner, now: Date()) { completed += 1 } else { refused += 1 }
-            }
-        }
-        await ledger.close()
+    do {
+        let (completed, refused) = try work(open(.postgres(settings(arguments[1]))), owner: owner, ms: ms)
         print("\(owner) completed \(completed) refused \(refused)")
-    }
+    } catch { fail("\(error)") }
 case "counts" where arguments.count == 2:
-    let s = settings(arguments[1])
-    blocking {
-        let ledger = try await PostgresLedger.connect(s)
-        let counts = try await ledger.jobCounts()
-        await ledger.close()
-        print(counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
-    }
+    let c = counts(open(.postgres(settings(arguments[1]))))
+    print(c.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue)=\($0.value)" }.joined(separator: " "))
 case "sqlite" where arguments.count == 4:
     guard let count = Int(arguments[2]), let ms = Int(arguments[3]) else { fail("N and MS must be numbers") }
     do {
-        let store = try GatewayStore(path: arguments[1])
-        let now = Date()
-        for i in 0..<count {
-            _ = try store.enqueue(JobRequest(kind: "deliver", partner: "P\(i % 5)", input: "{\"n\": \(i)}", idempotencyKey: "bench-\(i)"), now: now)
-        }
+        let store = open(.sqlite(path: arguments[1]))
+        try enqueue(store, count)
         let start = Date()
-        var completed = 0
-        while true {
-            let jobs = try store.claimDueJobs(limit: 16, now: Date(), leaseOwner: "sqlite", leaseSeconds: 2)
-            if jobs.isEmpty { break }
-            for job in jobs {
-                if ms > 0 { usleep(useconds_t(ms * 1000)) }
-                try store.complete(job.id, leaseOwner: "sqlite", now: Date())
-                completed += 1
-            }
-        }
+        let (completed, _) = try work(store, owner: "sqlite", ms: ms)
         print(String(format: "sqlite completed %d in %.2f s", completed, Date().timeIntervalSince(start)))
     } catch {
         fail("\(error)")

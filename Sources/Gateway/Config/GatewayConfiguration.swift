@@ -95,6 +95,14 @@ public enum StoreConfiguration: Sendable, Hashable {
     case sqlite(path: String)
     /// A PostgreSQL server that several gateway nodes share; batches sit in a shared directory.
     case postgres(PostgresSettings)
+
+    /// The database file, or `user@host:port/database` (never the password), for messages.
+    public var description: String {
+        switch self {
+        case .sqlite(let path): path
+        case .postgres(let settings): settings.description
+        }
+    }
 }
 
 /// A schedule with the name partners use to refer to it.

@@ -40,7 +40,7 @@ public enum DBVerbs {
             case .sqlite(let path):
                 report = try sqlite(path: path, migrating: migrating)
             case .postgres(let settings):
-                report = try blocking { try await postgres(settings, migrating: migrating) }
+                report = try postgres(settings, migrating: migrating)
             }
         } catch {
             err.line("\(error)")
@@ -84,20 +84,17 @@ public enum DBVerbs {
                       pending: all.filter { !applied.contains($0) }, appliedNow: applied.filter { !before.contains($0) }, ok: true)
     }
 
-    private static func postgres(_ settings: PostgresSettings, migrating: Bool) async throws -> Report {
-        let ledger = try await PostgresLedger.connect(settings)
+    private static func postgres(_ settings: PostgresSettings, migrating: Bool) throws -> Report {
+        let session = try PostgresSession.connect(settings)
         do {
-            let now = migrating ? try await ledger.migrate() : []
-            let state = try await ledger.schemaState()
-            await ledger.close()
+            let now = migrating ? try PostgresStoreSchema.migrate(session) : []
+            let state = try PostgresStoreSchema.state(session)
             return Report(store: "postgres", target: settings.description, server: "PostgreSQL " + state.serverVersion, applied: state.applied,
                           pending: state.pending, appliedNow: now, ok: state.pending.isEmpty)
         } catch {
-            await ledger.close()
-            throw PostgresStoreError(code: "postgres.schema", message: "\(settings.description): \(PostgresLedger.reason(error))")
+            throw PostgresStoreError(code: "postgres.schema", message: "\(settings.description): \((error as? PostgresQueryError)?.message ?? "\(error)")")
         }
     }
-
     /// Runs async work to its end from a synchronous command (never from a task).
     static func blocking<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) throws -> T {
         let result = NIOLockedValueBox<Result<T, any Error>?>(nil)

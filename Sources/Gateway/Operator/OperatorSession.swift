@@ -31,15 +31,19 @@ struct OperatorSession {
         guard let configuration = ConfigurationLoader.loadReporting(path: path, err: err, nothingWas: "read") else {
             return .usage
         }
-        guard case .sqlite(let storePath) = configuration.store else {
-            err.line("\(PostgresStoreError.notYetForPipeline)")
-            return .refused
-        }
         let store: GatewayStore?
+        let storePath: String
         do {
-            store = FileManager.default.fileExists(atPath: storePath) ? try GatewayStore(path: storePath) : nil
+            switch configuration.store {
+            case .sqlite(let path):
+                storePath = path
+                store = FileManager.default.fileExists(atPath: path) ? try GatewayStore(path: path) : nil
+            case .postgres(let settings):
+                storePath = settings.description
+                store = try GatewayStore(postgres: settings)
+            }
         } catch {
-            err.line("cannot open the ledger \(storePath): \(error)")
+            err.line("cannot open the ledger \(configuration.store.description): \(error)")
             return .refused
         }
         do {

@@ -52,10 +52,9 @@ public final class GatewayPipeline: Sendable {
     public init(configuration: GatewayConfiguration, now: @escaping @Sendable () -> Date = { Date() },
                 logger: Logger = Logger(label: "gateway.pipeline")) throws {
         self.configuration = configuration
-        guard case .sqlite(let path) = configuration.store else { throw PostgresStoreError.notYetForPipeline }
         let directory = configuration.stateDirectory
         try FileOps.makeDirectories(directory)
-        self.store = try GatewayStore(path: path)
+        self.store = try GatewayStore(configuration.store)
         self.raw = try RawStore(root: directory + "/raw")
         self.now = now
         self.owner = ProcessIdentity.current

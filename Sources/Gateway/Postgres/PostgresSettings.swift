@@ -75,9 +75,4 @@ public struct PostgresStoreError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(code): \(message)" }
-
-    /// What the PostgreSQL store does not do yet (issue 8 is in progress): only `gateway db` uses it.
-    static let notYetForPipeline = PostgresStoreError(
-        code: "postgres.not-yet", message: "the PostgreSQL store serves `gateway db migrate` and `gateway db check` only so far; "
-            + "the pipeline and the operator commands need [store] kind = \"sqlite\"")
 }

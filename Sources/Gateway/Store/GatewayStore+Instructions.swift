@@ -30,7 +30,7 @@ extension GatewayStore {
     /// Records instruction facts; a repeat (same agency, reference, action and object) is kept once.
     /// Returns how many were new.
     @discardableResult
-    static func insertInstructions(_ facts: [InstructionFact], _ db: Database) throws -> Int {
+    static func insertInstructions(_ facts: [InstructionFact], _ db: StoreConnection) throws -> Int {
         var added = 0
         for f in facts {
             try db.cachedExecute(sql: """
@@ -47,12 +47,12 @@ extension GatewayStore {
     /// Records instruction facts outside a job (tests, tools).
     @discardableResult
     public func recordInstructions(_ facts: [InstructionFact]) throws -> Int {
-        try pool.write { db in try Self.insertInstructions(facts, db) }
+        try database.write { db in try Self.insertInstructions(facts, db) }
     }
 
     /// The facts recorded from a batch, in arrival order.
     public func instructions(batchId: Int64) throws -> [InstructionFact] {
-        try pool.read { db in
+        try database.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM instruction WHERE batch_id = ? ORDER BY id", arguments: [batchId]).compactMap(Self.fact)
         }
     }
@@ -60,7 +60,7 @@ extension GatewayStore {
     /// The objects of `objects` the library holds (a filed manifest, bill of lading or container), read in one
     /// transaction.
     public func known(_ objects: [InstructionObject]) throws -> Set<InstructionObject> {
-        try pool.read { db in
+        try database.read { db in
             var known: Set<InstructionObject> = []
             for object in objects {
                 let found: Bool?
@@ -70,7 +70,7 @@ extension GatewayStore {
                 case .bill:
                     found = try Bool.fetchOneCached(db, sql: """
                         SELECT 1 FROM consignment c JOIN manifest m ON m.id = c.manifest_id
-                        WHERE c.bill_of_lading = ?1 AND (?2 IS NULL OR m.document_number = ?2) LIMIT 1
+                        WHERE c.bill_of_lading = ?1 AND (CAST(?2 AS TEXT) IS NULL OR m.document_number = ?2) LIMIT 1
                         """, arguments: [object.reference, object.manifest])
                 case .container:
                     found = try Bool.fetchOneCached(db, sql: "SELECT 1 FROM container_use WHERE container = ? LIMIT 1", arguments: [object.reference])
@@ -84,7 +84,7 @@ extension GatewayStore {
     /// The verdicts of the active consignments that `reference` names: a bill of lading, a container number or a
     /// manifest number (every consignment in it).
     public func verdicts(matching reference: String, now: Date, settings: VerdictSettings) throws -> [ConsignmentVerdict] {
-        try pool.read { db in
+        try database.read { db in
             let ids = try Int64.fetchAll(db, sql: """
                 SELECT c.id FROM consignment c JOIN manifest m ON m.id = c.manifest_id
                 WHERE c.state = 'active' AND (c.bill_of_lading = ?1 OR m.document_number = ?1
@@ -97,7 +97,7 @@ extension GatewayStore {
 
     /// The verdicts of every active consignment, oldest first, at most `limit`.
     public func allVerdicts(now: Date, settings: VerdictSettings, limit: Int) throws -> [ConsignmentVerdict] {
-        try pool.read { db in
+        try database.read { db in
             let ids = try Int64.fetchAll(db, sql: "SELECT id FROM consignment WHERE state = 'active' ORDER BY id LIMIT ?", arguments: [limit])
             return try Self.verdicts(consignmentIds: ids, now: now, settings: settings, db)
         }
@@ -116,7 +116,7 @@ extension GatewayStore {
     /// applies to, and of every manifest whose silence window closed since the last sweep. Manifests nothing
     /// new touched are not read: at a library's size that is most of it.
     public func verdictsToSweep(now: Date, settings: VerdictSettings) throws -> (verdicts: [ConsignmentVerdict], mark: SweepMark) {
-        try pool.read { db in
+        try database.read { db in
             let row = try Row.fetchOne(db, sql: "SELECT instruction_id, version_id, swept_at FROM notice_sweep WHERE id = 1")
             let (i0, v0): (Int64, Int64) = (row?["instruction_id"] ?? 0, row?["version_id"] ?? 0)
             let sweptAt: Date = row?["swept_at"] ?? .distantPast
@@ -141,14 +141,14 @@ extension GatewayStore {
                 SELECT c.id FROM consignment c WHERE c.state = 'active' AND (c.manifest_id IN (
                     \(spokenFor("?1"))
                     UNION SELECT v.manifest_id FROM manifest_version v WHERE v.id > ?2 AND v.manifest_id IN (\(spokenFor("0"))))
-                    OR c.manifest_id IN (\(silenced.map(String.init).joined(separator: ","))))
+                    OR c.manifest_id IN (\(storeIdList(silenced))))
                 ORDER BY c.manifest_id, c.id
                 """, arguments: [i0, v0])
             return (try Self.verdicts(consignmentIds: ids, now: now, settings: settings, db), mark)
         }
     }
 
-    static func verdicts(consignmentIds: [Int64], now: Date, settings: VerdictSettings, _ db: Database) throws -> [ConsignmentVerdict] {
+    static func verdicts(consignmentIds: [Int64], now: Date, settings: VerdictSettings, _ db: StoreConnection) throws -> [ConsignmentVerdict] {
         var results: [ConsignmentVerdict] = []
         var copiesByManifest: [Int64: [(agency: String, cancel: Bool, bills: Set<String>)]] = [:]
         // Read in slices of a few hundred consignments, a handful of queries each (one per consignment was most of
@@ -163,10 +163,10 @@ extension GatewayStore {
     }
 
     private static func verdicts(slice: [Int64], copies copiesByManifest: inout [Int64: [(agency: String, cancel: Bool, bills: Set<String>)]],
-                                 now: Date, settings: VerdictSettings, _ db: Database) throws -> [ConsignmentVerdict] {
+                                 now: Date, settings: VerdictSettings, _ db: StoreConnection) throws -> [ConsignmentVerdict] {
         let silence = TimeInterval(settings.silenceSeconds)
         let wait = TimeInterval(settings.unknownObjectWaitSeconds)
-        let ids = slice.map(String.init).joined(separator: ",")
+        let ids = storeIdList(slice)
         var rows: [Int64: Row] = [:]
         for row in try Row.fetchAll(db, sql: """
             SELECT c.id, c.manifest_id, c.bill_of_lading, m.document_number, m.partner
@@ -175,7 +175,7 @@ extension GatewayStore {
         let manifestIds = Set(rows.values.map { $0["manifest_id"] as Int64 })
         var filed: [Int64: Date] = [:]
         for row in try Row.fetchAll(db, sql: """
-            SELECT manifest_id, MIN(filed_at) AS filed_at FROM manifest_version WHERE manifest_id IN (\(manifestIds.map(String.init).joined(separator: ",")))
+            SELECT manifest_id, MIN(filed_at) AS filed_at FROM manifest_version WHERE manifest_id IN (\(storeIdList(manifestIds)))
             GROUP BY manifest_id
             """) { filed[row["manifest_id"]] = row["filed_at"] }
         var containersOf: [Int64: [String]] = [:]
@@ -198,7 +198,7 @@ extension GatewayStore {
         if !references.isEmpty {
             let placeholders = Array(repeating: "?", count: references.count).joined(separator: ", ")
             for row in try Row.fetchAll(db, sql: "SELECT * FROM instruction WHERE object_ref IN (\(placeholders)) ORDER BY id",
-                                        arguments: StatementArguments(Array(references))) {
+                                        arguments: StoreArguments(Array(references))) {
                 if let fact = Self.fact(row) { factsAbout[fact.object.reference, default: []].append(fact) }
             }
         }
@@ -285,7 +285,7 @@ public struct TerminalNotice: Sendable, Hashable, Codable {
 extension GatewayStore {
     /// The latest notice each terminal got about each container of each manifest.
     public func lastNotices() throws -> [TerminalNotice] {
-        try pool.read { db in
+        try database.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT * FROM terminal_notice n WHERE id = (SELECT MAX(id) FROM terminal_notice
                     WHERE terminal = n.terminal AND manifest_id = n.manifest_id AND container = n.container)
@@ -295,7 +295,7 @@ extension GatewayStore {
 
     /// Every notice about a container or a manifest's containers, oldest first.
     public func notices(manifestId: Int64) throws -> [TerminalNotice] {
-        try pool.read { db in
+        try database.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM terminal_notice WHERE manifest_id = ? ORDER BY id", arguments: [manifestId])
                 .compactMap(Self.notice)
         }
@@ -303,7 +303,7 @@ extension GatewayStore {
 
     /// How many notices of `kind` a terminal was sent for a manifest (the next one's number follows).
     public func noticeCount(terminal: String, manifestId: Int64, kind: TerminalNotice.Kind) throws -> Int {
-        try pool.read { db in
+        try database.read { db in
             try Int.fetchOne(db, sql: """
                 SELECT COUNT(DISTINCT reference) FROM terminal_notice WHERE terminal = ? AND manifest_id = ? AND kind = ?
                 """, arguments: [terminal, manifestId, kind.rawValue]) ?? 0
@@ -313,7 +313,7 @@ extension GatewayStore {
     /// The last combined status each partner was sent about each consignment, and what it was told of the
     /// agencies' positions: "partner manifestId bill" → both.
     public func lastStatuses() throws -> [String: (state: CombinedState, detail: String?)] {
-        try pool.read { db in
+        try database.read { db in
             var result: [String: (state: CombinedState, detail: String?)] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT partner, manifest_id, bill_of_lading, state, detail FROM status_notice ORDER BY id") {
                 guard let state = CombinedState(rawValue: row["state"]) else { continue }
@@ -325,7 +325,7 @@ extension GatewayStore {
 
     /// How many status files a partner was sent about a manifest (the next one's number follows).
     public func statusFileCount(partner: String, manifestId: Int64) throws -> Int {
-        try pool.read { db in
+        try database.read { db in
             try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT file_name) FROM status_notice WHERE partner = ? AND manifest_id = ?",
                              arguments: [partner, manifestId]) ?? 0
         }
@@ -335,7 +335,7 @@ extension GatewayStore {
     /// delivery jobs' ids.
     public func recordNotices(_ notices: [TerminalNotice], statuses: [StatusNotice] = [], enqueue: [JobRequest], mark: SweepMark,
                               now: Date) throws -> [Int64] {
-        try pool.write { db in
+        try database.write { db in
             for n in statuses {
                 try db.cachedExecute(sql: """
                     INSERT INTO status_notice (partner, manifest_id, bill_of_lading, state, detail, file_name, sha256, sent_at)
@@ -395,7 +395,7 @@ extension GatewayStore {
     public func noticeStory(_ verdicts: [ConsignmentVerdict]) throws -> [NoticeStory] {
         var containers: [Int64: Set<String>] = [:]
         for v in verdicts { containers[v.manifestId, default: []].formUnion(v.units.compactMap(\.container)) }
-        return try pool.read { db in
+        return try database.read { db in
             var stories: [NoticeStory] = []
             for (manifestId, boxes) in containers.sorted(by: { $0.key < $1.key }) where !boxes.isEmpty {
                 let placeholders = Array(repeating: "?", count: boxes.count).joined(separator: ", ")
@@ -404,7 +404,7 @@ extension GatewayStore {
                     SELECT n.*, j.state AS job_state, c.noticed_at FROM terminal_notice n
                     LEFT JOIN job j ON j.idempotency_key = n.deliver_key LEFT JOIN collected c ON c.job_id = j.id
                     WHERE n.manifest_id = ? AND n.container IN (\(placeholders)) ORDER BY n.id
-                    """, arguments: StatementArguments([manifestId] + boxes.sorted())) {
+                    """, arguments: StoreArguments([manifestId] + boxes.sorted())) {
                     guard let n = Self.notice(row) else { continue }
                     if let i = byFile[n.fileName] { stories[i].containers.append(n.container); continue }
                     byFile[n.fileName] = stories.count
@@ -421,6 +421,6 @@ extension GatewayStore {
 extension GatewayStore {
     /// How many instruction facts the library holds.
     public func instructionCount() throws -> Int {
-        try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM instruction") ?? 0 }
+        try database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM instruction") ?? 0 }
     }
 }

@@ -21,11 +21,11 @@ public struct ManifestFilingItem: Sendable {
 final class LibraryInserts {
     let consignment, goods, container: RawInsert
 
-    init(_ db: Database) throws {
+    init(_ db: StoreConnection) throws {
         consignment = try RawInsert(db, sql: """
             INSERT INTO consignment (manifest_id, bill_of_lading, master_bill, loading_port, discharge_port, state, version)
             VALUES (?, ?, ?, ?, ?, 'active', ?)
-            """)
+            """, returnsId: true)
         goods = try RawInsert(db, sql: """
             INSERT INTO goods_item (consignment_id, sequence, description, hs_code, packages, package_type, gross_weight_kg, un_numbers)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -89,7 +89,7 @@ extension GatewayStore {
     /// all. A manifest its batch filed before (same batch, same model) is not filed again: its filing is
     /// returned with `alreadyFiled`, so a rerun of a process job routes the same copies and no more.
     public func fileAll(_ items: [ManifestFilingItem], now: Date) throws -> [Result<ManifestFiling, ManifestFilingError>] {
-        try pool.write { db in
+        try database.write { db in
             let inserts = try LibraryInserts(db)
             return try items.map { item in
                 var result: Result<ManifestFiling, ManifestFilingError> = .failure(ManifestFilingError(code: "manifest.not-filed", message: ""))
@@ -108,7 +108,7 @@ extension GatewayStore {
 
     /// Agencies holding a copy of `manifestId` before `version` (the format of the latest each got): routed one
     /// and not since sent its cancellation.
-    static func recipients(manifestId: Int64, before version: Int, _ db: Database) throws -> [String: String] {
+    static func recipients(manifestId: Int64, before version: Int, _ db: StoreConnection) throws -> [String: String] {
         var result: [String: String] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT agency, format, function FROM routed_copy WHERE manifest_id = ? AND version < ? ORDER BY version",
                                     arguments: [manifestId, version]) {
@@ -118,7 +118,7 @@ extension GatewayStore {
     }
 
     static func file(_ item: ManifestFilingItem, now: Date, _ inserts: LibraryInserts,
-                     _ db: Database) throws -> Result<ManifestFiling, ManifestFilingError> {
+                     _ db: StoreConnection) throws -> Result<ManifestFiling, ManifestFilingError> {
         let (manifest, partner, batchId, json) = (item.manifest, item.partner, item.batchId, item.modelJSON)
         if let batchId, let row = try Row.fetchOneCached(db, sql: """
             SELECT v.manifest_id, v.version FROM manifest_version v JOIN manifest m ON m.id = v.manifest_id
@@ -149,7 +149,7 @@ extension GatewayStore {
                                       departure_port, arrival_port, updated_at)
                 VALUES (?, ?, 'active', 1, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [partner, number, t.mode.rawValue, t.voyage, t.meansId, t.meansName, t.departurePort, t.arrivalPort, now])
-            manifestId = db.lastInsertedRowID
+            manifestId = try db.lastInsertedRowID()
             version = 1
         case (_, .some(let row)):
             manifestId = row["id"]
@@ -214,7 +214,7 @@ extension GatewayStore {
 
     /// The versions of a manifest, oldest first: function, batch, time, and the model as filed.
     public func manifestVersions(partner: String, documentNumber: String) throws -> [(version: Int, function: ManifestFunction, batchId: Int64?, model: Manifest)] {
-        try pool.read { db in
+        try database.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT v.version, v.function, v.batch_id, v.model_json FROM manifest_version v JOIN manifest m ON m.id = v.manifest_id
                 WHERE m.partner = ? AND m.document_number = ? ORDER BY v.version
@@ -227,12 +227,13 @@ extension GatewayStore {
     }
 
     /// A manifest's latest version without its consignments (number, transport, declared containers), nil when
-    /// it was never filed. SQLite empties the consignments before the model is decoded: decoding the whole
+    /// it was never filed. The database empties the consignments before the model is decoded: decoding the whole
     /// model was a tenth of a notice sweep.
     public func latestHeader(manifestId: Int64) throws -> Manifest? {
-        try pool.read { db in
+        try database.read { db in
             try String.fetchOneCached(db, sql: """
-                SELECT json_set(model_json, '$.consignments', json('[]')) FROM manifest_version WHERE manifest_id = ?
+                SELECT \(db.dialect == .postgres ? "jsonb_set(model_json::jsonb, '{consignments}', '[]')::text"
+                                                  : "json_set(model_json, '$.consignments', json('[]'))") FROM manifest_version WHERE manifest_id = ?
                 ORDER BY version DESC LIMIT 1
                 """, arguments: [manifestId]).flatMap { try? JSONDecoder.iso.decode(Manifest.self, from: Data($0.utf8)) }
         }
@@ -240,12 +241,12 @@ extension GatewayStore {
 
     /// Active consignments carrying a bill of lading or a container: manifest number, bill, state, version.
     public func consignments(matching reference: String) throws -> [(manifest: String, billOfLading: String, state: String, version: Int)] {
-        try pool.read { db in
+        try database.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT m.document_number, c.bill_of_lading, c.state, c.version FROM consignment c JOIN manifest m ON m.id = c.manifest_id
                 WHERE c.bill_of_lading = ?1 OR c.id IN (SELECT consignment_id FROM container_use WHERE container = ?1)
                 ORDER BY c.id
-                """, arguments: [reference]).map { ($0[0], $0[1], $0[2], $0[3]) }
+                """, arguments: [reference]).map { ($0["document_number"], $0["bill_of_lading"], $0["state"], $0["version"]) }
         }
     }
 }
@@ -275,7 +276,7 @@ public struct RoutedCopyRecord: Sendable, Hashable, Codable {
 }
 
 extension GatewayStore {
-    static func insertRouting(_ record: RoutingRecord, now: Date, _ db: Database) throws {
+    static func insertRouting(_ record: RoutingRecord, now: Date, _ db: StoreConnection) throws {
         guard let batchId = try Int64.fetchOneCached(db, sql: "SELECT batch_id FROM manifest_version WHERE manifest_id = ? AND version = ?",
                                                      arguments: [record.manifestId, record.version]) else {
             throw StoreError(.refused, "manifest \(record.manifestId) has no version \(record.version) to route")
@@ -297,7 +298,7 @@ extension GatewayStore {
 
     /// The copies routed for a batch's manifests, in routing order.
     public func routedCopies(batchId: Int64) throws -> [RoutedCopyRecord] {
-        try pool.read { db in
+        try database.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM routed_copy WHERE batch_id = ? ORDER BY id", arguments: [batchId]).map(Self.routedCopy)
         }
     }

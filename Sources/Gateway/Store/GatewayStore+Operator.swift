@@ -8,14 +8,14 @@ extension GatewayStore {
     public func batches(ids: some Collection<Int64>) throws -> [Int64: BatchRecord] {
         let unique = Array(Set(ids))
         if unique.isEmpty { return [:] }
-        return try pool.read { db in
+        return try database.read { db in
             var result: [Int64: BatchRecord] = [:]
             // SQLite caps bound parameters (32766 in current builds); chunks keep a long listing under it.
             for start in stride(from: 0, to: unique.count, by: 500) {
                 let chunk = Array(unique[start..<min(start + 500, unique.count)])
                 let rows = try BatchRecord.fetchAll(
-                    db, sql: "SELECT * FROM batch WHERE id IN (\(databaseQuestionMarks(count: chunk.count)))",
-                    arguments: StatementArguments(chunk))
+                    db, sql: "SELECT * FROM batch WHERE id IN (\(storeQuestionMarks(count: chunk.count)))",
+                    arguments: StoreArguments(chunk))
                 for batch in rows { result[batch.id] = batch }
             }
             return result
@@ -27,14 +27,14 @@ extension GatewayStore {
     public func jobs(forBatches batchIds: some Collection<Int64>) throws -> [Int64: [JobRecord]] {
         let unique = Array(Set(batchIds))
         if unique.isEmpty { return [:] }
-        return try pool.read { db in
+        return try database.read { db in
             var result: [Int64: [JobRecord]] = [:]
             for start in stride(from: 0, to: unique.count, by: 500) {
                 let chunk = Array(unique[start..<min(start + 500, unique.count)])
                 let rows = try JobRecord.fetchAll(
                     db,
-                    sql: "SELECT * FROM job WHERE batch_id IN (\(databaseQuestionMarks(count: chunk.count))) ORDER BY id",
-                    arguments: StatementArguments(chunk))
+                    sql: "SELECT * FROM job WHERE batch_id IN (\(storeQuestionMarks(count: chunk.count))) ORDER BY id",
+                    arguments: StoreArguments(chunk))
                 for job in rows { result[job.batchId!, default: []].append(job) }
             }
             return result

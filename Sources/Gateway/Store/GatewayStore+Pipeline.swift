@@ -72,7 +72,7 @@ public struct JobCommitOutcome: Sendable {
 extension GatewayStore {
     /// Records arrivals like `recordIntake`, all in one transaction; each result is the outcome or the error.
     public func recordIntakes(_ records: [IntakeRecord]) throws -> [Result<IntakeOutcome, StoreError>] {
-        try pool.write { db in
+        try database.write { db in
             var results: [Result<IntakeOutcome, StoreError>] = []
             for record in records {
                 var outcome: Result<IntakeOutcome, StoreError> = .failure(StoreError(.refused, "not recorded"))
@@ -81,6 +81,8 @@ extension GatewayStore {
                         outcome = .success(try Self.recordIntake(record, db))
                         return .commit
                     }
+                } catch let error as PostgresQueryError where error.mustRetryTransaction {
+                    throw error  // another node's transaction conflicted: the whole chunk runs again
                 } catch {
                     outcome = .failure(Self.storeError(error, "recording \(record.partner)/\(record.originalName)"))
                 }
@@ -94,24 +96,24 @@ extension GatewayStore {
     /// `leaseOwner` in one transaction, oldest due first.
     public func claimDueJobs(kinds: [String]? = nil, ids: [Int64]? = nil, partner: String? = nil, limit: Int, now: Date,
                              leaseOwner: String, leaseSeconds: Double) throws -> [JobRecord] {
-        try pool.write { db in
+        try database.write(queue: true) { db in
             var sql = "SELECT * FROM job WHERE state IN ('queued', 'retrying') AND next_run_at <= ?"
-            var arguments: StatementArguments = [now]
+            var arguments: StoreArguments = [now]
             if let kinds {
                 if kinds.isEmpty { return [] }
-                sql += " AND kind IN (\(databaseQuestionMarks(count: kinds.count)))"
-                arguments += StatementArguments(kinds)
+                sql += " AND kind IN (\(storeQuestionMarks(count: kinds.count)))"
+                arguments += StoreArguments(kinds)
             }
             if let ids {
                 if ids.isEmpty { return [] }
-                sql += " AND id IN (\(databaseQuestionMarks(count: ids.count)))"
-                arguments += StatementArguments(ids)
+                sql += " AND id IN (\(storeQuestionMarks(count: ids.count)))"
+                arguments += StoreArguments(ids)
             }
             if let partner {
                 sql += " AND partner = ?"
                 arguments += [partner]
             }
-            sql += " ORDER BY next_run_at, id LIMIT ?"
+            sql += " ORDER BY next_run_at, id LIMIT ?" + db.skipLocked
             arguments += [limit]
             return try JobRecord.fetchAllCached(db, sql: sql, arguments: arguments).map { job in
                 try Self.lease(job, to: leaseOwner, now: now, seconds: leaseSeconds, db)
@@ -123,7 +125,7 @@ extension GatewayStore {
     public func commit(_ commits: [JobCommit], now: Date, retry: RetryStrategy = RetryStrategy()) throws
         -> [JobCommitOutcome]
     {
-        try pool.write { db in
+        try database.write { db in
             var outcomes: [JobCommitOutcome] = []
             for c in commits {
                 var outcome = JobCommitOutcome(jobId: c.jobId, state: nil, enqueued: [], members: [], error: nil)
@@ -168,6 +170,8 @@ extension GatewayStore {
                         }
                         return .commit
                     }
+                } catch let error as PostgresQueryError where error.mustRetryTransaction {
+                    throw error  // another node's transaction conflicted: the whole chunk runs again
                 } catch {
                     outcome = JobCommitOutcome(jobId: c.jobId, state: nil, enqueued: [], members: [],
                                                error: Self.storeError(error, "job \(c.jobId)").description)
@@ -182,8 +186,9 @@ extension GatewayStore {
     /// host that no longer runs), go back to `queued`, each with a history entry. Returns their ids.
     @discardableResult
     public func requeueOrphanedJobs(now: Date, isGone: (String) -> Bool) throws -> [Int64] {
-        try pool.write { db in
-            let running = try JobRecord.fetchAllCached(db, sql: "SELECT * FROM job WHERE state = 'running' ORDER BY id")
+        // Rows another node is finishing right now are locked by it and passed over (PostgreSQL).
+        try database.write(queue: true) { db in
+            let running = try JobRecord.fetchAllCached(db, sql: "SELECT * FROM job WHERE state = 'running' ORDER BY id" + db.skipLocked)
             var requeued: [Int64] = []
             for job in running {
                 let owner = job.leaseOwner ?? "?"
@@ -213,7 +218,7 @@ extension GatewayStore {
                                   state: JobState, output: String?, errorCode: String?, errorMessage: String?) throws
         -> Int64
     {
-        try pool.write { db in
+        try database.write { db in
             try db.cachedExecute(
                 sql: """
                     INSERT INTO job (kind, partner, state, attempts, max_attempts, next_run_at, error_code, error_message,
@@ -221,7 +226,7 @@ extension GatewayStore {
                     VALUES (?, ?, ?, 1, 1, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [kind, partner, state.rawValue, startedAt, errorCode, errorMessage, output, startedAt, now])
-            let id = db.lastInsertedRowID
+            let id = try db.lastInsertedRowID()
             try Self.appendEvent(id, from: nil, to: .running, at: startedAt, message: "run by \(owner)", db)
             try Self.appendEvent(id, from: .running, to: state, at: now,
                                  message: errorCode.map { "\($0): \(errorMessage ?? "")" }, db)
@@ -231,7 +236,7 @@ extension GatewayStore {
 
     /// An operator's "now": a queued or retrying job becomes due at once (its backoff is cut short).
     public func makeDue(_ jobId: Int64, now: Date, message: String) throws {
-        try pool.write { db in
+        try database.write { db in
             guard let job = try Self.fetchJob(db, jobId) else { throw StoreError(.jobNotFound, "job \(jobId) not found") }
             guard job.state == .queued || job.state == .retrying else {
                 throw StoreError(.invalidTransition, "job \(jobId) is \(job.state.rawValue), not waiting")
@@ -243,7 +248,7 @@ extension GatewayStore {
 
     /// Counts of jobs per kind and state among the unfinished ones (queued, retrying, running): queue depth.
     public func queueDepth() throws -> [(kind: String, state: JobState, count: Int)] {
-        try pool.read { db in
+        try database.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
@@ -266,7 +271,7 @@ extension GatewayStore {
 extension GatewayStore {
     /// The conflict a batch is the rejected duplicate in, if any.
     public func conflict(batchId: Int64) throws -> ConflictRecord? {
-        try pool.read { db in
+        try database.read { db in
             try ConflictRecord.fetchOneCached(db, sql: "SELECT * FROM conflict WHERE batch_id = ?", arguments: [batchId])
         }
     }
@@ -275,7 +280,7 @@ extension GatewayStore {
 extension GatewayStore {
     /// Per partner, the age in seconds of its oldest unfinished job (queued, retrying, running).
     public func oldestWaiting(now: Date) throws -> [String: Double] {
-        try pool.read { db in
+        try database.read { db in
             let rows = try Row.fetchAll(
                 db,
                 sql: """
@@ -292,7 +297,7 @@ extension GatewayStore {
 }
 
 extension GatewayStore {
-    static func insertEvidence(_ e: SignatureVerdictEvidence, jobId: Int64, now: Date, _ db: Database) throws {
+    static func insertEvidence(_ e: SignatureVerdictEvidence, jobId: Int64, now: Date, _ db: StoreConnection) throws {
         guard let batchId = try Int64.fetchOneCached(db, sql: "SELECT batch_id FROM job WHERE id = ?", arguments: [jobId]) else {
             throw StoreError(.jobNotFound, "job \(jobId) has no batch for its signature evidence")
         }
@@ -310,7 +315,7 @@ extension GatewayStore {
 
     /// Every signature verdict reached for a batch, oldest first (`gateway jobs show`, `gateway verify`).
     public func signatureVerdicts(batchId: Int64) throws -> [SignatureVerdictRecord] {
-        try pool.read { db in
+        try database.read { db in
             try SignatureVerdictRecord.fetchAll(
                 db, sql: "SELECT * FROM signature_verdict WHERE batch_id = ? ORDER BY id", arguments: [batchId])
         }
@@ -319,7 +324,7 @@ extension GatewayStore {
     /// Whether a claim (`<partner>/<work name>`) is already in the ledger, as a batch or a replay: a remote
     /// file claimed before a crash is then only cleared from the server, never recorded again.
     public func hasClaim(_ claim: String) throws -> Bool {
-        try pool.read { db in
+        try database.read { db in
             try Bool.fetchOne(db, sql: """
                 SELECT EXISTS (SELECT 1 FROM batch WHERE claim = ?1) OR EXISTS (SELECT 1 FROM replay WHERE claim = ?1)
                 """, arguments: [claim]) ?? false
@@ -328,9 +333,9 @@ extension GatewayStore {
 
     /// `partner`'s delivered files not yet noticed collected, newest first (at most `limit`): job id and name.
     public func uncollectedDeliveries(partner: String, limit: Int = 1_000) throws -> [(jobId: Int64, file: String)] {
-        try pool.read { db in
+        try database.read { db in
             try Row.fetchAll(db, sql: """
-                SELECT j.id, json_extract(j.input, '$.file') AS file FROM job j
+                SELECT j.id, \(db.dialect == .postgres ? "j.input::json ->> 'file'" : "json_extract(j.input, '$.file')") AS file FROM job j
                 WHERE j.kind = 'deliver' AND j.state = 'succeeded' AND j.partner = ?
                   AND NOT EXISTS (SELECT 1 FROM collected c WHERE c.job_id = j.id)
                 ORDER BY j.id DESC LIMIT ?
@@ -343,9 +348,9 @@ extension GatewayStore {
     /// Records that these deliveries were gone from the pickup directory at `now`.
     public func recordCollected(_ deliveries: [(jobId: Int64, file: String)], partner: String, now: Date) throws {
         guard !deliveries.isEmpty else { return }
-        try pool.write { db in
+        try database.write { db in
             for delivery in deliveries {
-                try db.execute(sql: "INSERT OR IGNORE INTO collected (job_id, partner, file_name, noticed_at) VALUES (?, ?, ?, ?)",
+                try db.execute(sql: "INSERT INTO collected (job_id, partner, file_name, noticed_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                                arguments: [delivery.jobId, partner, delivery.file, now])
             }
         }
@@ -353,6 +358,6 @@ extension GatewayStore {
 
     /// When the delivery of job `jobId` was noticed collected, if it was.
     public func collectedAt(jobId: Int64) throws -> Date? {
-        try pool.read { db in try Date.fetchOne(db, sql: "SELECT noticed_at FROM collected WHERE job_id = ?", arguments: [jobId]) }
+        try database.read { db in try Date.fetchOne(db, sql: "SELECT noticed_at FROM collected WHERE job_id = ?", arguments: [jobId]) }
     }
 }

@@ -55,7 +55,7 @@ extension GatewayStore {
     /// `received_at` (when the gateway picked the file up) to the first time its first process job reached
     /// a judgment (succeeded or quarantined) in the job history, so a later rerun or replay does not move it.
     public func activity(from start: Date, until end: Date, partner: String? = nil) throws -> [PartnerDayActivity] {
-        try pool.read { db in
+        try database.read { db in
             var rows: [String: PartnerDayActivity] = [:]
             func key(_ day: String, _ partner: String) -> String { day + "\u{0}" + partner }
             // In place: copying a row out and back would copy its durations array at every update.
@@ -67,18 +67,18 @@ extension GatewayStore {
             // partners are found by skipping through the same index (a loose index scan), because a range on
             // received_at alone could not use it and would read the whole table.
             let batches = Self.batchesInWindow(partner: partner)
-            let counts = try Row.fetchCursor(db, sql: """
+            var counts = try Row.fetchCursor(db, sql: """
                 \(batches.prefix)
                 SELECT substr(b.received_at, 1, 10) AS day, b.partner AS partner,
-                       sum(b.parent_batch_id IS NULL) AS files,
-                       sum(b.parent_batch_id IS NOT NULL) AS members,
+                       sum(CASE WHEN b.parent_batch_id IS NULL THEN 1 ELSE 0 END) AS files,
+                       sum(CASE WHEN b.parent_batch_id IS NOT NULL THEN 1 ELSE 0 END) AS members,
                        sum(CASE WHEN b.parent_batch_id IS NULL THEN b.size ELSE 0 END) AS bytes,
-                       sum(b.state = 'accepted') AS accepted,
-                       sum(b.state = 'rejected') AS rejected,
-                       sum(b.state = 'quarantined') AS quarantined,
-                       sum(b.state = 'conflict') AS conflict,
-                       sum(b.state = 'received') AS pending,
-                       sum(b.state = 'unpacked') AS unpacked
+                       sum(CASE WHEN b.state = 'accepted' THEN 1 ELSE 0 END) AS accepted,
+                       sum(CASE WHEN b.state = 'rejected' THEN 1 ELSE 0 END) AS rejected,
+                       sum(CASE WHEN b.state = 'quarantined' THEN 1 ELSE 0 END) AS quarantined,
+                       sum(CASE WHEN b.state = 'conflict' THEN 1 ELSE 0 END) AS conflict,
+                       sum(CASE WHEN b.state = 'received' THEN 1 ELSE 0 END) AS pending,
+                       sum(CASE WHEN b.state = 'unpacked' THEN 1 ELSE 0 END) AS unpacked
                 FROM \(batches.from)
                 WHERE \(batches.condition) b.received_at >= ? AND b.received_at < ?
                 GROUP BY day, b.partner
@@ -99,17 +99,17 @@ extension GatewayStore {
 
             // Processing times: one number per judged batch of the window, streamed (a cursor), so memory is
             // eight bytes per batch of the window, whatever the ledger's size.
-            let times = try Row.fetchCursor(db, sql: """
+            var times = try Row.fetchCursor(db, sql: """
                 \(batches.prefix)
                 SELECT day, partner, seconds FROM (
                     SELECT substr(b.received_at, 1, 10) AS day, b.partner AS partner,
-                           (julianday((SELECT min(e.at) FROM job_event e
-                                       WHERE e.job_id = (SELECT min(j.id) FROM job j
-                                                         WHERE j.batch_id = b.id AND j.kind = 'process')
-                                         AND e.to_state IN ('succeeded', 'quarantined')))
-                            - julianday(b.received_at)) * 86400.0 AS seconds
+                           \(db.secondsBetween("""
+                               SELECT min(e.at) FROM job_event e
+                               WHERE e.job_id = (SELECT min(j.id) FROM job j WHERE j.batch_id = b.id AND j.kind = 'process')
+                                 AND e.to_state IN ('succeeded', 'quarantined')
+                               """, "b.received_at")) AS seconds
                     FROM \(batches.from)
-                    WHERE \(batches.condition) b.received_at >= ? AND b.received_at < ?)
+                    WHERE \(batches.condition) b.received_at >= ? AND b.received_at < ?) AS judged
                 WHERE seconds IS NOT NULL
                 """, arguments: batches.arguments + [start, end])
             // Rows come partner by partner in arrival order (the index), so a run of them shares one day and
@@ -119,7 +119,7 @@ extension GatewayStore {
                 if let run { update(run.day, run.partner) { $0.processingSeconds += run.seconds } }
             }
             while let row = try times.next() {
-                let day: String = row[0], partner: String = row[1], seconds: Double = row[2]
+                let day: String = row["day"], partner: String = row["partner"], seconds: Double = row["seconds"]
                 if run?.day != day || run?.partner != partner {
                     flush()
                     run = (day, partner, [])
@@ -131,17 +131,17 @@ extension GatewayStore {
 
             // Deliveries by the day of their last change (job_state_updated: state, then the time range).
             var deliverySQL = """
-                SELECT substr(updated_at, 1, 10) AS day, ifnull(partner, '') AS partner,
-                       sum(state = 'succeeded') AS delivered,
-                       sum(state IN ('failed', 'quarantined', 'cancelled')) AS failed,
-                       sum(state = 'retrying') AS retrying
+                SELECT substr(updated_at, 1, 10) AS day, COALESCE(partner, '') AS partner,
+                       sum(CASE WHEN state = 'succeeded' THEN 1 ELSE 0 END) AS delivered,
+                       sum(CASE WHEN state IN ('failed', 'quarantined', 'cancelled') THEN 1 ELSE 0 END) AS failed,
+                       sum(CASE WHEN state = 'retrying' THEN 1 ELSE 0 END) AS retrying
                 FROM job
                 WHERE kind = 'deliver' AND state IN ('succeeded', 'failed', 'quarantined', 'cancelled', 'retrying')
                   AND updated_at >= ? AND updated_at < ?
                 """
-            var deliveryArguments: StatementArguments = [start, end]
+            var deliveryArguments: StoreArguments = [start, end]
             if let partner { deliverySQL += " AND partner = ?"; deliveryArguments += [partner] }
-            let deliveries = try Row.fetchCursor(db, sql: deliverySQL + " GROUP BY day, ifnull(partner, '')",
+            var deliveries = try Row.fetchCursor(db, sql: deliverySQL + " GROUP BY day, COALESCE(partner, '')",
                                                  arguments: deliveryArguments)
             while let row = try deliveries.next() {
                 update(row["day"], row["partner"]) { a in
@@ -154,13 +154,13 @@ extension GatewayStore {
             // Manifest filings, with the consignments each listed (from the model kept as filed).
             var manifestSQL = """
                 SELECT substr(v.filed_at, 1, 10) AS day, m.partner AS partner, count(*) AS filings,
-                       sum(ifnull(json_array_length(v.model_json, '$.consignments'), 0)) AS consignments
+                       sum(COALESCE(\(db.jsonArrayLength("v.model_json", key: "consignments")), 0)) AS consignments
                 FROM manifest_version v JOIN manifest m ON m.id = v.manifest_id
                 WHERE v.filed_at >= ? AND v.filed_at < ?
                 """
-            var manifestArguments: StatementArguments = [start, end]
+            var manifestArguments: StoreArguments = [start, end]
             if let partner { manifestSQL += " AND m.partner = ?"; manifestArguments += [partner] }
-            let filings = try Row.fetchCursor(db, sql: manifestSQL + " GROUP BY day, m.partner", arguments: manifestArguments)
+            var filings = try Row.fetchCursor(db, sql: manifestSQL + " GROUP BY day, m.partner", arguments: manifestArguments)
             while let row = try filings.next() {
                 update(row["day"], row["partner"]) { a in
                     a.manifests = row["filings"] ?? 0
@@ -175,7 +175,7 @@ extension GatewayStore {
     /// The `FROM` of a query over the window's batches (alias `b`), the condition that picks the partner (ends
     /// in `AND`), the CTE they need, and the condition's arguments (bound before the window's).
     private static func batchesInWindow(partner: String?)
-        -> (prefix: String, from: String, condition: String, arguments: StatementArguments)
+        -> (prefix: String, from: String, condition: String, arguments: StoreArguments)
     {
         if let partner { return ("", "batch b", "b.partner = ? AND", [partner]) }
         return ("""

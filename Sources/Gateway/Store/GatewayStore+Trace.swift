@@ -32,7 +32,7 @@ extension GatewayStore {
     /// batch id (`42` or `B42`), interchange reference or dropped file name), in time order. Batches are
     /// capped at `limit` (newest kept) so a reference that is everywhere cannot flood the answer.
     public func trace(_ reference: String, limit: Int = 200) throws -> Trace {
-        try pool.read { db in
+        try database.read { db in
             var matched: [String] = []
             var batchIds = Set<Int64>()
             var manifestIds = Set<Int64>()
@@ -56,14 +56,14 @@ extension GatewayStore {
             if !byContainer.isEmpty { matched.append("container"); manifestIds.formUnion(byContainer) }
             // The manifests of the batches found, and the batches of every version of the manifests found.
             if !batchIds.isEmpty {
-                manifestIds.formUnion(try Int64.fetchAll(db, sql: "SELECT DISTINCT manifest_id FROM manifest_version WHERE batch_id IN (\(Self.list(batchIds)))"))
+                manifestIds.formUnion(try Int64.fetchAll(db, sql: "SELECT DISTINCT manifest_id FROM manifest_version WHERE batch_id IN (\(storeIdList(batchIds)))"))
             }
             if !manifestIds.isEmpty {
-                batchIds.formUnion(try Int64.fetchAll(db, sql: "SELECT batch_id FROM manifest_version WHERE manifest_id IN (\(Self.list(manifestIds))) AND batch_id IS NOT NULL"))
+                batchIds.formUnion(try Int64.fetchAll(db, sql: "SELECT batch_id FROM manifest_version WHERE manifest_id IN (\(storeIdList(manifestIds))) AND batch_id IS NOT NULL"))
             }
             // Archive members bring their archive.
             if !batchIds.isEmpty {
-                batchIds.formUnion(try Int64.fetchAll(db, sql: "SELECT parent_batch_id FROM batch WHERE id IN (\(Self.list(batchIds))) AND parent_batch_id IS NOT NULL"))
+                batchIds.formUnion(try Int64.fetchAll(db, sql: "SELECT parent_batch_id FROM batch WHERE id IN (\(storeIdList(batchIds))) AND parent_batch_id IS NOT NULL"))
             }
             let bill = matched.contains("bill-of-lading") || matched.contains("container") ? reference : nil
             // The agencies' instructions about it (their files' own story comes with them) and the terminals' notices.
@@ -77,13 +77,12 @@ extension GatewayStore {
             events.removeAll { $0.kind == "excluded" || ($0.file != nil && excluded.contains("\($0.partner ?? "")/\($0.file ?? "")")) }
             events.sort { ($0.at, Self.order($0.kind)) < ($1.at, Self.order($1.kind)) }
             let numbers = manifestIds.isEmpty ? [] : try String.fetchAll(db, sql: """
-                SELECT partner || '/' || document_number FROM manifest WHERE id IN (\(Self.list(manifestIds))) ORDER BY id
+                SELECT partner || '/' || document_number FROM manifest WHERE id IN (\(storeIdList(manifestIds))) ORDER BY id
                 """)
             return Trace(reference: reference, matchedAs: matched, batches: batches, manifests: numbers, events: events)
         }
     }
 
-    private static func list(_ ids: some Collection<Int64>) -> String { ids.map(String.init).joined(separator: ",") }
 
     /// Ties in time keep the order things happen in.
     private static func order(_ kind: String) -> Int {
@@ -94,13 +93,13 @@ extension GatewayStore {
     /// The instructions that apply to the manifests' goods (only to `reference`'s consignments when it is a bill or
     /// a container: about its bill, its manifest or its boxes), with the batches they came in, and the notices
     /// terminals were sent about their containers.
-    private static func verdictEvents(_ manifests: [Int64], only reference: String?, _ db: Database) throws
+    private static func verdictEvents(_ manifests: [Int64], only reference: String?, _ db: StoreConnection) throws
         -> (events: [TraceEvent], batches: [Int64])
     {
-        let ids = list(manifests)
+        let ids = storeIdList(manifests)
         let consignments = """
             SELECT c.id FROM consignment c WHERE c.manifest_id IN (\(ids))
-            AND (?1 IS NULL OR c.bill_of_lading = ?1 OR c.id IN (SELECT consignment_id FROM container_use WHERE container = ?1))
+            AND (CAST(?1 AS TEXT) IS NULL OR c.bill_of_lading = ?1 OR c.id IN (SELECT consignment_id FROM container_use WHERE container = ?1))
             """
         let containers = "SELECT container FROM container_use WHERE consignment_id IN (\(consignments))"
         var events: [TraceEvent] = []
@@ -132,9 +131,9 @@ extension GatewayStore {
         return (events, batches)
     }
 
-    private static func batchEvents(_ batches: [Int64], _ db: Database) throws -> [TraceEvent] {
+    private static func batchEvents(_ batches: [Int64], _ db: StoreConnection) throws -> [TraceEvent] {
         var events: [TraceEvent] = []
-        let ids = list(batches)
+        let ids = storeIdList(batches)
         for row in try Row.fetchAll(db, sql: "SELECT * FROM batch WHERE id IN (\(ids))") {
             let id: Int64 = row["id"]
             let member = (row["member_name"] as String?).map { " (member \($0) of batch \(row["parent_batch_id"] as Int64))" } ?? ""
@@ -183,11 +182,11 @@ extension GatewayStore {
 
     /// Filings, routing decisions and copies of the manifests; with `only` (a bill or container), the
     /// decisions and copies that concern it.
-    private static func manifestEvents(_ manifests: [Int64], only reference: String?, _ db: Database) throws -> [TraceEvent] {
+    private static func manifestEvents(_ manifests: [Int64], only reference: String?, _ db: StoreConnection) throws -> [TraceEvent] {
         var events: [TraceEvent] = []
-        let ids = list(manifests)
+        let ids = storeIdList(manifests)
         for row in try Row.fetchAll(db, sql: """
-            SELECT m.partner, m.document_number, v.version, v.function, v.batch_id, v.filed_at, json_array_length(v.model_json, '$.consignments') AS n
+            SELECT m.partner, m.document_number, v.version, v.function, v.batch_id, v.filed_at, \(db.jsonArrayLength("v.model_json", key: "consignments")) AS n
             FROM manifest_version v JOIN manifest m ON m.id = v.manifest_id WHERE v.manifest_id IN (\(ids))
             """) {
             events.append(TraceEvent(at: row["filed_at"], kind: "filed", batchId: row["batch_id"], partner: row["partner"],

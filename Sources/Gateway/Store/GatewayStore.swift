@@ -12,10 +12,19 @@ import Jobs
 ///
 /// Time is always injected (`now:`): the store never reads the clock, so tests and reruns agree.
 public final class GatewayStore: Sendable {
-    /// The database; exposed for tests and future modules that add their own migrations.
-    public let pool: DatabasePool
-    /// Where the database file lives.
+    /// The database, SQLite or PostgreSQL.
+    let database: StoreDatabase
+    /// Where the database file lives (SQLite), or the server (PostgreSQL: `user@host:port/database`).
     public let path: String
+
+    /// Which store this is.
+    public var dialect: StoreDialect { database.dialect }
+
+    /// The SQLite database, for tests that look inside it (SQLite only).
+    public var pool: DatabasePool {
+        guard case .sqlite(let pool) = database.kind else { preconditionFailure("pool: this store is PostgreSQL") }
+        return pool
+    }
 
     /// Opens (creating if needed) the ledger at `path` and applies pending migrations.
     ///
@@ -26,31 +35,75 @@ public final class GatewayStore: Sendable {
         configuration.busyMode = .timeout(busyTimeoutSeconds)
         configuration.foreignKeysEnabled = true
         configuration.prepareDatabase { db in
-            try db.cachedExecute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA synchronous = FULL")
             // A pipeline transaction records a whole chunk (256 files and their jobs). With SQLite's default
             // 2 MB page cache such a transaction spilled dirty pages to the WAL again and again (84 page writes
             // per file, seen with strace); 64 MB keeps a chunk's pages in memory until its one commit.
-            try db.cachedExecute(sql: "PRAGMA cache_size = -65536")
+            try db.execute(sql: "PRAGMA cache_size = -65536")
             // Each item of a chunk runs in a savepoint, whose statement journal SQLite otherwise keeps in a
             // temporary file (/var/tmp/etilqs_*): 60 small writes per file. In memory, it costs nothing.
-            try db.cachedExecute(sql: "PRAGMA temp_store = MEMORY")
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }
         self.path = path
-        self.pool = try DatabasePool(path: path, configuration: configuration)
+        let pool = try DatabasePool(path: path, configuration: configuration)
+        self.database = StoreDatabase(.sqlite(pool))
         // GRDB's DatabasePool sets `synchronous = NORMAL` on its writer when it switches to WAL, after
         // `prepareDatabase` ran, which silently undid the FULL above (strace showed no WAL fsync per commit).
         // Set it again on the writer connection (the only one that commits), and check it took.
         try pool.writeWithoutTransaction { db in
-            try db.cachedExecute(sql: "PRAGMA synchronous = FULL")
-            let level = try Int.fetchOneCached(db, sql: "PRAGMA synchronous")
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            let level = try Int.fetchOne(db, sql: "PRAGMA synchronous")
             if level != 2 { throw StoreError(.corrupt, "PRAGMA synchronous is \(level.map(String.init) ?? "?"), not FULL (2)") }
         }
         try StoreSchema.migrator.migrate(pool)
     }
 
+    /// Connects to the PostgreSQL store several nodes share and applies pending migrations (each once, however
+    /// many nodes start together).
+    public init(postgres settings: PostgresSettings) throws {
+        let session = try PostgresSession.connect(settings)
+        try PostgresStoreSchema.migrate(session)
+        self.path = settings.description
+        self.database = StoreDatabase(.postgres(session))
+    }
+
+    /// Opens the store a configuration names.
+    public convenience init(_ store: StoreConfiguration) throws {
+        switch store {
+        case .sqlite(let path): try self.init(path: path)
+        case .postgres(let settings): try self.init(postgres: settings)
+        }
+    }
+
     /// Names of the migrations applied to this database, in order (for `gateway check` and tests).
     public func appliedMigrations() throws -> [String] {
-        try pool.read { db in try StoreSchema.migrator.appliedMigrations(db) }
+        switch database.kind {
+        case .sqlite(let pool): try pool.read { db in try StoreSchema.migrator.appliedMigrations(db) }
+        case .postgres(let session): try PostgresStoreSchema.state(session).applied
+        }
+    }
+
+    /// Runs `body` in one write transaction (tests and the rare caller that needs raw SQL, on either store).
+    public func write<T>(_ body: (StoreConnection) throws -> T) throws -> T {
+        try database.write(body)
+    }
+
+    /// Runs `body` in one read-only transaction.
+    public func read<T>(_ body: (StoreConnection) throws -> T) throws -> T {
+        try database.read(body)
+    }
+
+    /// Takes the singleton `name` for this node if no other node holds it (a drop directory's poll, the notice
+    /// sweep): a PostgreSQL advisory lock, held until `releaseSingleton` or until this node's connection ends. On
+    /// SQLite there is one node, and it always may.
+    public func tryTakeSingleton(_ name: String) throws -> Bool {
+        guard case .postgres(let session) = database.kind else { return true }
+        return try session.tryLock(name)
+    }
+
+    public func releaseSingleton(_ name: String) throws {
+        guard case .postgres(let session) = database.kind else { return }
+        try session.unlock(name)
     }
 
     // MARK: - Intake
@@ -61,13 +114,13 @@ public final class GatewayStore: Sendable {
     /// interchange reference as a non-conflict batch → conflict; else new. The renamed path is never
     /// part of the key. Only after this returns may the file be removed from the drop directory.
     public func recordIntake(_ intake: IntakeRecord) throws -> IntakeOutcome {
-        try pool.write { db in try Self.recordIntake(intake, db) }
+        try database.write { db in try Self.recordIntake(intake, db) }
     }
 
     /// Records the members of an unpacked archive, and marks the archive `unpacked`, in one transaction
     /// (all members or none). A member without `memberName` is named by its `originalName`.
     public func recordMembers(_ members: [IntakeRecord], of archiveId: Int64, now: Date) throws -> [IntakeOutcome] {
-        try pool.write { db in
+        try database.write { db in
             guard try Self.fetchBatch(db, archiveId) != nil else {
                 throw StoreError(.batchNotFound, "archive batch \(archiveId) not found")
             }
@@ -83,7 +136,7 @@ public final class GatewayStore: Sendable {
         }
     }
 
-    static func recordIntake(_ intake: IntakeRecord, _ db: Database) throws -> IntakeOutcome {
+    static func recordIntake(_ intake: IntakeRecord, _ db: StoreConnection) throws -> IntakeOutcome {
         let hex = intake.digest.hex
         // The same arrival again (a crash after this transaction, before the work file was removed):
         // the outcome it had, nothing new recorded.
@@ -121,7 +174,7 @@ public final class GatewayStore: Sendable {
         if let reference = intake.interchangeRef,
             let existing = try Int64.fetchOneCached(db, sql: """
                     SELECT id FROM batch
-                    WHERE partner = ? AND ifnull(sender_id, '') = ifnull(?, '') AND interchange_ref = ?
+                    WHERE partner = ? AND COALESCE(sender_id, '') = COALESCE(?, '') AND interchange_ref = ?
                       AND state <> 'conflict'
                     ORDER BY id LIMIT 1
                     """,
@@ -137,7 +190,7 @@ public final class GatewayStore: Sendable {
                     VALUES (?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [intake.partner, intake.senderId, reference, existing, batchId, intake.receivedAt])
-            let conflictId = db.lastInsertedRowID
+            let conflictId = try db.lastInsertedRowID()
             let job = try intake.jobOnConflict.map { request in
                 var request = request
                 request.batchId = batchId
@@ -154,7 +207,7 @@ public final class GatewayStore: Sendable {
         return .new(batchId: batchId, jobId: job)
     }
 
-    private static func insertBatch(_ intake: IntakeRecord, state: BatchState, reason: String?, _ db: Database) throws
+    private static func insertBatch(_ intake: IntakeRecord, state: BatchState, reason: String?, _ db: StoreConnection) throws
         -> Int64
     {
         try db.cachedExecute(
@@ -170,12 +223,12 @@ public final class GatewayStore: Sendable {
                 intake.memberName, state.rawValue, reason, intake.receivedAt, intake.claim,
                 intake.signatureDigest?.hex, intake.signatureName,
             ])
-        return db.lastInsertedRowID
+        return try db.lastInsertedRowID()
     }
 
     /// Sets a batch's state (accepted, rejected, quarantined...) with the reason operators will read.
     public func setBatchState(_ batchId: Int64, _ state: BatchState, reason: String? = nil, now: Date) throws {
-        try pool.write { db in
+        try database.write { db in
             try db.cachedExecute(
                 sql: "UPDATE batch SET state = ?, reason = ?, updated_at = ? WHERE id = ?",
                 arguments: [state.rawValue, reason, now, batchId])
@@ -185,7 +238,7 @@ public final class GatewayStore: Sendable {
 
     /// Marks a conflict resolved with the operator's words.
     public func resolveConflict(_ conflictId: Int64, resolution: String, now: Date) throws {
-        try pool.write { db in
+        try database.write { db in
             try db.cachedExecute(
                 sql: "UPDATE conflict SET resolved_at = ?, resolution = ? WHERE id = ? AND resolved_at IS NULL",
                 arguments: [now, resolution, conflictId])
@@ -203,7 +256,7 @@ public final class GatewayStore: Sendable {
         batchId: Int64, kind: ReceiptKind, fileName: String, digest: SHA256Digest, writtenAt: Date,
         settingBatchState: (BatchState, String?, Date)? = nil
     ) throws -> (receipt: ReceiptRecord, created: Bool) {
-        try pool.write { db in
+        try database.write { db in
             if let (state, reason, now) = settingBatchState {
                 try db.cachedExecute(
                     sql: "UPDATE batch SET state = ?, reason = ?, updated_at = ? WHERE id = ?",
@@ -224,7 +277,7 @@ public final class GatewayStore: Sendable {
 
     /// The receipt of `kind` already written for a batch, if any: check before writing a file.
     public func receipt(batchId: Int64, kind: ReceiptKind) throws -> ReceiptRecord? {
-        try pool.read { db in
+        try database.read { db in
             try ReceiptRecord.fetchOneCached(db, sql: "SELECT * FROM receipt WHERE batch_id = ? AND kind = ?", arguments: [batchId, kind.rawValue])
         }
     }
@@ -234,10 +287,10 @@ public final class GatewayStore: Sendable {
     /// Creates a job (queued, due at `runAt` or `now`); with an idempotency key already used, returns that job's id.
     @discardableResult
     public func enqueue(_ request: JobRequest, now: Date) throws -> Int64 {
-        try pool.write { db in try Self.insertJob(request, now: now, message: "enqueued", db) }
+        try database.write { db in try Self.insertJob(request, now: now, message: "enqueued", db) }
     }
 
-    static func insertJob(_ request: JobRequest, now: Date, message: String, _ db: Database) throws -> Int64 {
+    static func insertJob(_ request: JobRequest, now: Date, message: String, _ db: StoreConnection) throws -> Int64 {
         if let key = request.idempotencyKey,
             let existing = try Int64.fetchOneCached(db, sql: "SELECT id FROM job WHERE idempotency_key = ?", arguments: [key])
         {
@@ -253,13 +306,13 @@ public final class GatewayStore: Sendable {
                 request.kind, request.partner, request.batchId, request.idempotencyKey, request.maxAttempts,
                 request.runAt ?? now, request.input, now, now,
             ])
-        let id = db.lastInsertedRowID
+        let id = try db.lastInsertedRowID()
         try appendEvent(id, from: nil, to: .queued, at: now, message: message, db)
         return id
     }
 
     static func appendEvent(
-        _ jobId: Int64, from: JobState?, to: JobState, at: Date, message: String?, _ db: Database
+        _ jobId: Int64, from: JobState?, to: JobState, at: Date, message: String?, _ db: StoreConnection
     ) throws {
         try db.cachedExecute(
             sql: "INSERT INTO job_event (job_id, at, from_state, to_state, message) VALUES (?, ?, ?, ?, ?)",
@@ -271,22 +324,22 @@ public final class GatewayStore: Sendable {
     public func claimNextJob(kinds: [String]? = nil, now: Date, leaseOwner: String, leaseSeconds: Double)
         throws -> JobRecord?
     {
-        try pool.write { db in
+        try database.write(queue: true) { db in
             var sql = "SELECT * FROM job WHERE state IN ('queued', 'retrying') AND next_run_at <= ?"
-            var arguments: StatementArguments = [now]
+            var arguments: StoreArguments = [now]
             if let kinds {
                 if kinds.isEmpty { return nil }
-                sql += " AND kind IN (\(databaseQuestionMarks(count: kinds.count)))"
-                arguments += StatementArguments(kinds)
+                sql += " AND kind IN (\(storeQuestionMarks(count: kinds.count)))"
+                arguments += StoreArguments(kinds)
             }
-            sql += " ORDER BY next_run_at, id LIMIT 1"
+            sql += " ORDER BY next_run_at, id LIMIT 1" + db.skipLocked
             guard let job = try JobRecord.fetchOneCached(db, sql: sql, arguments: arguments) else { return nil }
             return try Self.lease(job, to: leaseOwner, now: now, seconds: leaseSeconds, db)
         }
     }
 
     /// Moves a due job to `running` under `owner`'s lease, counting the attempt; returns the updated row.
-    static func lease(_ job: JobRecord, to owner: String, now: Date, seconds: Double, _ db: Database) throws
+    static func lease(_ job: JobRecord, to owner: String, now: Date, seconds: Double, _ db: StoreConnection) throws
         -> JobRecord
     {
         let expires = now.addingTimeInterval(seconds)
@@ -313,7 +366,7 @@ public final class GatewayStore: Sendable {
 
     /// Extends a running job's lease (a long transfer), so crash recovery does not take it away.
     public func renewLease(_ jobId: Int64, leaseOwner: String, now: Date, leaseSeconds: Double) throws {
-        try pool.write { db in
+        try database.write { db in
             _ = try Self.requireLease(jobId, leaseOwner, db)
             try db.cachedExecute(
                 sql: "UPDATE job SET lease_expires_at = ?, updated_at = ? WHERE id = ?",
@@ -323,11 +376,11 @@ public final class GatewayStore: Sendable {
 
     /// Marks a running job succeeded with its output (JSON); throws `leaseLost` if the lease is gone.
     public func complete(_ jobId: Int64, leaseOwner: String, output: String? = nil, now: Date) throws {
-        try pool.write { db in try Self.completeJob(jobId, leaseOwner: leaseOwner, output: output, now: now, db) }
+        try database.write { db in try Self.completeJob(jobId, leaseOwner: leaseOwner, output: output, now: now, db) }
     }
 
     static func completeJob(_ jobId: Int64, leaseOwner: String, output: String?, now: Date, message: String? = nil,
-                            _ db: Database) throws {
+                            _ db: StoreConnection) throws {
         _ = try requireLease(jobId, leaseOwner, db)
         try db.cachedExecute(
             sql: """
@@ -348,7 +401,7 @@ public final class GatewayStore: Sendable {
         _ jobId: Int64, leaseOwner: String, code: String, message: String,
         disposition: FailureDisposition = .transient, retry: RetryStrategy = RetryStrategy(), now: Date
     ) throws -> JobState {
-        try pool.write { db in
+        try database.write { db in
             try Self.failJob(jobId, leaseOwner: leaseOwner, code: code, message: message, disposition: disposition,
                              retry: retry, output: nil, now: now, db)
         }
@@ -356,7 +409,7 @@ public final class GatewayStore: Sendable {
 
     static func failJob(
         _ jobId: Int64, leaseOwner: String, code: String, message: String, disposition: FailureDisposition,
-        retry: RetryStrategy, output: String?, now: Date, _ db: Database
+        retry: RetryStrategy, output: String?, now: Date, _ db: StoreConnection
     ) throws -> JobState {
         let job = try requireLease(jobId, leaseOwner, db)
         let next: JobState
@@ -379,7 +432,7 @@ public final class GatewayStore: Sendable {
         }
         try db.cachedExecute(
             sql: """
-                UPDATE job SET state = ?, next_run_at = ?, error_code = ?, error_message = ?, output = ifnull(?, output),
+                UPDATE job SET state = ?, next_run_at = ?, error_code = ?, error_message = ?, output = COALESCE(?, output),
                                lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
                 WHERE id = ?
                 """,
@@ -401,7 +454,7 @@ public final class GatewayStore: Sendable {
     /// Operator rerun (`gateway jobs rerun`, `quarantine release`): a failed, quarantined, cancelled or
     /// succeeded job goes back to `queued` with a fresh attempt budget; its history is kept.
     public func rerun(_ jobId: Int64, now: Date, message: String = "rerun by operator") throws {
-        try pool.write { db in
+        try database.write { db in
             guard let job = try Self.fetchJob(db, jobId) else { throw StoreError(.jobNotFound, "job \(jobId) not found") }
             guard [.failed, .quarantined, .cancelled, .succeeded].contains(job.state) else {
                 throw StoreError(.invalidTransition, "job \(jobId) is \(job.state.rawValue); only finished jobs are rerun")
@@ -416,7 +469,7 @@ public final class GatewayStore: Sendable {
     /// Operator discard (`gateway quarantine discard`): a job that is not running becomes `cancelled`.
     /// With `expecting`, the job must be in that state when the transaction runs (no check-then-act race).
     public func cancel(_ jobId: Int64, reason: String, now: Date, expecting: JobState? = nil) throws {
-        try pool.write { db in
+        try database.write { db in
             guard let job = try Self.fetchJob(db, jobId) else { throw StoreError(.jobNotFound, "job \(jobId) not found") }
             if let expecting, job.state != expecting {
                 throw StoreError(.invalidTransition, "job \(jobId) is \(job.state.rawValue), not \(expecting.rawValue)")
@@ -429,7 +482,7 @@ public final class GatewayStore: Sendable {
         }
     }
 
-    static func requireLease(_ jobId: Int64, _ owner: String, _ db: Database) throws -> JobRecord {
+    static func requireLease(_ jobId: Int64, _ owner: String, _ db: StoreConnection) throws -> JobRecord {
         guard let job = try fetchJob(db, jobId) else { throw StoreError(.jobNotFound, "job \(jobId) not found") }
         guard job.state == .running, job.leaseOwner == owner else {
             throw StoreError(
@@ -443,17 +496,17 @@ public final class GatewayStore: Sendable {
 
     /// One job.
     public func job(_ jobId: Int64) throws -> JobRecord? {
-        try pool.read { db in try Self.fetchJob(db, jobId) }
+        try database.read { db in try Self.fetchJob(db, jobId) }
     }
 
     /// One batch.
     public func batch(_ batchId: Int64) throws -> BatchRecord? {
-        try pool.read { db in try Self.fetchBatch(db, batchId) }
+        try database.read { db in try Self.fetchBatch(db, batchId) }
     }
 
     /// The members of an archive batch, in the order they were recorded.
     public func members(of archiveId: Int64) throws -> [BatchRecord] {
-        try pool.read { db in
+        try database.read { db in
             try BatchRecord.fetchAllCached(db, sql: "SELECT * FROM batch WHERE parent_batch_id = ? ORDER BY id", arguments: [archiveId])
         }
     }
@@ -462,9 +515,9 @@ public final class GatewayStore: Sendable {
     public func jobs(state: JobState? = nil, partner: String? = nil, kind: String? = nil, limit: Int = 1000) throws
         -> [JobRecord]
     {
-        try pool.read { db in
+        try database.read { db in
             var clauses: [String] = []
-            var arguments = StatementArguments()
+            var arguments = StoreArguments()
             if let state { clauses.append("state = ?"); arguments += [state.rawValue] }
             if let partner { clauses.append("partner = ?"); arguments += [partner] }
             if let kind { clauses.append("kind = ?"); arguments += [kind] }
@@ -476,7 +529,7 @@ public final class GatewayStore: Sendable {
 
     /// `gateway jobs show ID`: the whole story, read in one consistent snapshot.
     public func jobStory(_ jobId: Int64) throws -> JobStory? {
-        try pool.read { db in
+        try database.read { db in
             guard let job = try Self.fetchJob(db, jobId) else { return nil }
             let batch = try job.batchId.flatMap { try Self.fetchBatch(db, $0) }
             let parent = try batch?.parentBatchId.flatMap { try Self.fetchBatch(db, $0) }
@@ -497,9 +550,9 @@ public final class GatewayStore: Sendable {
 
     /// `gateway quarantine list`: quarantined jobs with their batches, oldest first.
     public func quarantine(partner: String? = nil) throws -> [QuarantineEntry] {
-        try pool.read { db in
+        try database.read { db in
             var sql = "SELECT * FROM job WHERE state = 'quarantined'"
-            var arguments = StatementArguments()
+            var arguments = StoreArguments()
             if let partner { sql += " AND partner = ?"; arguments += [partner] }
             let jobs = try JobRecord.fetchAllCached(db, sql: sql + " ORDER BY updated_at, id", arguments: arguments)
             return try jobs.map { job in
@@ -510,25 +563,36 @@ public final class GatewayStore: Sendable {
 
     /// Open (or all) interchange-reference conflicts, oldest first.
     public func conflicts(includeResolved: Bool = false) throws -> [ConflictRecord] {
-        try pool.read { db in
+        try database.read { db in
             try ConflictRecord.fetchAllCached(db, sql: "SELECT * FROM conflict \(includeResolved ? "" : "WHERE resolved_at IS NULL") ORDER BY id")
+        }
+    }
+
+    /// How many jobs are in each state (every partner).
+    public func jobCounts() throws -> [JobState: Int] {
+        try database.read { db in
+            var counts: [JobState: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT state, count(*) AS n FROM job GROUP BY state") {
+                if let state = JobState(rawValue: row["state"]) { counts[state] = row["n"] }
+            }
+            return counts
         }
     }
 
     /// `gateway status`: per partner, jobs waiting, processed since `startOfDay`, failed, quarantined,
     /// and the oldest waiting. The caller picks the day boundary (site time zone), not the store.
     public func status(startOfDay: Date) throws -> [PartnerStatus] {
-        try pool.read { db in
+        try database.read { db in
             let rows = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT ifnull(partner, '') AS partner,
-                           sum(state IN ('queued', 'retrying', 'running')) AS waiting,
-                           sum(kind = 'process' AND state = 'succeeded' AND updated_at >= ?) AS processed,
-                           sum(state = 'failed') AS failed,
-                           sum(state = 'quarantined') AS quarantined,
+                    SELECT COALESCE(partner, '') AS partner,
+                           sum(CASE WHEN state IN ('queued', 'retrying', 'running') THEN 1 ELSE 0 END) AS waiting,
+                           sum(CASE WHEN kind = 'process' AND state = 'succeeded' AND updated_at >= ? THEN 1 ELSE 0 END) AS processed,
+                           sum(CASE WHEN state = 'failed' THEN 1 ELSE 0 END) AS failed,
+                           sum(CASE WHEN state = 'quarantined' THEN 1 ELSE 0 END) AS quarantined,
                            min(CASE WHEN state IN ('queued', 'retrying', 'running') THEN created_at END) AS oldest
-                    FROM job GROUP BY ifnull(partner, '') ORDER BY 1
+                    FROM job GROUP BY COALESCE(partner, '') ORDER BY 1
                     """,
                 arguments: [startOfDay])
             return rows.map { row in
@@ -539,11 +603,11 @@ public final class GatewayStore: Sendable {
         }
     }
 
-    static func fetchJob(_ db: Database, _ id: Int64) throws -> JobRecord? {
+    static func fetchJob(_ db: StoreConnection, _ id: Int64) throws -> JobRecord? {
         try JobRecord.fetchOneCached(db, sql: "SELECT * FROM job WHERE id = ?", arguments: [id])
     }
 
-    static func fetchBatch(_ db: Database, _ id: Int64) throws -> BatchRecord? {
+    static func fetchBatch(_ db: StoreConnection, _ id: Int64) throws -> BatchRecord? {
         try BatchRecord.fetchOneCached(db, sql: "SELECT * FROM batch WHERE id = ?", arguments: [id])
     }
 }

@@ -8,13 +8,26 @@ import GRDBSQLite
 /// `DatabaseValueConvertible` existentials turned into `DatabaseValue`s, then bound inside nested closures) cost
 /// more per row than SQLite's own insert. Binding straight from the Swift values costs a fraction of it. Only
 /// plain INSERTs into tables nothing observes go this way; GRDB still owns the connection and the transaction.
+///
+/// On PostgreSQL the same calls collect the values and run the insert through the store's connection.
 final class RawInsert {
-    private let statement: OpaquePointer
-    private let connection: OpaquePointer
+    private let statement: OpaquePointer?
+    private let connection: OpaquePointer?
+    private let postgres: StoreConnection?
+    private var values: [DatabaseValue] = []
     private let sql: String
+    private let returnsId: Bool
     private var index: Int32 = 0
 
-    init(_ db: Database, sql: String) throws {
+    /// `returnsId`: `run` returns the new row's id (its table has an `id` key).
+    init(_ store: StoreConnection, sql: String, returnsId: Bool = false) throws {
+        self.sql = sql
+        self.returnsId = returnsId
+        guard let db = store.sqlite else {
+            (statement, connection, postgres) = (nil, nil, store)
+            return
+        }
+        postgres = nil
         guard let connection = db.sqliteConnection else { throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "connection closed") }
         var statement: OpaquePointer?
         let code = sqlite3_prepare_v3(connection, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
@@ -23,13 +36,13 @@ final class RawInsert {
         }
         self.statement = statement
         self.connection = connection
-        self.sql = sql
     }
 
-    deinit { sqlite3_finalize(statement) }
+    deinit { if let statement { sqlite3_finalize(statement) } }
 
     /// Binds the next parameter (in order, from the first).
     func bind(_ value: String?) {
+        guard let statement else { values.append(value?.databaseValue ?? .null); return }
         index += 1
         guard var value else { sqlite3_bind_null(statement, index); return }
         // SQLITE_TRANSIENT: SQLite copies the text before the buffer goes away.
@@ -47,6 +60,7 @@ final class RawInsert {
     }
 
     func bind(_ value: Int64?) {
+        guard let statement else { values.append(value?.databaseValue ?? .null); return }
         index += 1
         if let value { sqlite3_bind_int64(statement, index, value) } else { sqlite3_bind_null(statement, index) }
     }
@@ -54,13 +68,19 @@ final class RawInsert {
     func bind(_ value: Int?) { bind(value.map(Int64.init)) }
 
     func bind(_ value: Double?) {
+        guard let statement else { values.append(value?.databaseValue ?? .null); return }
         index += 1
         if let value { sqlite3_bind_double(statement, index, value) } else { sqlite3_bind_null(statement, index) }
     }
 
-    /// Runs the insert with the parameters bound since the last run, and returns the new row's id.
+    /// Runs the insert with the parameters bound since the last run, and returns the new row's id (with `returnsId`).
     @discardableResult
     func run() throws -> Int64 {
+        guard let statement, let connection else {
+            defer { values.removeAll(keepingCapacity: true) }
+            try postgres!.execute(sql: sql, arguments: StoreArguments(values))
+            return returnsId ? try postgres!.lastInsertedRowID() : 0
+        }
         defer {
             sqlite3_reset(statement)
             sqlite3_clear_bindings(statement)

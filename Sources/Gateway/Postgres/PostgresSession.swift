@@ -1,0 +1,243 @@
+import Foundation
+import GRDB
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import NIOSSL
+import PostgresNIO
+
+// One node's connection to the shared PostgreSQL, used synchronously by the store (the pipeline calls the store
+// from worker threads, as it does SQLite through GRDB). postgres-nio runs the connection on its own event loop;
+// a call here waits for its future, so it must never run on that loop (it does not: the store is called from
+// the pipeline's threads and from tasks of the cooperative pool).
+//
+// Values cross as GRDB's `DatabaseValue`, so the store's SQL, arguments and rows are the same types on both
+// stores; only this file knows PostgreSQL's wire types. Hand-written because postgres-nio has no synchronous API
+// and no driver here maps between the two.
+
+/// A synchronous PostgreSQL connection: queries with `?` placeholders, transactions with retries.
+final class PostgresSession: @unchecked Sendable {
+    let settings: PostgresSettings
+    private let connection: PostgresConnection
+    private let logger: Logger
+    /// One statement at a time on the connection, one transaction at a time per node (like SQLite's writer).
+    private let lock = NSRecursiveLock()
+    /// Placeholder rewrites, by SQL text (a store runs the same few dozen statements all day).
+    private let rewritten = NIOLockedValueBox<[String: String]>([:])
+
+    private init(settings: PostgresSettings, connection: PostgresConnection, logger: Logger) {
+        self.settings = settings
+        self.connection = connection
+        self.logger = logger
+    }
+
+    deinit { try? connection.close().wait() }
+
+    /// The connection's settings for postgres-nio (the password read from its file or variable now).
+    static func configuration(_ settings: PostgresSettings) throws -> PostgresConnection.Configuration {
+        var configuration = PostgresConnection.Configuration(
+            host: settings.host, port: settings.port, username: settings.user, password: try settings.password(),
+            database: settings.database, tls: .disable)
+        if settings.tls == .require {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            if let ca = settings.tlsCAFile { tls.trustRoots = .file(ca) }
+            do {
+                configuration.tls = .require(try NIOSSLContext(configuration: tls))
+            } catch {
+                throw PostgresStoreError(code: "postgres.tls", message: "cannot set up TLS for \(settings.description): \(error)")
+            }
+        }
+        configuration.options.connectTimeout = .seconds(Int64(settings.connectTimeoutSeconds))
+        return configuration
+    }
+
+    /// Connects (blocking the calling thread, never an event loop's).
+    static func connect(_ settings: PostgresSettings, logger: Logger = Logger(label: "gateway.postgres")) throws -> PostgresSession {
+        let configuration = try configuration(settings)
+        do {
+            let connection = try PostgresConnection.connect(
+                on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration, id: 1, logger: logger
+            ).wait()
+            return PostgresSession(settings: settings, connection: connection, logger: logger)
+        } catch {
+            throw PostgresStoreError(code: "postgres.connect", message: "cannot connect to \(settings.description): \(reason(error))")
+        }
+    }
+
+    /// What a PostgreSQL error says (the server's message, not the driver's generic text).
+    static func reason(_ error: any Error) -> String {
+        if let error = error as? PSQLError {
+            if let message = error.serverInfo?[.message] { return message }
+            if let underlying = error.underlying { return "\(underlying)" }
+            return "\(error.code)"
+        }
+        return "\(error)"
+    }
+
+    /// The SQLSTATE of a server error (e.g. 40001 for a serialization failure).
+    static func sqlState(_ error: any Error) -> String? {
+        (error as? PSQLError)?.serverInfo?[.sqlState]
+    }
+
+    // MARK: - Statements
+
+    /// What one statement returned: its columns' names, its rows' values in column order, the rows it changed.
+    struct Result {
+        var columns: [String] = []
+        var values: [[DatabaseValue]] = []
+        var changes = 0
+
+        /// The first column of the first row, as an integer, text... (nil when there is no row).
+        func scalar<T: DatabaseValueConvertible>(_ type: T.Type = T.self) -> T? {
+            values.first?.first.flatMap(T.fromDatabaseValue)
+        }
+
+        /// The rows as GRDB rows, so record types decode the same on both stores (looked up by column name).
+        var rows: [Row] {
+            values.map { row in
+                var dictionary: [String: (any DatabaseValueConvertible)?] = [:]
+                for (name, value) in zip(columns, row) { dictionary[name] = value }
+                return Row(dictionary)
+            }
+        }
+    }
+
+    /// Runs one statement with `?` placeholders.
+    @discardableResult
+    func run(_ sql: String, _ arguments: [DatabaseValue] = []) throws -> Result {
+        var bindings = PostgresBindings(capacity: arguments.count)
+        for value in arguments {
+            switch value.storage {
+            case .null: bindings.appendNull()
+            case .int64(let v): bindings.append(v)
+            case .double(let v): bindings.append(v)
+            case .string(let v): bindings.append(v)
+            case .blob(let v): bindings.append(ByteBuffer(bytes: v))
+            }
+        }
+        let query = PostgresQuery(unsafeSQL: placeholders(sql), binds: bindings)
+        lock.lock()
+        defer { lock.unlock() }
+        let answer: PostgresQueryResult
+        do {
+            answer = try connection.query(query, logger: logger).wait()
+        } catch {
+            throw PostgresQueryError(sql: sql, sqlState: Self.sqlState(error), message: Self.reason(error))
+        }
+        var result = Result(changes: answer.metadata.rows ?? 0)
+        result.values.reserveCapacity(answer.rows.count)
+        for row in answer.rows {
+            if result.columns.isEmpty { result.columns = row.map(\.columnName) }
+            result.values.append(try row.map(Self.value))
+        }
+        return result
+    }
+
+    /// `?` placeholders (the store's SQL, written for SQLite) as PostgreSQL's `$1, $2...`, outside quotes.
+    private func placeholders(_ sql: String) -> String {
+        if let done = rewritten.withLockedValue({ $0[sql] }) { return done }
+        var out = ""
+        out.reserveCapacity(sql.utf8.count + 16)
+        var n = 0
+        var quote: Character?
+        var numbered = false
+        for c in sql {
+            if numbered, !(c.isASCII && c.isNumber) {
+                // The `?` just written had no number: it is the next one.
+                if out.last == "$" { n += 1; out += "\(n)" }
+                numbered = false
+            }
+            if let q = quote {
+                if c == q { quote = nil }
+                out.append(c)
+            } else if c == "'" || c == "\"" {
+                quote = c
+                out.append(c)
+            } else if c == "?" {
+                numbered = true
+                out += "$"
+            } else if numbered, c.isASCII, c.isNumber {
+                out.append(c)  // `?1`, SQLite's numbered parameter, is `$1`
+            } else {
+                out.append(c)
+            }
+        }
+        if numbered, out.last == "$" { n += 1; out += "\(n)" }
+        rewritten.withLockedValue { $0[sql] = out }
+        return out
+    }
+
+    /// A cell as the value SQLite would have given: integers, reals, text, blobs.
+    private static func value(_ cell: PostgresCell) throws -> DatabaseValue {
+        guard cell.bytes != nil else { return .null }
+        switch cell.dataType {
+        case .int2, .int4, .int8: return try cell.decode(Int64.self).databaseValue
+        case .float4, .float8: return try cell.decode(Double.self).databaseValue
+        case .bool: return (try cell.decode(Bool.self) ? 1 : 0).databaseValue
+        case .numeric:
+            let decimal = try cell.decode(Decimal.self)
+            let double = NSDecimalNumber(decimal: decimal).doubleValue
+            if double.rounded() == double, abs(double) < 9e15 { return Int64(double).databaseValue }
+            return double.databaseValue
+        case .bytea:
+            let buffer = try cell.decode(ByteBuffer.self)
+            return Data(buffer.readableBytesView).databaseValue
+        default: return try cell.decode(String.self).databaseValue
+        }
+    }
+
+    // MARK: - Transactions
+
+    /// Runs `body` in a transaction (`SERIALIZABLE` when writing), committed when it returns. A transaction the
+    /// server aborted because another node's conflicted with it (serialization failure, deadlock) is run again
+    /// from the start, so writers on several nodes behave as if they took turns, as SQLite's one writer does.
+    /// `readCommitted`: each statement sees what committed before it (for work serialized by a lock it takes).
+    func transaction<T>(writing: Bool, readCommitted: Bool = false, _ body: () throws -> T) throws -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        var attempt = 0
+        while true {
+            attempt += 1
+            try run(readCommitted ? "BEGIN ISOLATION LEVEL READ COMMITTED"
+                    : writing ? "BEGIN ISOLATION LEVEL SERIALIZABLE" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            do {
+                let value = try body()
+                try run("COMMIT")
+                return value
+            } catch {
+                _ = try? run("ROLLBACK")
+                if (error as? PostgresQueryError)?.mustRetryTransaction == true, attempt < 50 {
+                    // Back off a little, more each time, so the nodes that collided do not collide again.
+                    usleep(UInt32.random(in: 0...(UInt32(min(attempt, 10)) * 2_000)))
+                    continue
+                }
+                throw error
+            }
+        }
+    }
+
+    // MARK: - Advisory locks
+
+    /// Takes the session advisory lock `name` if no other node holds it (true also when this node does). Held until
+    /// `unlock` or until the connection closes (the node stops or dies).
+    func tryLock(_ name: String) throws -> Bool {
+        try run("SELECT pg_try_advisory_lock(hashtextextended(?, 0))", [name.databaseValue]).scalar(Int64.self) == 1
+    }
+
+    func unlock(_ name: String) throws {
+        try run("SELECT pg_advisory_unlock(hashtextextended(?, 0))", [name.databaseValue])
+    }
+}
+
+/// A statement PostgreSQL refused, with its SQLSTATE and the server's words.
+struct PostgresQueryError: Error, CustomStringConvertible {
+    var sql: String
+    var sqlState: String?
+    var message: String
+
+    var description: String { "postgres.query: \(message)" + (sqlState.map { " (SQLSTATE \($0))" } ?? "") }
+
+    /// Another node's transaction conflicted with this one (serialization failure, deadlock): run it again.
+    var mustRetryTransaction: Bool { sqlState == "40001" || sqlState == "40P01" }
+}

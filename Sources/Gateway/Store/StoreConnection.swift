@@ -1,0 +1,319 @@
+import GRDB
+
+// The store's one interface to its database, SQLite (GRDB) or PostgreSQL (postgres-nio, issue 8). The store's
+// code is written once against `StoreConnection`: the same SQL (written so both accept it; where they differ,
+// `dialect` says which), the same `StoreArguments`, and rows as GRDB `Row`s, so the record types decode the same
+// on both. Invariants live in each store's schema (`StoreSchema`, `PostgresStoreSchema`).
+//
+// On SQLite every statement goes through the connection's statement cache, as before: GRDB's `execute(sql:)` and
+// `fetchOne(db, sql:)` compile (and authorize) the SQL on every call, which was a third of the pipeline's CPU
+// time per file; a chunk runs the same dozen statements hundreds of times.
+
+/// Which SQL a connection speaks, for the few statements the two stores spell differently.
+public enum StoreDialect: String, Sendable {
+    case sqlite
+    case postgres
+}
+
+/// A statement's arguments, in order (`[a, b, nil]`).
+public struct StoreArguments: ExpressibleByArrayLiteral, Sendable {
+    public var values: [DatabaseValue]
+
+    public init(arrayLiteral elements: (any DatabaseValueConvertible)?...) {
+        values = elements.map { $0?.databaseValue ?? .null }
+    }
+
+    public init(_ elements: some Sequence<some DatabaseValueConvertible>) {
+        values = elements.map(\.databaseValue)
+    }
+
+    public init(_ elements: [(any DatabaseValueConvertible)?]) {
+        values = elements.map { $0?.databaseValue ?? .null }
+    }
+
+    public static func += (lhs: inout StoreArguments, rhs: StoreArguments) {
+        lhs.values += rhs.values
+    }
+
+    public static func + (lhs: StoreArguments, rhs: StoreArguments) -> StoreArguments {
+        var sum = lhs
+        sum += rhs
+        return sum
+    }
+
+    var grdb: StatementArguments { StatementArguments(values) }
+}
+
+/// The connection inside one read or write transaction.
+public final class StoreConnection {
+    enum Backend {
+        case sqlite(Database)
+        case postgres(PostgresSession)
+    }
+
+    let backend: Backend
+    /// Rows changed by the last `execute`.
+    public private(set) var changesCount = 0
+    private var savepoints = 0
+
+    init(_ backend: Backend) {
+        self.backend = backend
+    }
+
+    public var dialect: StoreDialect {
+        switch backend {
+        case .sqlite: .sqlite
+        case .postgres: .postgres
+        }
+    }
+
+    /// ` FOR UPDATE SKIP LOCKED` on PostgreSQL (rows another node is claiming are passed over), nothing on SQLite
+    /// (one writer at a time: nobody else is claiming).
+    public var skipLocked: String {
+        dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
+    }
+
+    /// The SQLite connection, for the few SQLite-only paths (bulk inserts through the C API); nil on PostgreSQL.
+    var sqlite: Database? {
+        if case .sqlite(let db) = backend { return db }
+        return nil
+    }
+
+    /// Runs one statement.
+    public func execute(sql: String, arguments: StoreArguments = []) throws {
+        switch backend {
+        case .sqlite(let db):
+            try db.cachedStatement(sql: sql).execute(arguments: arguments.grdb)
+            changesCount = db.changesCount
+        case .postgres(let session):
+            changesCount = try session.run(sql, arguments.values).changes
+        }
+    }
+
+    /// The same as `execute`, kept for the call sites written when only SQLite's cache made the difference.
+    public func cachedExecute(sql: String, arguments: StoreArguments = []) throws {
+        try execute(sql: sql, arguments: arguments)
+    }
+
+    /// The rows of a query.
+    public func rows(sql: String, arguments: StoreArguments = []) throws -> [Row] {
+        switch backend {
+        case .sqlite(let db): try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments.grdb)
+        case .postgres(let session): try session.run(sql, arguments.values).rows
+        }
+    }
+
+    /// The id the last INSERT gave its row (a table with an `id` key).
+    public func lastInsertedRowID() throws -> Int64 {
+        switch backend {
+        case .sqlite(let db): return db.lastInsertedRowID
+        case .postgres(let session):
+            guard let id = try session.run("SELECT lastval()").scalar(Int64.self) else {
+                throw StoreError(.corrupt, "no row id after an insert")
+            }
+            return id
+        }
+    }
+
+    /// Runs `body` in a savepoint: undone alone when it throws or returns `.rollback`, the transaction going on.
+    public func inSavepoint(_ body: () throws -> Database.TransactionCompletion) throws {
+        switch backend {
+        case .sqlite(let db):
+            try db.inSavepoint(body)
+        case .postgres(let session):
+            savepoints += 1
+            let name = "sp\(savepoints)"
+            defer { savepoints -= 1 }
+            _ = try session.run("SAVEPOINT \(name)")
+            let completion: Database.TransactionCompletion
+            do {
+                completion = try body()
+            } catch let error as PostgresQueryError where error.mustRetryTransaction {
+                throw error  // the whole transaction is run again; undoing this part alone would not do
+            } catch {
+                _ = try session.run("ROLLBACK TO SAVEPOINT \(name)")
+                _ = try session.run("RELEASE SAVEPOINT \(name)")
+                throw error
+            }
+            if completion == .rollback { _ = try session.run("ROLLBACK TO SAVEPOINT \(name)") }
+            _ = try session.run("RELEASE SAVEPOINT \(name)")
+        }
+    }
+}
+
+extension StoreConnection {
+    /// The length of the JSON array under `key` of the JSON text in `column`.
+    func jsonArrayLength(_ column: String, key: String) -> String {
+        dialect == .postgres ? "json_array_length(\(column)::json -> '\(key)')" : "json_array_length(\(column), '$.\(key)')"
+    }
+
+    /// Seconds from the time `earlier` to the time `later` (both SQL expressions of the store's text timestamps).
+    func secondsBetween(_ later: String, _ earlier: String) -> String {
+        dialect == .postgres ? "EXTRACT(EPOCH FROM ((\(later))::timestamp - (\(earlier))::timestamp))"
+            : "(julianday((\(later))) - julianday((\(earlier)))) * 86400.0"
+    }
+}
+
+/// Row ids written into an IN list (`1,2,3`; `NULL`, which matches nothing, for none: `IN ()` is SQLite's only).
+func storeIdList(_ ids: some Collection<Int64>) -> String {
+    ids.isEmpty ? "NULL" : ids.map(String.init).joined(separator: ",")
+}
+
+/// `?, ?, ?` for an IN list of `count` values.
+func storeQuestionMarks(count: Int) -> String {
+    Array(repeating: "?", count: count).joined(separator: ", ")
+}
+
+extension FetchableRecord {
+    static func fetchAll(_ db: StoreConnection, sql: String, arguments: StoreArguments = []) throws -> [Self] {
+        switch db.backend {
+        case .sqlite(let sqlite): try fetchAll(sqlite.cachedStatement(sql: sql), arguments: arguments.grdb)
+        case .postgres: try db.rows(sql: sql, arguments: arguments).map { try Self(row: $0) }
+        }
+    }
+
+    static func fetchOne(_ db: StoreConnection, sql: String, arguments: StoreArguments = []) throws -> Self? {
+        switch db.backend {
+        case .sqlite(let sqlite): try fetchOne(sqlite.cachedStatement(sql: sql), arguments: arguments.grdb)
+        case .postgres: try db.rows(sql: sql, arguments: arguments).first.map { try Self(row: $0) }
+        }
+    }
+
+    static func fetchAllCached(_ db: StoreConnection, sql: String, arguments: StoreArguments = []) throws -> [Self] {
+        try fetchAll(db, sql: sql, arguments: arguments)
+    }
+
+    static func fetchOneCached(_ db: StoreConnection, sql: String, arguments: StoreArguments = []) throws -> Self? {
+        try fetchOne(db, sql: sql, arguments: arguments)
+    }
+}
+
+extension Row {
+    static func fetchAll(_ db: StoreConnection, sql: String, arguments: StoreArguments = []) throws -> [Row] {
+        try db.rows(sql: sql, arguments: arguments)
+    }
+
+    static func fetchOne(_ db: StoreConnection, sql: String, arguments: StoreArguments = []) throws -> Row? {
+        switch db.backend {
+        case .sqlite(let sqlite): try fetchOne(sqlite.cachedStatement(sql: sql), arguments: arguments.grdb)
+        case .postgres: try db.rows(sql: sql, arguments: arguments).first
+        }
+    }
+
+    static func fetchAllCached(_ db: StoreConnection, sql: String, arguments: StoreArguments = []) throws -> [Row] {
+        try fetchAll(db, sql: sql, arguments: arguments)
+    }
+
+    static func fetchOneCached(_ db: StoreConnection, sql: String, arguments: StoreArguments = []) throws -> Row? {
+        try fetchOne(db, sql: sql, arguments: arguments)
+    }
+}
+
+extension DatabaseValueConvertible where Self: StatementColumnConvertible {
+    /// The first column of each row.
+    static func fetchAll(_ db: StoreConnection, sql: String, arguments: StoreArguments = []) throws -> [Self] {
+        switch db.backend {
+        case .sqlite(let sqlite): return try fetchAll(sqlite.cachedStatement(sql: sql), arguments: arguments.grdb)
+        case .postgres(let session):
+            return try session.run(sql, arguments.values).values.map { row in
+                let first = row.first ?? .null
+                guard let value = Self.fromDatabaseValue(first) else {
+                    throw StoreError(.corrupt, "unexpected \(first) for \(Self.self) in: \(sql)")
+                }
+                return value
+            }
+        }
+    }
+
+    /// The first column of the first row; nil when there is no row or the value is NULL.
+    static func fetchOne(_ db: StoreConnection, sql: String, arguments: StoreArguments = []) throws -> Self? {
+        switch db.backend {
+        case .sqlite(let sqlite): return try fetchOne(sqlite.cachedStatement(sql: sql), arguments: arguments.grdb)
+        case .postgres(let session):
+            guard let first = try session.run(sql, arguments.values).values.first?.first, !first.isNull else { return nil }
+            guard let value = Self.fromDatabaseValue(first) else {
+                throw StoreError(.corrupt, "unexpected \(first) for \(Self.self) in: \(sql)")
+            }
+            return value
+        }
+    }
+
+    static func fetchAllCached(_ db: StoreConnection, sql: String, arguments: StoreArguments = []) throws -> [Self] {
+        try fetchAll(db, sql: sql, arguments: arguments)
+    }
+
+    static func fetchOneCached(_ db: StoreConnection, sql: String, arguments: StoreArguments = []) throws -> Self? {
+        try fetchOne(db, sql: sql, arguments: arguments)
+    }
+}
+
+/// The store's database: a SQLite file (GRDB's pool: one writer, concurrent readers) or a PostgreSQL server (one
+/// connection per node; transactions serializable, run again when another node's conflicted).
+final class StoreDatabase: Sendable {
+    enum Kind: Sendable {
+        case sqlite(DatabasePool)
+        case postgres(PostgresSession)
+    }
+
+    let kind: Kind
+
+    init(_ kind: Kind) {
+        self.kind = kind
+    }
+
+    var dialect: StoreDialect {
+        switch kind {
+        case .sqlite: .sqlite
+        case .postgres: .postgres
+        }
+    }
+
+    /// Runs `body` in one write transaction. On PostgreSQL it may run more than once (see `PostgresSession`), so it
+    /// does nothing outside the database that a second run would repeat.
+    ///
+    /// `queue`: on PostgreSQL, the transaction claims rows with `FOR UPDATE SKIP LOCKED` (`skipLocked`) and runs at
+    /// READ COMMITTED, the isolation that clause is made for: nodes claiming at once take different rows instead
+    /// of failing each other's transactions.
+    func write<T>(queue: Bool = false, _ body: (StoreConnection) throws -> T) throws -> T {
+        switch kind {
+        case .sqlite(let pool): try pool.write { db in try body(StoreConnection(.sqlite(db))) }
+        case .postgres(let session):
+            try session.transaction(writing: true, readCommitted: queue) { try body(StoreConnection(.postgres(session))) }
+        }
+    }
+
+    /// Runs `body` in one read-only transaction (a consistent snapshot).
+    func read<T>(_ body: (StoreConnection) throws -> T) throws -> T {
+        switch kind {
+        case .sqlite(let pool): try pool.read { db in try body(StoreConnection(.sqlite(db))) }
+        case .postgres(let session): try session.transaction(writing: false) { try body(StoreConnection(.postgres(session))) }
+        }
+    }
+}
+
+/// Rows read one at a time: SQLite steps its statement (memory stays flat however many rows the query finds);
+/// PostgreSQL's rows have arrived whole (a window of the ledger: thousands, not millions).
+enum StoreRowCursor {
+    case sqlite(RowCursor)
+    case rows(IndexingIterator<[Row]>)
+
+    /// The next row (on SQLite, valid until the next call: copy what you keep).
+    mutating func next() throws -> Row? {
+        switch self {
+        case .sqlite(let cursor): return try cursor.next()
+        case .rows(var iterator):
+            let row = iterator.next()
+            self = .rows(iterator)
+            return row
+        }
+    }
+}
+
+extension Row {
+    static func fetchCursor(_ db: StoreConnection, sql: String, arguments: StoreArguments = []) throws -> StoreRowCursor {
+        switch db.backend {
+        case .sqlite(let sqlite): .sqlite(try fetchCursor(sqlite.cachedStatement(sql: sql), arguments: arguments.grdb))
+        case .postgres: .rows(try db.rows(sql: sql, arguments: arguments).makeIterator())
+        }
+    }
+}

@@ -71,33 +71,8 @@ echo "  cores: $(nproc)"
 SMALL="$WORK/small"
 make_spool "$SMALL"
 DROP="$SMALL/partners/CARRIERX/drop"
-python3 - spool/samples/carrierx-manifest-ok.edi "$DROP" "$FILES" "$KB" <<'PY'
-# The sample manifest with more consignments (CNI groups, renumbered) until the file is about K KB, the
-# UNT count fixed, and a distinct interchange reference per file (so every file has its own hash).
-import os, sys
-tpl = open(sys.argv[1], "rb").read().decode("latin-1"); drop = sys.argv[2]; n = int(sys.argv[3])
-target = int(float(sys.argv[4]) * 1000)
-segs = [x.strip("\n") for x in tpl.split("'") if x.strip("\n")]
-una, unb, body, unz = segs[0], segs[1], segs[2:-2], segs[-1]
-cni_start = next(i for i, x in enumerate(body) if x.startswith("CNI+"))
-head, group = body[:cni_start], body[cni_start:]
-def render(groups):
-    msg = list(head)
-    for g in range(1, groups + 1):
-        block = list(group); block[0] = f"CNI+{g}+MEDUSH{123456 + g}"; block[1] = f"RFF+BM:MEDUSH{123456 + g}"
-        msg += block
-    msg.append(f"UNT+{len(msg) + 1}+M0001")
-    return msg
-groups = 1
-while len("'\n".join(render(groups + 1))) + 200 <= target: groups += 1
-msg = "'\n".join(render(groups))
-for i in range(n):
-    ref = "R%012d" % i  # 13 characters (0020 is an..14)
-    u = unb.replace("+CUS000123++", f"+{ref}++")
-    data = f"{una}'\n{u}'\n{msg}'\nUNZ+1+{ref}'\n".encode("latin-1")
-    with open(os.path.join(drop, "bench-%06d.edi" % i), "wb") as f: f.write(data)
-PY
-SIZE=$(stat -c %s "$DROP/bench-000000.edi")
+python3 scripts/lib/gen-cuscar.py spool/samples/carrierx-manifest-ok.edi "$DROP" "$FILES" "$KB"
+SIZE=$(stat -c %s "$DROP/bench-R000000.edi")
 sync
 echo
 echo "== $FILES interchanges of $SIZE bytes in the carrier's drop; one gateway run --once"

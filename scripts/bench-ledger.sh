@@ -7,8 +7,7 @@
 #
 #   scripts/bench-ledger.sh [--jobs N] [--work-ms MS]
 #
-# Starts its own throwaway PostgreSQL cluster on a free loopback port (/work/shared/notes recipe: initdb as the
-# postgres user when run as root, scram-sha-256 over TCP, fsync off) and removes it after. Builds ledger-bench in
+# Starts its own throwaway PostgreSQL cluster (scripts/lib/pg-cluster.sh) and removes it after. Builds ledger-bench in
 # release (LEDGER_BENCH_BIN=PATH uses a prebuilt one). Exit 1 when a check fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,49 +22,37 @@ while [ $# -gt 0 ]; do
 done
 [ -n "${LEDGER_BENCH_BIN:-}" ] || swift build -c release --product ledger-bench 2>&1 | grep -v 'prohibited flag' | tail -1
 LB="${LEDGER_BENCH_BIN:-$PWD/.build/release/ledger-bench}"
-BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-DIR=$(mktemp -d /tmp/swg-bench-pg.XXXXXX); chmod 755 "$DIR"
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-AS=(); [ "$(id -u)" = 0 ] && { chown postgres: "$DIR"; AS=(runuser -u postgres --); }
-echo "super-$RANDOM$RANDOM" > "$DIR/super.pw"; echo "swg-$RANDOM$RANDOM" > "$DIR/swg.pw"; chmod 644 "$DIR"/*.pw
-"${AS[@]}" "$BIN/initdb" -D "$DIR/data" -U postgres --pwfile="$DIR/super.pw" --auth-local=peer --auth-host=scram-sha-256 \
-  --no-sync -E UTF8 --locale=C.UTF-8 >/dev/null
-"${AS[@]}" "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -o \
-  "-p $PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$DIR -c fsync=off -c synchronous_commit=off" start </dev/null >/dev/null
-trap '"${AS[@]}" "$BIN/pg_ctl" -D "$DIR/data" -m immediate -w stop >/dev/null 2>&1 || true; rm -rf "$DIR"' EXIT
-psql_super() { PGPASSWORD=$(cat "$DIR/super.pw") psql -h 127.0.0.1 -p "$PORT" -U postgres -q -v ON_ERROR_STOP=1 -c "$1" >/dev/null; }
-psql_super "CREATE ROLE swg LOGIN PASSWORD '$(cat "$DIR/swg.pw")'"
-fresh() { psql_super "CREATE DATABASE $1 OWNER swg"; echo "127.0.0.1:$PORT/$1/swg${DIR}/swg.pw"; }  # $1: a new database
+. scripts/lib/pg-cluster.sh
 now() { date +%s.%N; }
 status=0
 
 echo "== $JOBS jobs of ${MS} ms each (claim 16, lease 2 s)"
-SQ="$DIR/sqlite.db"
+SQ="$PG_DIR/sqlite.db"
 sqlite_line=$("$LB" sqlite "$SQ" "$JOBS" "$MS")
 sqlite_s=$(echo "$sqlite_line" | awk '{print $(NF-1)}')
 printf "  %-22s %7.2f s  %8.0f jobs/s\n" "sqlite, 1 node" "$sqlite_s" "$(echo "$JOBS / $sqlite_s" | bc -l)"
 declare -A took
 for nodes in 1 2 3; do
-  PG=$(fresh "nodes$nodes"); "$LB" setup "$PG" "$JOBS"
+  PG=$(pg_fresh "nodes$nodes"); "$LB" setup "$PG" "$JOBS"
   t0=$(now); pids=()
-  for n in $(seq 1 "$nodes"); do "$LB" work "$PG" "node$n" "$MS" > "$DIR/out.$n" & pids+=($!); done
+  for n in $(seq 1 "$nodes"); do "$LB" work "$PG" "node$n" "$MS" > "$PG_DIR/out.$n" & pids+=($!); done
   for p in "${pids[@]}"; do wait "$p"; done
   t=$(echo "$(now) - $t0" | bc -l); took[$nodes]=$t
   counts=$("$LB" counts "$PG")
-  done_jobs=$(cat "$DIR"/out.* | awk '{s += $3} END {print s}')
+  done_jobs=$(cat "$PG_DIR"/out.* | awk '{s += $3} END {print s}')
   [ "$counts" = "succeeded=$JOBS" ] && [ "$done_jobs" = "$JOBS" ] || { echo "  CHECK FAILED: $counts, completions $done_jobs"; status=1; }
   printf "  %-22s %7.2f s  %8.0f jobs/s  x%.2f of 1 node, x%.2f of sqlite\n" "postgres, $nodes node(s)" "$t" \
     "$(echo "$JOBS / $t" | bc -l)" "$(echo "${took[1]} / $t" | bc -l)" "$(echo "$sqlite_s / $t" | bc -l)"
-  rm -f "$DIR"/out.*
+  rm -f "$PG_DIR"/out.*
 done
 
 echo "== kill run: 3 nodes, node1 killed with SIGKILL after 0.3 s"
-PG=$(fresh kill); "$LB" setup "$PG" "$JOBS"
+PG=$(pg_fresh kill); "$LB" setup "$PG" "$JOBS"
 pids=()
-for n in 1 2 3; do "$LB" work "$PG" "node$n" "$MS" > "$DIR/out.$n" & pids+=($!); done
+for n in 1 2 3; do "$LB" work "$PG" "node$n" "$MS" > "$PG_DIR/out.$n" & pids+=($!); done
 sleep 0.3; kill -9 "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true
 for p in "${pids[@]:1}"; do wait "$p"; done
 counts=$("$LB" counts "$PG")
-echo "  node1 killed; $(cat "$DIR/out.2"); $(cat "$DIR/out.3"); ledger: $counts"
+echo "  node1 killed; $(cat "$PG_DIR/out.2"); $(cat "$PG_DIR/out.3"); ledger: $counts"
 [ "$counts" = "succeeded=$JOBS" ] || { echo "  CHECK FAILED"; status=1; }
 exit $status

@@ -99,16 +99,50 @@ enum CLI {
 }
 
 /// A temporary directory for inputs a test makes itself; removed when the test is done.
+///
+/// The store: a gateway configuration (`*.toml` with a `[gateway]` table) written here is pointed at `store`. On
+/// SQLite it is written as it is; on PostgreSQL its `[store]` table is replaced by one naming a fresh database of
+/// the test server, with the batches in `state/`. The kind is `kind`, or by default `StoreKind.pipelineDefault`
+/// (`SWG_TEST_STORE=postgres` runs the pipeline suites on PostgreSQL: `scripts/test.sh` does, after the whole
+/// suite on SQLite).
 final class Scratch {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("gateway-cli-\(UUID().uuidString)")
+    let storeKind: StoreKind
+    private var testStore: TestStore?
 
-    init() throws { try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true) }
+    init(store kind: StoreKind = .pipelineDefault) throws {
+        storeKind = kind
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
     deinit { try? FileManager.default.removeItem(at: url) }
+
+    /// The store the configurations written here use (created on first use).
+    var store: TestStore {
+        get throws {
+            if let testStore { return testStore }
+            let made = try TestStore(storeKind)
+            testStore = made
+            return made
+        }
+    }
+
+    /// Opens the store of the spool here (SQLite: `state/gateway.sqlite`).
+    func openStore() throws -> GatewayStore {
+        storeKind == .sqlite ? try GatewayStore(path: url.appendingPathComponent("state/gateway.sqlite").path) : try store.open()
+    }
 
     /// Writes `bytes` to `name` in the directory.
     @discardableResult
     func write(_ name: String, _ bytes: [UInt8]) throws -> URL {
         let file = url.appendingPathComponent(name)
+        var bytes = bytes
+        if storeKind == .postgres, name.hasSuffix(".toml"), var text = String(bytes: bytes, encoding: .utf8), text.contains("[gateway]") {
+            if let start = text.range(of: "[store]\n") {
+                let end = text.range(of: "\n[", range: start.upperBound..<text.endIndex)?.lowerBound ?? text.endIndex
+                text.removeSubrange(start.lowerBound..<end)
+            }
+            bytes = Array((text + "\n" + (try store.table(stateDirectory: "state"))).utf8)
+        }
         try Data(bytes).write(to: file)
         return file
     }

@@ -17,7 +17,7 @@ struct CollectedTests {
         _ = try scratch.write("partners/CARRIERX/drop/m.edi", sftpInterchange("M1"))
         var run = try scratch.gateway("run", "--once", "--config", "gateway.toml")
         #expect(run.status == 0, "\(run)")
-        let store = try GatewayStore(path: scratch.url.appendingPathComponent("state/gateway.sqlite").path)
+        let store = try scratch.openStore()
         let deliver = try #require(try store.jobs(kind: JobKind.deliver).first)
         var show = try scratch.gateway("jobs", "show", "\(deliver.id)", "--config", "gateway.toml")
         #expect(show.stdout.contains("collected   not yet (still in the pickup directory)"), "\(show)")

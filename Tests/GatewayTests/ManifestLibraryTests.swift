@@ -19,15 +19,16 @@ private func filing(_ function: ManifestFunction, _ consignments: [Consignment])
 
 @Suite("Manifest library")
 struct ManifestLibraryTests {
-    func store() throws -> GatewayStore {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("swg-library-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return try GatewayStore(path: dir.appendingPathComponent("ledger.sqlite").path)
+    /// A fresh store, and what must live as long as it (its folder).
+    func store(_ kind: StoreKind) throws -> (GatewayStore, TestStore) {
+        let fresh = try TestStore(kind)
+        return (try fresh.open(), fresh)
     }
 
-    @Test("original, change, replace and cancel: each a version, the consignments as the last one left them")
-    func lifecycle() throws {
-        let store = try store()
+    @Test("original, change, replace and cancel: each a version, the consignments as the last one left them", arguments: StoreKind.allCases)
+    func lifecycle(_ kind: StoreKind) throws {
+        let (store, folder) = try store(kind)
+        defer { withExtendedLifetime(folder) {} }
         let now = Date(timeIntervalSince1970: 1_780_000_000)
         let first = try store.file(filing(.original, [consignment("BL1"), consignment("BL2", container: "TGHU7654320")]),
                                    partner: "CARRIERX", batchId: nil, now: now).get()
@@ -51,9 +52,10 @@ struct ManifestLibraryTests {
         #expect(versions[1].model.consignments.map(\.billOfLading) == ["BL2", "BL3"], "each version keeps the model as filed")
     }
 
-    @Test("what the library refuses: a second original, a change to nothing, anything after a cancel; nothing is written")
-    func refusals() throws {
-        let store = try store()
+    @Test("what the library refuses: a second original, a change to nothing, anything after a cancel; nothing is written", arguments: StoreKind.allCases)
+    func refusals(_ kind: StoreKind) throws {
+        let (store, folder) = try store(kind)
+        defer { withExtendedLifetime(folder) {} }
         let now = Date()
         #expect(refusal(try store.file(filing(.change, [consignment("BL1")]), partner: "CARRIERX", batchId: nil, now: now)) == "manifest.not-filed")
         _ = try store.file(filing(.original, [consignment("BL1")]), partner: "CARRIERX", batchId: nil, now: now).get()
@@ -64,9 +66,9 @@ struct ManifestLibraryTests {
         #expect(refusal(try store.file(filing(.change, [consignment("BL1")]), partner: "CARRIERX", batchId: nil, now: now)) == "manifest.cancelled")
         #expect(try store.manifestVersions(partner: "CARRIERX", documentNumber: "MAN1").count == 2)
         // The schema itself keeps versions append-only and one bill of lading per manifest.
-        #expect(throws: DatabaseError.self) { try store.pool.write { try $0.execute(sql: "DELETE FROM manifest_version") } }
-        #expect(throws: DatabaseError.self) {
-            try store.pool.write { try $0.execute(sql: "INSERT INTO consignment (manifest_id, bill_of_lading, state, version) VALUES (1, 'BL1', 'active', 1)") }
+        #expect(throws: (any Error).self) { try store.write { try $0.execute(sql: "DELETE FROM manifest_version") } }
+        #expect(throws: (any Error).self) {
+            try store.write { try $0.execute(sql: "INSERT INTO consignment (manifest_id, bill_of_lading, state, version) VALUES (1, 'BL1', 'active', 1)") }
         }
     }
 }

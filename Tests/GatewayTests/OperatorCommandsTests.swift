@@ -50,7 +50,7 @@ private struct Ledger {
     }
 
     var store: GatewayStore {
-        get throws { try GatewayStore(path: scratch.url.appendingPathComponent("state/gateway.sqlite").path) }
+        get throws { try scratch.openStore() }
     }
 }
 

@@ -122,12 +122,8 @@ private struct Ledger {
     func receipts(_ batch: Int64) -> [Receipt] { receipts.filter { $0.batch == batch } }
     var unfinished: [Job] { jobs.filter { ["queued", "running", "retrying"].contains($0.state) } }
 
-    static func read(_ path: String) throws -> Ledger {
-        guard FileManager.default.fileExists(atPath: path) else { return Ledger() }
-        var configuration = Configuration()
-        configuration.readonly = true
-        let db = try DatabaseQueue(path: path, configuration: configuration)
-        return try db.read { db in
+    static func read(_ store: GatewayStore) throws -> Ledger {
+        try store.read { db in
             var l = Ledger()
             l.batches = try Row.fetchAll(db, sql: """
                 SELECT id, original_name, parent_batch_id, member_name, state, reason, sha256, interchange_ref
@@ -172,9 +168,9 @@ private final class Spool {
     let root: URL
 
     /// `sub`: the spool is a subdirectory of the scratch directory (a mount point); the configuration is
-    /// written by the caller then.
-    init(_ config: String?, sub: String? = nil) throws {
-        let scratch = try Scratch()
+    /// written by the caller then. `kind`: the store the configuration is pointed at (see `Scratch`).
+    init(_ config: String?, sub: String? = nil, kind: StoreKind = .pipelineDefault) throws {
+        let scratch = try Scratch(store: kind)
         self.scratch = scratch
         root = sub.map { scratch.url.appendingPathComponent($0) } ?? scratch.url
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
@@ -187,7 +183,9 @@ private final class Spool {
     func write(_ relative: String, _ bytes: [UInt8]) throws {
         let file = url(relative)
         try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try Data(bytes).write(to: file)
+        // A configuration goes through the scratch directory, which points it at the test's store.
+        let inScratch = String(file.path.dropFirst(scratch.url.path.count + 1))
+        if relative.hasSuffix(".toml") { try scratch.write(inScratch, bytes) } else { try Data(bytes).write(to: file) }
     }
 
     func write(_ relative: String, _ text: String) throws { try write(relative, Array(text.utf8)) }
@@ -213,7 +211,10 @@ private final class Spool {
         try CLI.run(["run", "--once", "--config", "gateway.toml"] + extra, in: root)
     }
 
-    func ledger() throws -> Ledger { try Ledger.read(url("state/gateway.sqlite").path) }
+    func ledger() throws -> Ledger {
+        if scratch.storeKind == .sqlite, !FileManager.default.fileExists(atPath: url("state/gateway.sqlite").path) { return Ledger() }
+        return try Ledger.read(scratch.storeKind == .sqlite ? GatewayStore(path: url("state/gateway.sqlite").path) : scratch.store.open())
+    }
 
     func setModified(_ relative: String, secondsAgo: Double) throws {
         try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-secondsAgo)],
@@ -370,9 +371,9 @@ private func runUntilSettled(_ spool: Spool, _ context: inout String) throws -> 
 struct PipelineEndToEndTests {
     // MARK: 1. Archives
 
-    @Test("zip, tar.gz and tar built by the real tools: archive unpacked, every member its own batch and CONTRL")
-    func goodArchives() throws {
-        let spool = try Spool(e2eConfig(patterns: ["*.edi", "*.zip", "*.tar", "*.tar.gz"]))
+    @Test("zip, tar.gz and tar built by the real tools: archive unpacked, every member its own batch and CONTRL", arguments: StoreKind.allCases)
+    func goodArchives(_ kind: StoreKind) throws {
+        let spool = try Spool(e2eConfig(patterns: ["*.edi", "*.zip", "*.tar", "*.tar.gz"]), kind: kind)
         let archives: [(file: String, kind: String, prefix: String, tool: String, arguments: [String])] = [
             ("good.zip", "zip", "ZIP", "zip", ["-q", "../good.zip"]),
             ("good.tar.gz", "tar.gz", "TGZ", "tar", ["czf", "../good.tar.gz"]),
@@ -466,9 +467,9 @@ struct PipelineEndToEndTests {
                 i = tarfile.TarInfo("m%05d.edi" % n); i.size = 1; t.addfile(i, io.BytesIO(b"x"))
         """
 
-    @Test("hostile archives: quarantined with a stable code, answered by APERAK, nothing from them processed or written outside")
-    func hostileArchives() throws {
-        let spool = try Spool(e2eConfig(patterns: ["*.edi", "*.zip", "*.tar", "*.tar.gz"]))
+    @Test("hostile archives: quarantined with a stable code, answered by APERAK, nothing from them processed or written outside", arguments: StoreKind.allCases)
+    func hostileArchives(_ kind: StoreKind) throws {
+        let spool = try Spool(e2eConfig(patterns: ["*.edi", "*.zip", "*.tar", "*.tar.gz"]), kind: kind)
         let outside = spool.root.deletingLastPathComponent()
         let escapes = [outside.appendingPathComponent("evil.edi").path, "/etc/x.edi"]
         let before = escapes.map { FileManager.default.fileExists(atPath: $0) }
@@ -518,9 +519,9 @@ struct PipelineEndToEndTests {
 
     // MARK: 2. Readiness conventions
 
-    @Test("done-marker: a file without its marker stays; with NAME.ok it is taken and the marker removed")
-    func doneMarker() throws {
-        let spool = try Spool(e2eConfig(patterns: nil, #"readiness = { convention = "done-marker", markers = [".ok"] }"#))
+    @Test("done-marker: a file without its marker stays; with NAME.ok it is taken and the marker removed", arguments: StoreKind.allCases)
+    func doneMarker(_ kind: StoreKind) throws {
+        let spool = try Spool(e2eConfig(patterns: nil, #"readiness = { convention = "done-marker", markers = [".ok"] }"#), kind: kind)
         try spool.write("partners/CARRIERX/drop/a.edi", cuscar("MARKER0001"))
         try spool.write("partners/CARRIERX/drop/b.edi", cuscar("MARKER0002"))
         try spool.write("partners/CARRIERX/drop/b.edi.ok", "")
@@ -543,9 +544,9 @@ struct PipelineEndToEndTests {
         #expect(spool.pickup.count == 2)
     }
 
-    @Test("rename: .part uploads and dotfiles are left alone until renamed")
-    func renameConvention() throws {
-        let spool = try Spool(e2eConfig(patterns: nil, #"readiness = { convention = "rename" }"#))
+    @Test("rename: .part uploads and dotfiles are left alone until renamed", arguments: StoreKind.allCases)
+    func renameConvention(_ kind: StoreKind) throws {
+        let spool = try Spool(e2eConfig(patterns: nil, #"readiness = { convention = "rename" }"#), kind: kind)
         try spool.write("partners/CARRIERX/drop/c.edi.part", cuscar("RENAME0001"))
         try spool.write("partners/CARRIERX/drop/.d.edi", cuscar("RENAME0002"))
         try spool.write("partners/CARRIERX/drop/e.edi", cuscar("RENAME0003"))
@@ -565,9 +566,9 @@ struct PipelineEndToEndTests {
         #expect(try spool.ledger().batches.map(\.name) == ["e.edi", "c.edi"])
     }
 
-    @Test("stable, polls = 2: the first run only remembers a file, the next one takes it; a change restarts the count")
-    func stableConvention() throws {
-        let spool = try Spool(e2eConfig(#"readiness = { convention = "stable", polls = 2, min_age_seconds = 0 }"#))
+    @Test("stable, polls = 2: the first run only remembers a file, the next one takes it; a change restarts the count", arguments: StoreKind.allCases)
+    func stableConvention(_ kind: StoreKind) throws {
+        let spool = try Spool(e2eConfig(#"readiness = { convention = "stable", polls = 2, min_age_seconds = 0 }"#), kind: kind)
         try spool.write("partners/CARRIERX/drop/s.edi", cuscar("STABLE0001"))
         try spool.write("partners/CARRIERX/drop/t.edi", cuscar("STABLE0002"))
 
@@ -594,9 +595,9 @@ struct PipelineEndToEndTests {
 
     // MARK: 3. Half-written files
 
-    @Test("EDIFACT without UNZ waits in the drop; past incomplete_deadline_seconds it is quarantined with an APERAK")
-    func halfWritten() throws {
-        let spool = try Spool(e2eConfig("incomplete_deadline_seconds = 60"))
+    @Test("EDIFACT without UNZ waits in the drop; past incomplete_deadline_seconds it is quarantined with an APERAK", arguments: StoreKind.allCases)
+    func halfWritten(_ kind: StoreKind) throws {
+        let spool = try Spool(e2eConfig("incomplete_deadline_seconds = 60"), kind: kind)
         let whole = cuscar("HALF000001")
         let half = String(whole[..<whole.range(of: "UNZ+")!.lowerBound])
         try spool.write("partners/CARRIERX/drop/half.edi", half)
@@ -649,9 +650,9 @@ struct PipelineEndToEndTests {
 
     // MARK: 4. Unreadable files and replays
 
-    @Test("unreadable files are quarantined (intake.unreadable) with an APERAK; the same bytes again are a replay")
-    func unreadableAndReplay() throws {
-        let spool = try Spool(e2eConfig())
+    @Test("unreadable files are quarantined (intake.unreadable) with an APERAK; the same bytes again are a replay", arguments: StoreKind.allCases)
+    func unreadableAndReplay(_ kind: StoreKind) throws {
+        let spool = try Spool(e2eConfig(), kind: kind)
         let text = Array("hello, this is not an interchange\n".utf8)
         let binary = (0..<512).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
         try spool.write("partners/CARRIERX/drop/notes.edi", text)
@@ -707,8 +708,8 @@ struct PipelineEndToEndTests {
 
     // MARK: 5. Partner acknowledgement settings
 
-    @Test("aperak = never: quarantined without APERAK; contrl = never: accepted without CONTRL (other receipts unchanged)")
-    func acknowledgementSettings() throws {
+    @Test("aperak = never: quarantined without APERAK; contrl = never: accepted without CONTRL (other receipts unchanged)", arguments: StoreKind.allCases)
+    func acknowledgementSettings(_ kind: StoreKind) throws {
         let config = e2eConfig(#"acknowledgement = { aperak = "never" }"#) + """
 
             [[partner]]
@@ -720,7 +721,7 @@ struct PipelineEndToEndTests {
             patterns = ["*.edi"]
             acknowledgement = { contrl = "never" }
             """
-        let spool = try Spool(config)
+        let spool = try Spool(config, kind: kind)
         try spool.write("partners/CARRIERX/drop/junk.edi", "not an interchange\n")
         try spool.write("partners/CARRIERX/drop/good.edi", cuscar("ACKNOW0001"))
         try spool.write("partners/LINEY/drop/junk2.edi", "not an interchange either\n")
@@ -754,9 +755,9 @@ struct PipelineEndToEndTests {
 
     // MARK: 6. Several interchanges in one file
 
-    @Test("a file holding two interchanges: one CONTRL file with two CONTRL interchanges, batch accepted")
-    func twoInterchanges() throws {
-        let spool = try Spool(e2eConfig())
+    @Test("a file holding two interchanges: one CONTRL file with two CONTRL interchanges, batch accepted", arguments: StoreKind.allCases)
+    func twoInterchanges(_ kind: StoreKind) throws {
+        let spool = try Spool(e2eConfig(), kind: kind)
         try spool.write("partners/CARRIERX/drop/pair.edi",
                         try String(contentsOf: CLI.fixtures.appendingPathComponent("valid/cuscar-d95b-two-interchanges.edi"),
                                    encoding: .utf8))
@@ -884,9 +885,9 @@ struct PipelineEndToEndTests {
 
     // MARK: 8. What is not the gateway's
 
-    @Test("unknown partner directories, files not matching the patterns, subdirectories and links are left alone")
-    func leftAlone() throws {
-        let spool = try Spool(e2eConfig())
+    @Test("unknown partner directories, files not matching the patterns, subdirectories and links are left alone", arguments: StoreKind.allCases)
+    func leftAlone(_ kind: StoreKind) throws {
+        let spool = try Spool(e2eConfig(), kind: kind)
         try spool.write("partners/STRANGER/drop/x.edi", cuscar("STRANGE001"))
         try spool.write("partners/CARRIERX/drop/readme.txt", cuscar("STRANGE002"))
         try spool.write("partners/CARRIERX/drop/sub/y.edi", cuscar("STRANGE003"))

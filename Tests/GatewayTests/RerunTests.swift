@@ -75,9 +75,9 @@ struct RerunTests {
         run = try scratch.gateway("jobs", "rerun", "999", "--config", "gateway.toml")
         #expect(run.status == 1 && run.stderr == "job 999 not found\n", "\(run)")
         // Nothing above recorded a second batch.
-        let store = try GatewayStore(path: scratch.url.appendingPathComponent("state/gateway.sqlite").path)
-        #expect(try store.pool.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM batch") } == 2)
-        #expect(try store.pool.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM receipt") } == 2)
+        let store = try scratch.openStore()
+        #expect(try store.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM batch") } == 2)
+        #expect(try store.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM receipt") } == 2)
     }
 
     @Test("a delivery that failed (pickup is not a directory) is retried by the operator once fixed, then never again")

@@ -152,7 +152,7 @@ private func checkXML(_ scratch: Scratch, _ partner: String, _ name: String, sch
 }
 
 private func ledger(_ scratch: Scratch, _ sql: String) throws -> [Row] {
-    let db = try DatabaseQueue(path: scratch.url.appendingPathComponent("state/gateway.sqlite").path)
+    let db = try scratch.openStore()
     return try db.read { try Row.fetchAll($0, sql: sql) }
 }
 
@@ -507,7 +507,7 @@ struct RoutingPipelineTests {
         let pipeline = try GatewayPipeline(configuration: configuration)
         _ = pipeline.pickupJob(try #require(configuration.partner(id: "CARRIERX")))
         // What the first attempt's filing transaction left before the process died: the filing, no copy, no commit.
-        let batch = try #require(try pipeline.store.pool.read { try Int64.fetchOne($0, sql: "SELECT id FROM batch") })
+        let batch = try #require(try pipeline.store.read { try Int64.fetchOne($0, sql: "SELECT id FROM batch") })
         let first = try pipeline.store.fileAll([ManifestFilingItem(manifest: manifest, partner: "CARRIERX", batchId: batch)], now: Date())
         #expect(try first[0].get().version == 1)
         let run = try scratch.gateway("run", "--once", "--config", "gateway.toml")

@@ -36,8 +36,8 @@ private func files(_ dir: URL) -> [String] {
 }
 
 private func batchStates(_ scratch: Scratch) throws -> [String] {
-    let store = try GatewayStore(path: scratch.url.appendingPathComponent("state/gateway.sqlite").path)
-    return try store.pool.read { try String.fetchAll($0, sql: "SELECT state FROM batch ORDER BY id") }
+    let store = try scratch.openStore()
+    return try store.read { try String.fetchAll($0, sql: "SELECT state FROM batch ORDER BY id") }
 }
 
 @Suite("gateway run --once")

@@ -127,7 +127,7 @@ struct SignedIntakeTests {
         #expect(listing(drop) == ["fresh.edi"])
 
         // The ledger: quarantined with the stable code, and the evidence of every verdict.
-        let db = try DatabaseQueue(path: spool.url.appendingPathComponent("state/gateway.sqlite").path)
+        let db = try spool.openStore()
         let rows = try db.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT b.original_name AS name, b.state, j.error_code AS code, v.valid, v.code AS vcode,

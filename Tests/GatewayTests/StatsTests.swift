@@ -120,7 +120,7 @@ private func makeSpool() throws -> Spool {
                                             ("two.edi", Array(try good("CUS000202").utf8))]), day: "2025-03-04")
     try pickup("CARRIERX", at: "2025-03-04T09:00:00Z")
     try judge(at: "2025-03-04T09:00:05Z")
-    let store = try GatewayStore(path: root.appendingPathComponent("state/gateway.sqlite").path)
+    let store = try spool.scratch.openStore()
     let bills = ["BL1", "BL2"].map {
         Consignment(billOfLading: $0, goods: [GoodsItem(sequence: 1, description: "GOODS", hsCode: "090111",
                                                         containers: [ContainerShare(container: "MSCU1234566")])])

@@ -138,7 +138,7 @@ struct RawStoreTests {
 
 /// Inserts `count` due jobs in one transaction (synchronous, so it can be called from async tests).
 private func seedJobs(_ store: GatewayStore, count: Int) throws {
-    try store.pool.write { db in
+    try store.write { db in
         for i in 0..<count {
             try db.execute(
                 sql: """
@@ -151,13 +151,14 @@ private func seedJobs(_ store: GatewayStore, count: Int) throws {
 
 @Suite("Store: the ledger")
 struct GatewayStoreTests {
-    @Test("migrations apply, are named, and reopening is idempotent")
-    func migrations() throws {
-        let dir = try StoreTempDir()
-        let first = try GatewayStore(path: dir.databasePath)
+    @Test("migrations apply, are named, and reopening is idempotent", arguments: StoreKind.allCases)
+    func migrations(_ kind: StoreKind) throws {
+        let dir = try TestStore(kind)
+        let first = try dir.open()
         #expect(try first.appliedMigrations() == ["v1_intake", "v1_jobs", "v2_claims", "v3_signatures", "v4_collected", "v5_manifests", "v6_routing", "v7_instructions", "v8_terminal_notices", "v9_sweep_time"])
-        let second = try GatewayStore(path: dir.databasePath)
+        let second = try dir.open()
         #expect(try second.appliedMigrations() == ["v1_intake", "v1_jobs", "v2_claims", "v3_signatures", "v4_collected", "v5_manifests", "v6_routing", "v7_instructions", "v8_terminal_notices", "v9_sweep_time"])
+        guard kind == .sqlite else { return }
         let (journal, synchronous) = try second.pool.read { db in
             (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA synchronous"))
         }
@@ -168,10 +169,10 @@ struct GatewayStoreTests {
         #expect(writerSynchronous == 2)  // FULL: every commit fsyncs the WAL
     }
 
-    @Test("the same claim recorded again (crash recovery) returns its first outcome and records nothing new")
-    func sameClaimIsRecordedOnce() throws {
-        let dir = try StoreTempDir()
-        let store = try GatewayStore(path: dir.databasePath)
+    @Test("the same claim recorded again (crash recovery) returns its first outcome and records nothing new", arguments: StoreKind.allCases)
+    func sameClaimIsRecordedOnce(_ kind: StoreKind) throws {
+        let dir = try TestStore(kind)
+        let store = try dir.open()
         func claimed(_ text: String, ref: String, claim: String) throws -> IntakeRecord {
             var record = try intake(text, ref: ref)
             record.claim = claim
@@ -190,17 +191,17 @@ struct GatewayStoreTests {
         #expect(try store.recordIntake(try claimed("interchange 1 (edited)", ref: "REF1", claim: "c3"))
                 == .conflict(existingBatchId: batchId, batchId: conflictBatch, conflictId: conflictId, jobId: nil))
 
-        let (batches, replays, conflicts) = try store.pool.read { db in
+        let (batches, replays, conflicts) = try store.read { db in
             (try Int.fetchOne(db, sql: "SELECT count(*) FROM batch")!, try Int.fetchOne(db, sql: "SELECT count(*) FROM replay")!,
              try Int.fetchOne(db, sql: "SELECT count(*) FROM conflict")!)
         }
         #expect((batches, replays, conflicts) == (2, 1, 1))
     }
 
-    @Test("new, identical replay and conflict are told apart; the name is never the key")
-    func classification() throws {
-        let dir = try StoreTempDir()
-        let store = try GatewayStore(path: dir.databasePath)
+    @Test("new, identical replay and conflict are told apart; the name is never the key", arguments: StoreKind.allCases)
+    func classification(_ kind: StoreKind) throws {
+        let dir = try TestStore(kind)
+        let store = try dir.open()
         let first = try store.recordIntake(intake("interchange 1", ref: "REF1"))
         guard case .new(let batchId, let jobId?) = first else { Issue.record("\(first)"); return }
         #expect(try store.job(jobId)?.batchId == batchId)
@@ -237,13 +238,13 @@ struct GatewayStoreTests {
         #expect(try store.jobs().count == 4)
     }
 
-    @Test("the schema itself refuses a second accepted interchange with the same reference")
-    func schemaInvariants() throws {
-        let dir = try StoreTempDir()
-        let store = try GatewayStore(path: dir.databasePath)
+    @Test("the schema itself refuses a second accepted interchange with the same reference", arguments: StoreKind.allCases)
+    func schemaInvariants(_ kind: StoreKind) throws {
+        let dir = try TestStore(kind)
+        let store = try dir.open()
         _ = try store.recordIntake(intake("a", ref: "R"))
-        #expect(throws: DatabaseError.self) {
-            try store.pool.write { db in
+        #expect(throws: (any Error).self) {
+            try store.write { db in
                 try db.execute(sql: """
                     INSERT INTO batch (partner, original_name, size, sha256, interchange_ref, sender_id, received_at,
                                        state, updated_at)
@@ -251,18 +252,18 @@ struct GatewayStoreTests {
                     """, arguments: [String(repeating: "0", count: 64)])
             }
         }
-        #expect(throws: DatabaseError.self) {
-            try store.pool.write { db in try db.execute(sql: "DELETE FROM job_event") }
+        #expect(throws: (any Error).self) {
+            try store.write { db in try db.execute(sql: "DELETE FROM job_event") }
         }
-        #expect(throws: DatabaseError.self) {
-            try store.pool.write { db in try db.execute(sql: "UPDATE batch SET sha256 = ?", arguments: [String(repeating: "1", count: 64)]) }
+        #expect(throws: (any Error).self) {
+            try store.write { db in try db.execute(sql: "UPDATE batch SET sha256 = ?", arguments: [String(repeating: "1", count: 64)]) }
         }
     }
 
-    @Test("archive members are their own batches linked to the archive, in one transaction")
-    func archiveMembers() throws {
-        let dir = try StoreTempDir()
-        let store = try GatewayStore(path: dir.databasePath)
+    @Test("archive members are their own batches linked to the archive, in one transaction", arguments: StoreKind.allCases)
+    func archiveMembers(_ kind: StoreKind) throws {
+        let dir = try TestStore(kind)
+        let store = try dir.open()
         let archive = try store.recordIntake(intake("zip bytes", name: "batch.zip", sender: nil))
         var m1 = try intake("member one", name: "batch.zip", ref: "M1")
         m1.memberName = "one.edi"
@@ -280,15 +281,15 @@ struct GatewayStoreTests {
         // A member of another partner's archive is refused by the schema.
         var foreign = try intake("member three", partner: "carrier-b", ref: "M3")
         foreign.memberName = "three.edi"
-        #expect(throws: DatabaseError.self) { try store.recordMembers([foreign], of: archive.batchId, now: at(2)) }
+        #expect(throws: (any Error).self) { try store.recordMembers([foreign], of: archive.batchId, now: at(2)) }
         #expect(try store.members(of: archive.batchId).count == 2)  // the whole unit rolled back
     }
 
-    @Test("two store instances claiming from several tasks never get the same job")
-    func exclusiveClaim() async throws {
-        let dir = try StoreTempDir()
-        let a = try GatewayStore(path: dir.databasePath)
-        let b = try GatewayStore(path: dir.databasePath)
+    @Test("two store instances claiming from several tasks never get the same job", arguments: StoreKind.allCases)
+    func exclusiveClaim(_ kind: StoreKind) async throws {
+        let dir = try TestStore(kind)
+        let a = try dir.open()
+        let b = try dir.open()
         let total = 300
         try seedJobs(a, count: total)
         let claimed = try await withThrowingTaskGroup(of: [Int64].self) { group in
@@ -316,10 +317,10 @@ struct GatewayStoreTests {
         #expect(try a.jobs(state: .succeeded, limit: 10_000).allSatisfy { $0.attempts == 1 })
     }
 
-    @Test("transient failures retry with backoff until attempts run out; permanent and quarantine are immediate")
-    func retries() throws {
-        let dir = try StoreTempDir()
-        let store = try GatewayStore(path: dir.databasePath)
+    @Test("transient failures retry with backoff until attempts run out; permanent and quarantine are immediate", arguments: StoreKind.allCases)
+    func retries(_ kind: StoreKind) throws {
+        let dir = try TestStore(kind)
+        let store = try dir.open()
         let retry = RetryStrategy(maxAttempts: 3, initialDelaySeconds: 10, multiplier: 2, maxDelaySeconds: 300)
         let id = try store.enqueue(JobRequest(kind: "deliver", partner: "customs", retry: retry), now: t0)
 
@@ -362,14 +363,14 @@ struct GatewayStoreTests {
         #expect(customs.waiting == 1 && customs.oldestWaiting == t0)
     }
 
-    @Test("a job left running by a crash is requeued once its lease expires, with a history entry")
-    func leaseExpiry() throws {
-        let dir = try StoreTempDir()
-        let store = try GatewayStore(path: dir.databasePath)
+    @Test("a job left running by a crash is requeued once its lease expires, with a history entry", arguments: StoreKind.allCases)
+    func leaseExpiry(_ kind: StoreKind) throws {
+        let dir = try TestStore(kind)
+        let store = try dir.open()
         let id = try store.enqueue(JobRequest(kind: "process", partner: "carrier-a"), now: t0)
         _ = try #require(try store.claimNextJob(now: at(0), leaseOwner: "crashed-worker", leaseSeconds: 60))
         // The process "dies"; a fresh instance starts on the same file.
-        let restarted = try GatewayStore(path: dir.databasePath)
+        let restarted = try dir.open()
         #expect(try restarted.requeueExpiredLeases(now: at(59)) == [])
         #expect(try restarted.requeueExpiredLeases(now: at(60)) == [id])
         let job = try #require(try restarted.job(id))
@@ -383,10 +384,10 @@ struct GatewayStoreTests {
         #expect(again.id == id && again.attempts == 2)
     }
 
-    @Test("a receipt of each kind is recorded once per batch; a rerun gets the existing one")
-    func receiptUniqueness() throws {
-        let dir = try StoreTempDir()
-        let store = try GatewayStore(path: dir.databasePath)
+    @Test("a receipt of each kind is recorded once per batch; a rerun gets the existing one", arguments: StoreKind.allCases)
+    func receiptUniqueness(_ kind: StoreKind) throws {
+        let dir = try TestStore(kind)
+        let store = try dir.open()
         let batch = try store.recordIntake(intake("x", ref: "R9")).batchId
         let hash = try digest("CONTRL bytes")
         let first = try store.recordReceipt(batchId: batch, kind: .contrl, fileName: "CONTRL_1.edi", digest: hash, writtenAt: at(1))
@@ -397,15 +398,15 @@ struct GatewayStoreTests {
         let aperak = try store.recordReceipt(batchId: batch, kind: .aperak, fileName: "APERAK_1.edi", digest: hash, writtenAt: at(3))
         #expect(aperak.created)
         #expect(try store.receipt(batchId: batch, kind: .contrl)?.id == first.receipt.id)
-        #expect(throws: DatabaseError.self) {
-            try store.pool.write { db in try db.execute(sql: "DELETE FROM receipt") }
+        #expect(throws: (any Error).self) {
+            try store.write { db in try db.execute(sql: "DELETE FROM receipt") }
         }
     }
 
-    @Test("idempotency keys make enqueue safe to repeat")
-    func idempotentEnqueue() throws {
-        let dir = try StoreTempDir()
-        let store = try GatewayStore(path: dir.databasePath)
+    @Test("idempotency keys make enqueue safe to repeat", arguments: StoreKind.allCases)
+    func idempotentEnqueue(_ kind: StoreKind) throws {
+        let dir = try TestStore(kind)
+        let store = try dir.open()
         let one = try store.enqueue(JobRequest(kind: "pickup", partner: "carrier-a", idempotencyKey: "pickup:carrier-a:0900"), now: t0)
         let two = try store.enqueue(JobRequest(kind: "pickup", partner: "carrier-a", idempotencyKey: "pickup:carrier-a:0900"), now: t0)
         #expect(one == two)

@@ -358,7 +358,7 @@ struct VerdictPipelineTests {
         _ = try spool.write("partners/CUSTOMS/drop/big.edi", bytes)
         let run = try runOnce()
         #expect(run.stdout.contains("CUSTOMS big.edi: rejected") && run.stdout.contains("instruction.too-large"), "\(run)")
-        let store = try GatewayStore(path: spool.url.appendingPathComponent("state/gateway.sqlite").path)
+        let store = try spool.openStore()
         #expect(try store.instructions(batchId: 1).isEmpty)
     }
 
@@ -369,7 +369,7 @@ struct VerdictPipelineTests {
         let run = try runOnce()
         #expect(run.stdout.contains("CUSTOMS nothing.edi: rejected"), "\(run)")
         #expect(run.stdout.contains("instruction.no-action"), "\(run)")
-        let store = try GatewayStore(path: spool.url.appendingPathComponent("state/gateway.sqlite").path)
+        let store = try spool.openStore()
         #expect(try store.instructions(batchId: 1).isEmpty)
     }
 

@@ -45,7 +45,7 @@ struct XMLIntakeTests {
         #expect(broken.contains("not well-formed XML"), "\(broken)")
         let entity = try #require(aperaks.first { $0.contains("RFF+ACE:entity.xml'") })
         #expect(entity.contains("DOCTYPE") && !entity.contains("root:"), "\(entity)")
-        let db = try DatabaseQueue(path: spool.url.appendingPathComponent("state/gateway.sqlite").path)
+        let db = try spool.openStore()
         let codes = try db.read { try Row.fetchAll($0, sql: """
             SELECT b.original_name AS name, b.state, j.error_code AS code FROM batch b
             JOIN job j ON j.batch_id = b.id AND j.kind = 'process' ORDER BY b.id
@@ -79,7 +79,7 @@ struct XMLIntakeTests {
         #expect(run.stdout.contains("CARRIERX signed.xml: accepted") && run.stdout.contains("signature verified"), "\(run)")
         #expect(run.stdout.contains("CARRIERX tampered.xml: quarantined"), "\(run)")
         #expect(run.stdout.contains("CARRIERX unsigned.xml: quarantined"), "\(run)")
-        let db = try DatabaseQueue(path: spool.url.appendingPathComponent("state/gateway.sqlite").path)
+        let db = try spool.openStore()
         let rows = try db.read { try Row.fetchAll($0, sql: """
             SELECT b.original_name AS name, v.valid, v.code, v.format FROM batch b JOIN signature_verdict v ON v.batch_id = b.id
             ORDER BY b.id
@@ -119,7 +119,7 @@ struct XMLIntakeTests {
             let aperaks = try listing(pickup).map { try String(contentsOf: pickup.appendingPathComponent($0), encoding: .utf8) }
             let aperak = try #require(aperaks.first { $0.contains("RFF+ACE:\(name)'") }, "\(name): \(aperaks)")
             #expect(aperak.contains("ERC+SWG-SIZE'") && aperak.contains("too large?: ") && aperak.contains("may be at most 1.0"), "\(aperak)")
-            let db = try DatabaseQueue(path: spool.url.appendingPathComponent("state/gateway.sqlite").path)
+            let db = try spool.openStore()
             let row = try db.read { try Row.fetchOne($0, sql: """
                 SELECT b.state, j.error_code AS code, j.error_message AS message FROM batch b
                 JOIN job j ON j.batch_id = b.id AND j.kind = 'process' WHERE b.original_name = ?

@@ -120,7 +120,7 @@ final class PollLog {
     func record(_ partner: String, at date: Date) {
         times[partner] = date.timeIntervalSince1970
         guard let data = try? JSONEncoder().encode(times) else { return }
-        let temp = path + ".tmp"
+        let temp = path + ".\(getpid()).tmp"  // nodes sharing the state directory write their own
         if FileManager.default.createFile(atPath: temp, contents: data) { rename(temp, path) }
     }
 }

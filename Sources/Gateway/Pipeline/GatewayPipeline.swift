@@ -43,6 +43,9 @@ public final class GatewayPipeline: Sendable {
     public let signatures: SignatureGate
     /// Files or jobs per group commit.
     public static let chunkSize = 256
+    /// Jobs one node leases at a time: a whole chunk on SQLite (one node; a commit is an fsync), fewer on
+    /// PostgreSQL, so the jobs of a drop spread over the nodes sharing it instead of going to the first to ask.
+    var leaseChunk: Int { store.dialect == .postgres ? 32 : Self.chunkSize }
     /// How long a lease lasts before another worker may take the job over (a chunk takes well under this).
     static let leaseSeconds = 600.0
     /// Retry strategy of process and deliver jobs: local disk errors clear quickly or need an operator.
@@ -88,6 +91,7 @@ public final class GatewayPipeline: Sendable {
         var lines: [IntakeFileResult] = []
         var byProcessJob: [Int64: Int] = [:]
         let polls = PollLog(stateDirectory: stateDirectory)
+        var polledElsewhere: [String] = []
         let started = now()
         for partner in configuration.partners {
             if dueOnly, let last = polls.lastPoll(partner.id),
@@ -95,12 +99,31 @@ public final class GatewayPipeline: Sendable {
                 continue
             }
             polls.record(partner.id, at: started)
-            for result in pickupJob(partner) {
+            guard let picked = tryPickupJob(partner) else {
+                polledElsewhere.append(partner.id)
+                continue
+            }
+            for result in picked {
                 if let job = result.processJob { byProcessJob[job] = lines.count }
                 lines.append(result.line)
             }
         }
         var (runs, failure) = drain()
+        // Partners another node is polling (several nodes on one PostgreSQL): their files become jobs as that node
+        // commits them, which this node helps run until that node is done polling. A node of this host that died
+        // meanwhile leaves jobs running: they are taken back and run here.
+        while failure == nil, !polledElsewhere.isEmpty {
+            polledElsewhere.removeAll { partner in
+                guard (try? store.tryTakeSingleton(Self.pollSingleton(partner))) == true else { return false }
+                try? store.releaseSingleton(Self.pollSingleton(partner))
+                return true
+            }
+            _ = try? store.requeueOrphanedJobs(now: now(), isGone: ProcessIdentity.isGone)
+            let more = drain()
+            runs += more.runs
+            failure = more.error
+            if more.runs.isEmpty && !polledElsewhere.isEmpty { usleep(100_000) }
+        }
         // What the terminals must be told now, and its deliveries.
         var notices: [NoticeLine] = []
         var noticeJobs: Set<Int64> = []
@@ -186,6 +209,13 @@ public final class GatewayPipeline: Sendable {
                 if let note { lines[index].reason = [note, line.reason].compactMap { $0 }.joined(separator: "; ") }
             } else {
                 lines.append(line)
+            }
+        }
+        // Files this node picked up whose jobs another node ran (several nodes on one PostgreSQL).
+        if drainFailure == nil, store.dialect == .postgres {
+            for (job, index) in byProcessJob where !ranJobs.contains(job) && lines[index].outcome == .received {
+                guard let other = try? store.job(job), other.state != .queued else { continue }
+                lines[index].reason = "processed by another node (job \(job) \(other.state.rawValue))"
             }
         }
         return IntakeRunReport(files: lines, notices: notices)
@@ -385,7 +415,7 @@ public final class GatewayPipeline: Sendable {
     /// Leases up to a chunk of due jobs of `kind` (of `ids` only, when given).
     func claim(kind: String, ids: [Int64]?) throws -> [JobRecord] {
         do {
-            return try store.claimDueJobs(kinds: [kind], ids: ids, limit: Self.chunkSize, now: now(),
+            return try store.claimDueJobs(kinds: [kind], ids: ids, limit: leaseChunk, now: now(),
                                           leaseOwner: owner, leaseSeconds: Self.leaseSeconds)
         } catch {
             logger.error("cannot lease \(kind) jobs: \(error)")

@@ -20,6 +20,25 @@ extension GatewayPipeline {
     /// file. A poll that found nothing leaves no row (every 15 s for every partner would bury the ledger);
     /// a pickup needs no requeueing after a crash, since the work area is what it resumes from.
     func pickupJob(_ partner: PartnerConfiguration, shouldStop: () -> Bool = { false }) -> [PickupLine] {
+        tryPickupJob(partner, shouldStop: shouldStop) ?? []
+    }
+
+    /// The singleton that makes one node at a time poll `partner`'s drop directory.
+    static func pollSingleton(_ partner: String) -> String { "swg.poll:" + partner }
+
+    /// `pickupJob`, or nil when another node sharing the PostgreSQL store is polling this partner now (it takes
+    /// every ready file; this node has other work). On SQLite there is one node, which always polls.
+    func tryPickupJob(_ partner: PartnerConfiguration, shouldStop: () -> Bool = { false }) -> [PickupLine]? {
+        let singleton = Self.pollSingleton(partner.id)
+        do {
+            guard try store.tryTakeSingleton(singleton) else {
+                logger.debug("another node is polling this partner", metadata: ["partner": "\(partner.id)"])
+                return nil
+            }
+        } catch {
+            return [PickupLine(line: IntakeFileResult(partner: partner.id, file: "-", outcome: .failed, reason: "\(error)"))]
+        }
+        defer { try? store.releaseSingleton(singleton) }
         let start = now()
         let lines = pickup(partner, shouldStop: shouldStop)
         noticeCollected(partner)

@@ -479,6 +479,9 @@ extension GatewayPipeline {
                     at: Self.edifactDate(now()), options: AperakOptions(segmentSuffix: "\n"))
                 decision.deliveries += try deliveries(kind: ReceiptKind.aperak.rawValue, name: name, bytes: aperak, context: c)
                 receipts.append(name)
+            } catch let error as RawStoreError {
+                // Not stored (a full disk): the file must still be answered, so the job is retried, not closed.
+                return transient(PipelineErrorCode.rawIO, "APERAK not stored: \(error)", failedLine(c.line, "APERAK not stored: \(error)"))
             } catch {
                 notes.append("no APERAK: \(error)")
             }
@@ -544,6 +547,9 @@ extension GatewayPipeline {
                     options: AperakOptions(segmentSuffix: "\n"))
                 decision.deliveries += try deliveries(kind: ReceiptKind.aperak.rawValue, name: name, bytes: bytes, context: c)
                 receipts.append(name)
+            } catch let error as RawStoreError {
+                // Not stored (a full disk): the file must still be answered, so the job is retried, not closed.
+                return transient(PipelineErrorCode.rawIO, "APERAK not stored: \(error)", failedLine(c.line, "APERAK not stored: \(error)"))
             } catch {
                 notes.append("no APERAK: \(error)")
             }

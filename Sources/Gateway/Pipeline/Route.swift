@@ -238,6 +238,9 @@ extension GatewayPipeline {
         }
         do {
             if let name = try applicationReceipt(&decision, refusals: refusals, context: c) { output.receipts.append(name) }
+        } catch let error as RawStoreError {
+            // Not stored (a full disk): the file must still be answered, so the job is retried, not closed.
+            return transient(PipelineErrorCode.rawIO, "APERAK not stored: \(error)", failedLine(c.line, "APERAK not stored: \(error)"))
         } catch {
             notes.append("no APERAK: \(error)")
         }

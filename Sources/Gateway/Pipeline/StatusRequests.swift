@@ -16,6 +16,10 @@ extension GatewayPipeline {
             let reason = "status request refused: " + failure.errors.prefix(3).map(\.description).joined(separator: "; ")
             do {
                 if let name = try applicationReceipt(&decision, refusals: failure.errors, context: c) { output.receipts.append(name) }
+            } catch let error as RawStoreError {
+                // Not stored (a full disk): the file must still be answered, so the job is retried, not closed.
+                decision = transient(PipelineErrorCode.rawIO, "APERAK not stored: \(error)", failedLine(c.line, "APERAK not stored: \(error)"))
+                return
             } catch {
                 decision.line.reason = "no APERAK: \(error)"
             }

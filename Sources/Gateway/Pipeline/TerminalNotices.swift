@@ -34,6 +34,9 @@ extension GatewayPipeline {
     /// call for, and every carrier and agency the consignments' changed statuses; returns them and the deliver
     /// jobs enqueued.
     func sendNotices() throws -> (lines: [NoticeLine], jobs: [Int64]) {
+        // One sweep at a time across the nodes (its mark is one row): another node sweeping now sends all of it.
+        guard try store.tryTakeSingleton("swg.notice-sweep") else { return ([], []) }
+        defer { try? store.releaseSingleton("swg.notice-sweep") }
         let terminals = configuration.partners.filter { $0.role == .terminal }
         let at = now()
         let (verdicts, mark) = try store.verdictsToSweep(now: at, settings: configuration.verdict)

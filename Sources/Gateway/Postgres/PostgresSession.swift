@@ -103,25 +103,19 @@ final class PostgresSession: @unchecked Sendable {
         }
     }
 
-    /// Runs one statement with `?` placeholders.
+    /// Runs one statement with `?` placeholders and waits for its answer.
+    ///
+    /// One round trip per statement: postgres-nio sends a query only when the one before is answered. Measured
+    /// (300 manifests, one node): more than a third of both cores idle, waiting. Sending a transaction's writes
+    /// together in one anonymous code block (`DO`, the arguments written in as literals) was slower still: the
+    /// server then parses and plans each block's text anew.
     @discardableResult
     func run(_ sql: String, _ arguments: [DatabaseValue] = []) throws -> Result {
-        var bindings = PostgresBindings(capacity: arguments.count)
-        for value in arguments {
-            switch value.storage {
-            case .null: bindings.appendNull()
-            case .int64(let v): bindings.append(v)
-            case .double(let v): bindings.append(v)
-            case .string(let v): bindings.append(v)
-            case .blob(let v): bindings.append(ByteBuffer(bytes: v))
-            }
-        }
-        let query = PostgresQuery(unsafeSQL: placeholders(sql), binds: bindings)
         lock.lock()
         defer { lock.unlock() }
         let answer: PostgresQueryResult
         do {
-            answer = try connection.query(query, logger: logger).wait()
+            answer = try connection.query(query(sql, arguments), logger: logger).wait()
         } catch {
             throw PostgresQueryError(sql: sql, sqlState: Self.sqlState(error), message: Self.reason(error))
         }
@@ -132,6 +126,20 @@ final class PostgresSession: @unchecked Sendable {
             result.values.append(try row.map(Self.value))
         }
         return result
+    }
+
+    private func query(_ sql: String, _ arguments: [DatabaseValue]) -> PostgresQuery {
+        var bindings = PostgresBindings(capacity: arguments.count)
+        for value in arguments {
+            switch value.storage {
+            case .null: bindings.appendNull()
+            case .int64(let v): bindings.append(v)
+            case .double(let v): bindings.append(v)
+            case .string(let v): bindings.append(v)
+            case .blob(let v): bindings.append(ByteBuffer(bytes: v))
+            }
+        }
+        return PostgresQuery(unsafeSQL: placeholders(sql), binds: bindings)
     }
 
     /// `?` placeholders (the store's SQL, written for SQLite) as PostgreSQL's `$1, $2...`, outside quotes.

@@ -39,7 +39,7 @@ extension GatewayStore {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
                 """, arguments: [f.agency, f.reference, f.action.rawValue, f.object.kind.rawValue, f.object.reference, f.object.manifest,
                                  f.issuedAt, f.receivedAt, f.batchId, f.signer, f.verification, f.note])
-            added += db.changesCount
+            added += db.changes()
         }
         return added
     }

@@ -144,12 +144,11 @@ extension GatewayStore {
         case (_, .some(let row)) where (row["state"] as String) == "cancelled":
             return refuse("manifest.cancelled", "manifest \(number) was cancelled; file it again under a new number")
         case (.original, nil):
-            try db.cachedExecute(sql: """
+            manifestId = try db.insert(sql: """
                 INSERT INTO manifest (partner, document_number, state, current_version, mode, voyage, means_id, means_name,
                                       departure_port, arrival_port, updated_at)
                 VALUES (?, ?, 'active', 1, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [partner, number, t.mode.rawValue, t.voyage, t.meansId, t.meansName, t.departurePort, t.arrivalPort, now])
-            manifestId = try db.lastInsertedRowID()
             version = 1
         case (_, .some(let row)):
             manifestId = row["id"]

@@ -219,14 +219,13 @@ extension GatewayStore {
         -> Int64
     {
         try database.write { db in
-            try db.cachedExecute(
+            let id = try db.insert(
                 sql: """
                     INSERT INTO job (kind, partner, state, attempts, max_attempts, next_run_at, error_code, error_message,
                                      output, created_at, updated_at)
                     VALUES (?, ?, ?, 1, 1, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [kind, partner, state.rawValue, startedAt, errorCode, errorMessage, output, startedAt, now])
-            let id = try db.lastInsertedRowID()
             try Self.appendEvent(id, from: nil, to: .running, at: startedAt, message: "run by \(owner)", db)
             try Self.appendEvent(id, from: .running, to: state, at: now,
                                  message: errorCode.map { "\($0): \(errorMessage ?? "")" }, db)

@@ -184,13 +184,12 @@ public final class GatewayStore: Sendable {
                 "interchange reference '\(reference)' from sender '\(intake.senderId ?? "")' was already received "
                 + "in batch \(existing) with different content (ISO 9735 code 26, duplicate detected)"
             let batchId = try insertBatch(intake, state: .conflict, reason: reason, db)
-            try db.cachedExecute(
+            let conflictId = try db.insert(
                 sql: """
                     INSERT INTO conflict (partner, sender_id, interchange_ref, existing_batch_id, batch_id, detected_at)
                     VALUES (?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [intake.partner, intake.senderId, reference, existing, batchId, intake.receivedAt])
-            let conflictId = try db.lastInsertedRowID()
             let job = try intake.jobOnConflict.map { request in
                 var request = request
                 request.batchId = batchId
@@ -210,7 +209,7 @@ public final class GatewayStore: Sendable {
     private static func insertBatch(_ intake: IntakeRecord, state: BatchState, reason: String?, _ db: StoreConnection) throws
         -> Int64
     {
-        try db.cachedExecute(
+        return try db.insert(
             sql: """
                 INSERT INTO batch (partner, original_name, size, mtime, sha256, interchange_ref, sender_id,
                                    received_at, parent_batch_id, member_name, state, reason, updated_at, claim,
@@ -223,7 +222,6 @@ public final class GatewayStore: Sendable {
                 intake.memberName, state.rawValue, reason, intake.receivedAt, intake.claim,
                 intake.signatureDigest?.hex, intake.signatureName,
             ])
-        return try db.lastInsertedRowID()
     }
 
     /// Sets a batch's state (accepted, rejected, quarantined...) with the reason operators will read.
@@ -232,7 +230,7 @@ public final class GatewayStore: Sendable {
             try db.cachedExecute(
                 sql: "UPDATE batch SET state = ?, reason = ?, updated_at = ? WHERE id = ?",
                 arguments: [state.rawValue, reason, now, batchId])
-            if db.changesCount == 0 { throw StoreError(.batchNotFound, "batch \(batchId) not found") }
+            if db.changes() == 0 { throw StoreError(.batchNotFound, "batch \(batchId) not found") }
         }
     }
 
@@ -261,7 +259,7 @@ public final class GatewayStore: Sendable {
                 try db.cachedExecute(
                     sql: "UPDATE batch SET state = ?, reason = ?, updated_at = ? WHERE id = ?",
                     arguments: [state.rawValue, reason, now, batchId])
-                if db.changesCount == 0 { throw StoreError(.batchNotFound, "batch \(batchId) not found") }
+                if db.changes() == 0 { throw StoreError(.batchNotFound, "batch \(batchId) not found") }
             }
             try db.cachedExecute(
                 sql: """
@@ -269,7 +267,7 @@ public final class GatewayStore: Sendable {
                     ON CONFLICT (batch_id, kind) DO NOTHING
                     """,
                 arguments: [batchId, kind.rawValue, fileName, digest.hex, writtenAt])
-            let created = db.changesCount > 0
+            let created = db.changes() > 0
             let receipt = try ReceiptRecord.fetchOneCached(db, sql: "SELECT * FROM receipt WHERE batch_id = ? AND kind = ?", arguments: [batchId, kind.rawValue])!
             return (receipt, created)
         }
@@ -296,7 +294,7 @@ public final class GatewayStore: Sendable {
         {
             return existing
         }
-        try db.cachedExecute(
+        let id = try db.insert(
             sql: """
                 INSERT INTO job (kind, partner, batch_id, idempotency_key, state, attempts, max_attempts,
                                  next_run_at, input, created_at, updated_at)
@@ -306,7 +304,6 @@ public final class GatewayStore: Sendable {
                 request.kind, request.partner, request.batchId, request.idempotencyKey, request.maxAttempts,
                 request.runAt ?? now, request.input, now, now,
             ])
-        let id = try db.lastInsertedRowID()
         try appendEvent(id, from: nil, to: .queued, at: now, message: message, db)
         return id
     }
@@ -350,7 +347,7 @@ public final class GatewayStore: Sendable {
                 WHERE id = ?
                 """,
             arguments: [owner, expires, now, job.id])
-        guard db.changesCount == 1 else { throw StoreError(.jobNotFound, "job \(job.id) not found") }
+        guard db.changes() == 1 else { throw StoreError(.jobNotFound, "job \(job.id) not found") }
         try appendEvent(
             job.id, from: job.state, to: .running, at: now,
             message: "attempt \(job.attempts + 1) of \(job.maxAttempts) leased to \(owner)", db)

@@ -78,8 +78,9 @@ final class RawInsert {
     func run() throws -> Int64 {
         guard let statement, let connection else {
             defer { values.removeAll(keepingCapacity: true) }
+            if returnsId { return try postgres!.insert(sql: sql, arguments: StoreArguments(values)) }
             try postgres!.execute(sql: sql, arguments: StoreArguments(values))
-            return returnsId ? try postgres!.lastInsertedRowID() : 0
+            return 0
         }
         defer {
             sqlite3_reset(statement)

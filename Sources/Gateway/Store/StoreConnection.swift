@@ -52,8 +52,7 @@ public final class StoreConnection {
     }
 
     let backend: Backend
-    /// Rows changed by the last `execute`.
-    public private(set) var changesCount = 0
+    private var lastChanges = 0
     private var savepoints = 0
 
     init(_ backend: Backend) {
@@ -84,11 +83,14 @@ public final class StoreConnection {
         switch backend {
         case .sqlite(let db):
             try db.cachedStatement(sql: sql).execute(arguments: arguments.grdb)
-            changesCount = db.changesCount
+            lastChanges = db.changesCount
         case .postgres(let session):
-            changesCount = try session.run(sql, arguments.values).changes
+            lastChanges = try session.run(sql, arguments.values).changes
         }
     }
+
+    /// Rows changed by the last `execute`.
+    public func changes() -> Int { lastChanges }
 
     /// The same as `execute`, kept for the call sites written when only SQLite's cache made the difference.
     public func cachedExecute(sql: String, arguments: StoreArguments = []) throws {
@@ -103,14 +105,17 @@ public final class StoreConnection {
         }
     }
 
-    /// The id the last INSERT gave its row (a table with an `id` key).
-    public func lastInsertedRowID() throws -> Int64 {
+    /// Runs an INSERT into a table with an `id` key and returns the id it gave the row (on PostgreSQL with
+    /// `RETURNING id`, in the same round trip).
+    public func insert(sql: String, arguments: StoreArguments = []) throws -> Int64 {
         switch backend {
-        case .sqlite(let db): return db.lastInsertedRowID
+        case .sqlite(let db):
+            try db.cachedStatement(sql: sql).execute(arguments: arguments.grdb)
+            lastChanges = db.changesCount
+            return db.lastInsertedRowID
         case .postgres(let session):
-            guard let id = try session.run("SELECT lastval()").scalar(Int64.self) else {
-                throw StoreError(.corrupt, "no row id after an insert")
-            }
+            let result = try session.run(sql + " RETURNING id", arguments.values)
+            guard let id = result.scalar(Int64.self) else { throw StoreError(.corrupt, "no row id after: \(sql)") }
             return id
         }
     }
@@ -124,19 +129,19 @@ public final class StoreConnection {
             savepoints += 1
             let name = "sp\(savepoints)"
             defer { savepoints -= 1 }
-            _ = try session.run("SAVEPOINT \(name)")
+            try session.run("SAVEPOINT \(name)")
             let completion: Database.TransactionCompletion
             do {
                 completion = try body()
             } catch let error as PostgresQueryError where error.mustRetryTransaction {
                 throw error  // the whole transaction is run again; undoing this part alone would not do
             } catch {
-                _ = try session.run("ROLLBACK TO SAVEPOINT \(name)")
-                _ = try session.run("RELEASE SAVEPOINT \(name)")
+                try session.run("ROLLBACK TO SAVEPOINT \(name)")
+                try session.run("RELEASE SAVEPOINT \(name)")
                 throw error
             }
-            if completion == .rollback { _ = try session.run("ROLLBACK TO SAVEPOINT \(name)") }
-            _ = try session.run("RELEASE SAVEPOINT \(name)")
+            if completion == .rollback { try session.run("ROLLBACK TO SAVEPOINT \(name)") }
+            try session.run("RELEASE SAVEPOINT \(name)")
         }
     }
 }

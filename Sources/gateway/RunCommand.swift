@@ -22,6 +22,11 @@ struct RunCommand: ParsableCommand {
             file and a summary, and exits: 0 when the run completed (rejected and quarantined files included), \
             1 when a file or a receipt could not be handled (it is retried later), 2 on a usage or \
             configuration error.
+
+            Several nodes: with [store] kind = "postgres", gateway processes on several machines (or one) may \
+            run on one spool and one database. One node at a time polls a drop directory and one sends the \
+            terminals' notices; every node runs jobs, each job once. A node killed meanwhile leaves nothing \
+            lost: its jobs are taken over, and what it had claimed from a drop is finished by the next poll.
             """
     )
 

@@ -35,10 +35,17 @@ public enum GatewayService {
         // Terminals are told what changed once the jobs run dry after some work, and once a minute anyway (a
         // silence window may have closed): the sweep reads every active consignment, too much for every poll.
         let sweep = NIOLockedValueBox((due: true, at: Date.distantPast))
+        // Jobs a dead process left running go back to the queue, at start and every 30 s after: with several
+        // nodes on one PostgreSQL, another node may die at any time.
+        let recovered = NIOLockedValueBox(Date())
         let worker = WorkerService(name: "jobs", idleInterval: configuration.run.idleInterval, logger: logger) {
             // A ledger error is thrown on to the worker, which logs it and backs off before trying again.
             try await jobs.run {
                 Result { () throws -> Bool in
+                    if recovered.withLockedValue({ Date().timeIntervalSince($0) >= 30 }) {
+                        pipeline.recover()
+                        recovered.withLockedValue { $0 = Date() }
+                    }
                     let done = try pipeline.runDueJobs()
                     if !done.isEmpty {
                         pipeline.updateGauges()

@@ -94,11 +94,11 @@ for n in 1 2 3; do "$GW" run --once --config "$S/gateway.toml" --json > "$WORK/k
 processed() { PGPASSWORD=$(cat "$PG_DIR/swg.pw") psql -h 127.0.0.1 -p "$PG_PORT" -U swg -d kill -tAc \
   "SELECT count(*) FROM job WHERE kind = 'process' AND state = 'succeeded'"; }
 while [ "$(processed)" -lt $((FILES / 4)) ]; do sleep 0.05; done
-kill -9 "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true
+at_kill=$(processed); kill -9 "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true
 for p in "${pids[@]:1}"; do wait "$p" || { echo "  a surviving node exited with $?"; status=1; }; done
 taken=$(PGPASSWORD=$(cat "$PG_DIR/swg.pw") psql -h 127.0.0.1 -p "$PG_PORT" -U swg -d kill -tAc \
   "SELECT count(*) FROM job_event WHERE message LIKE '%is no longer running; requeued%'")
 "$GW" run --once --config "$S/gateway.toml" --json > "$WORK/kill.again.json"
 check "$S" "kill run"
-echo "  node1 killed at $(processed) processed... taken over by the others: $taken job(s); after one more run: $(find "$S/partners/CARRIERX/pickup" -name 'CONTRL-*.edi' | wc -l) receipts for $FILES files, $(ls -A "$S/partners/CARRIERX/drop" | wc -l) left in the drop"
+echo "  node1 killed with $at_kill of $FILES files processed; taken over by the others: $taken job(s); after one more run: $(find "$S/partners/CARRIERX/pickup" -name 'CONTRL-*.edi' | wc -l) receipts for $FILES files, $(ls -A "$S/partners/CARRIERX/drop" | wc -l) left in the drop"
 exit $status

@@ -1,6 +1,5 @@
 import Foundation
 import GRDB
-import NIOConcurrencyHelpers
 
 /// `gateway db migrate` and `gateway db check`: the store's schema, on SQLite or PostgreSQL.
 public enum DBVerbs {
@@ -94,18 +93,5 @@ public enum DBVerbs {
         } catch {
             throw PostgresStoreError(code: "postgres.schema", message: "\(settings.description): \((error as? PostgresQueryError)?.message ?? "\(error)")")
         }
-    }
-    /// Runs async work to its end from a synchronous command (never from a task).
-    static func blocking<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) throws -> T {
-        let result = NIOLockedValueBox<Result<T, any Error>?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        Task {
-            let outcome: Result<T, any Error>
-            do { outcome = .success(try await work()) } catch { outcome = .failure(error) }
-            result.withLockedValue { $0 = outcome }
-            done.signal()
-        }
-        done.wait()
-        return try result.withLockedValue { $0! }.get()
     }
 }

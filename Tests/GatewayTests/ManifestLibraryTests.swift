@@ -25,7 +25,7 @@ struct ManifestLibraryTests {
         return (try fresh.open(), fresh)
     }
 
-    @Test("original, change, replace and cancel: each a version, the consignments as the last one left them", arguments: StoreKind.allCases)
+    @Test("original, change, replace and cancel: each a version, the consignments as the last one left them", arguments: StoreKind.underTest)
     func lifecycle(_ kind: StoreKind) throws {
         let (store, folder) = try store(kind)
         defer { withExtendedLifetime(folder) {} }
@@ -52,7 +52,7 @@ struct ManifestLibraryTests {
         #expect(versions[1].model.consignments.map(\.billOfLading) == ["BL2", "BL3"], "each version keeps the model as filed")
     }
 
-    @Test("what the library refuses: a second original, a change to nothing, anything after a cancel; nothing is written", arguments: StoreKind.allCases)
+    @Test("what the library refuses: a second original, a change to nothing, anything after a cancel; nothing is written", arguments: StoreKind.underTest)
     func refusals(_ kind: StoreKind) throws {
         let (store, folder) = try store(kind)
         defer { withExtendedLifetime(folder) {} }

@@ -82,6 +82,26 @@ private func expectEachOnce(_ spool: Scratch, files count: Int, _ context: Strin
     }
 }
 
+/// Runs blocking work (waiting for a process, polling the ledger) on a thread of its own, so a wait of half a
+/// minute does not hold one of the few threads of Swift's cooperative pool, which the scheduler's tests running
+/// meanwhile need.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
+}
+
+/// Waits for the processes to end, off the cooperative pool.
+func waitForAll(_ processes: [Process]) async throws {
+    let boxed = UncheckedProcesses(processes)
+    try await offPool { for p in boxed.processes { p.waitUntilExit() } }
+}
+
+struct UncheckedProcesses: @unchecked Sendable {
+    let processes: [Process]
+    init(_ processes: [Process]) { self.processes = processes }
+}
+
 private func outputs(_ spool: Scratch, _ names: [String]) -> String {
     names.map { name in
         let text = (try? String(contentsOf: spool.url.appendingPathComponent(name + ".out"), encoding: .utf8)) ?? ""
@@ -92,11 +112,11 @@ private func outputs(_ spool: Scratch, _ names: [String]) -> String {
 @Suite("several gateway nodes on one PostgreSQL and one spool", .serialized)
 struct MultiNodeTests {
     @Test("two nodes ingest 1 200 files together: each file once, each receipt once, and both did work")
-    func twoNodes() throws {
+    func twoNodes() async throws {
         let count = 1_200
         let spool = try spool(files: count)
         let nodes = try ["node1", "node2"].map { try node(spool, $0) }
-        for n in nodes { n.waitUntilExit() }
+        try await waitForAll(nodes)
         let context = outputs(spool, ["node1", "node2"])
         #expect(nodes.allSatisfy { $0.terminationStatus == 0 }, "\(context)")
         try expectEachOnce(spool, files: count, context)
@@ -111,7 +131,7 @@ struct MultiNodeTests {
     }
 
     @Test("three nodes, one killed with SIGKILL mid-run: the others take over what it held; after a later run every file is there once")
-    func killOneOfThree() throws {
+    func killOneOfThree() async throws {
         let count = 1_500
         let spool = try spool(files: count)
         let names = ["node1", "node2", "node3"]
@@ -122,10 +142,10 @@ struct MultiNodeTests {
         while Date().timeIntervalSince(started) < 120 {
             let done = try watcher.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM job WHERE kind = 'process' AND state = 'succeeded'") } ?? 0
             if done >= count / 10 { break }
-            usleep(20_000)
+            try await Task.sleep(for: .milliseconds(20))
         }
         kill(nodes[0].processIdentifier, SIGKILL)
-        for n in nodes { n.waitUntilExit() }
+        try await waitForAll(nodes)
         var context = outputs(spool, names)
         #expect(nodes[0].terminationReason == .uncaughtSignal, "node1 had finished before it was killed\n\(context)")
         #expect(nodes[1].terminationStatus == 0 && nodes[2].terminationStatus == 0, "\(context)")
@@ -135,7 +155,7 @@ struct MultiNodeTests {
         } ?? 0
         // A later poll (any node) finishes what the dead node had claimed from the drop and not recorded yet.
         let later = try node(spool, "node2-again")
-        later.waitUntilExit()
+        try await waitForAll([later])
         context += "\n" + outputs(spool, ["node2-again"]) + "\ntaken over: \(takenOver) job(s)"
         #expect(later.terminationStatus == 0, "\(context)")
         try expectEachOnce(spool, files: count, context)

@@ -371,7 +371,7 @@ private func runUntilSettled(_ spool: Spool, _ context: inout String) throws -> 
 struct PipelineEndToEndTests {
     // MARK: 1. Archives
 
-    @Test("zip, tar.gz and tar built by the real tools: archive unpacked, every member its own batch and CONTRL", arguments: StoreKind.allCases)
+    @Test("zip, tar.gz and tar built by the real tools: archive unpacked, every member its own batch and CONTRL", arguments: StoreKind.underTest)
     func goodArchives(_ kind: StoreKind) throws {
         let spool = try Spool(e2eConfig(patterns: ["*.edi", "*.zip", "*.tar", "*.tar.gz"]), kind: kind)
         let archives: [(file: String, kind: String, prefix: String, tool: String, arguments: [String])] = [
@@ -467,7 +467,7 @@ struct PipelineEndToEndTests {
                 i = tarfile.TarInfo("m%05d.edi" % n); i.size = 1; t.addfile(i, io.BytesIO(b"x"))
         """
 
-    @Test("hostile archives: quarantined with a stable code, answered by APERAK, nothing from them processed or written outside", arguments: StoreKind.allCases)
+    @Test("hostile archives: quarantined with a stable code, answered by APERAK, nothing from them processed or written outside", arguments: StoreKind.underTest)
     func hostileArchives(_ kind: StoreKind) throws {
         let spool = try Spool(e2eConfig(patterns: ["*.edi", "*.zip", "*.tar", "*.tar.gz"]), kind: kind)
         let outside = spool.root.deletingLastPathComponent()
@@ -519,7 +519,7 @@ struct PipelineEndToEndTests {
 
     // MARK: 2. Readiness conventions
 
-    @Test("done-marker: a file without its marker stays; with NAME.ok it is taken and the marker removed", arguments: StoreKind.allCases)
+    @Test("done-marker: a file without its marker stays; with NAME.ok it is taken and the marker removed", arguments: StoreKind.underTest)
     func doneMarker(_ kind: StoreKind) throws {
         let spool = try Spool(e2eConfig(patterns: nil, #"readiness = { convention = "done-marker", markers = [".ok"] }"#), kind: kind)
         try spool.write("partners/CARRIERX/drop/a.edi", cuscar("MARKER0001"))
@@ -544,7 +544,7 @@ struct PipelineEndToEndTests {
         #expect(spool.pickup.count == 2)
     }
 
-    @Test("rename: .part uploads and dotfiles are left alone until renamed", arguments: StoreKind.allCases)
+    @Test("rename: .part uploads and dotfiles are left alone until renamed", arguments: StoreKind.underTest)
     func renameConvention(_ kind: StoreKind) throws {
         let spool = try Spool(e2eConfig(patterns: nil, #"readiness = { convention = "rename" }"#), kind: kind)
         try spool.write("partners/CARRIERX/drop/c.edi.part", cuscar("RENAME0001"))
@@ -566,7 +566,7 @@ struct PipelineEndToEndTests {
         #expect(try spool.ledger().batches.map(\.name) == ["e.edi", "c.edi"])
     }
 
-    @Test("stable, polls = 2: the first run only remembers a file, the next one takes it; a change restarts the count", arguments: StoreKind.allCases)
+    @Test("stable, polls = 2: the first run only remembers a file, the next one takes it; a change restarts the count", arguments: StoreKind.underTest)
     func stableConvention(_ kind: StoreKind) throws {
         let spool = try Spool(e2eConfig(#"readiness = { convention = "stable", polls = 2, min_age_seconds = 0 }"#), kind: kind)
         try spool.write("partners/CARRIERX/drop/s.edi", cuscar("STABLE0001"))
@@ -595,7 +595,7 @@ struct PipelineEndToEndTests {
 
     // MARK: 3. Half-written files
 
-    @Test("EDIFACT without UNZ waits in the drop; past incomplete_deadline_seconds it is quarantined with an APERAK", arguments: StoreKind.allCases)
+    @Test("EDIFACT without UNZ waits in the drop; past incomplete_deadline_seconds it is quarantined with an APERAK", arguments: StoreKind.underTest)
     func halfWritten(_ kind: StoreKind) throws {
         let spool = try Spool(e2eConfig("incomplete_deadline_seconds = 60"), kind: kind)
         let whole = cuscar("HALF000001")
@@ -650,7 +650,7 @@ struct PipelineEndToEndTests {
 
     // MARK: 4. Unreadable files and replays
 
-    @Test("unreadable files are quarantined (intake.unreadable) with an APERAK; the same bytes again are a replay", arguments: StoreKind.allCases)
+    @Test("unreadable files are quarantined (intake.unreadable) with an APERAK; the same bytes again are a replay", arguments: StoreKind.underTest)
     func unreadableAndReplay(_ kind: StoreKind) throws {
         let spool = try Spool(e2eConfig(), kind: kind)
         let text = Array("hello, this is not an interchange\n".utf8)
@@ -708,7 +708,7 @@ struct PipelineEndToEndTests {
 
     // MARK: 5. Partner acknowledgement settings
 
-    @Test("aperak = never: quarantined without APERAK; contrl = never: accepted without CONTRL (other receipts unchanged)", arguments: StoreKind.allCases)
+    @Test("aperak = never: quarantined without APERAK; contrl = never: accepted without CONTRL (other receipts unchanged)", arguments: StoreKind.underTest)
     func acknowledgementSettings(_ kind: StoreKind) throws {
         let config = e2eConfig(#"acknowledgement = { aperak = "never" }"#) + """
 
@@ -755,7 +755,7 @@ struct PipelineEndToEndTests {
 
     // MARK: 6. Several interchanges in one file
 
-    @Test("a file holding two interchanges: one CONTRL file with two CONTRL interchanges, batch accepted", arguments: StoreKind.allCases)
+    @Test("a file holding two interchanges: one CONTRL file with two CONTRL interchanges, batch accepted", arguments: StoreKind.underTest)
     func twoInterchanges(_ kind: StoreKind) throws {
         let spool = try Spool(e2eConfig(), kind: kind)
         try spool.write("partners/CARRIERX/drop/pair.edi",
@@ -885,7 +885,7 @@ struct PipelineEndToEndTests {
 
     // MARK: 8. What is not the gateway's
 
-    @Test("unknown partner directories, files not matching the patterns, subdirectories and links are left alone", arguments: StoreKind.allCases)
+    @Test("unknown partner directories, files not matching the patterns, subdirectories and links are left alone", arguments: StoreKind.underTest)
     func leftAlone(_ kind: StoreKind) throws {
         let spool = try Spool(e2eConfig(), kind: kind)
         try spool.write("partners/STRANGER/drop/x.edi", cuscar("STRANGE001"))

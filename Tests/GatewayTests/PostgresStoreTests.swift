@@ -22,26 +22,33 @@ private func nodes(_ count: Int) throws -> (settings: PostgresSettings, stores: 
     return (s, try (0..<count).map { _ in try GatewayStore(postgres: s) })
 }
 
-/// The job ids each node claimed and completed, the nodes working at once on their own threads.
-private func drainTogether(_ stores: [GatewayStore], limit: Int) -> [[Int64]] {
-    let claimed = NIOLockedValueBox<[Int: [Int64]]>([:])
-    together(stores.count) { n in
-        var mine: [Int64] = []
-        do {
-            while true {
-                let jobs = try stores[n].claimDueJobs(limit: limit, now: Date(), leaseOwner: "node-\(n)", leaseSeconds: 60)
-                if jobs.isEmpty { break }
-                for job in jobs {
-                    try stores[n].complete(job.id, leaseOwner: "node-\(n)", now: Date())
-                    mine.append(job.id)
+/// The job ids each node claimed and completed, the nodes working at once on threads of their own (off Swift's
+/// cooperative pool, which other suites' services need meanwhile); a node's error is returned, not recorded there.
+private func drainTogether(_ stores: [GatewayStore], limit: Int) async throws -> [[Int64]] {
+    let boxed = UncheckedStores(stores)
+    return try await offPool {
+        let claimed = NIOLockedValueBox<[Int: Result<[Int64], any Error>]>([:])
+        together(boxed.stores.count) { n in
+            let outcome = Result { () throws -> [Int64] in
+                var mine: [Int64] = []
+                while true {
+                    let jobs = try boxed.stores[n].claimDueJobs(limit: limit, now: Date(), leaseOwner: "node-\(n)", leaseSeconds: 60)
+                    if jobs.isEmpty { return mine }
+                    for job in jobs {
+                        try boxed.stores[n].complete(job.id, leaseOwner: "node-\(n)", now: Date())
+                        mine.append(job.id)
+                    }
                 }
             }
-        } catch {
-            Issue.record("node-\(n): \(error)")
+            claimed.withLockedValue { $0[n] = outcome }
         }
-        claimed.withLockedValue { $0[n] = mine }
+        return try claimed.withLockedValue { all in try (0..<boxed.stores.count).map { try all[$0]?.get() ?? [] } }
     }
-    return claimed.withLockedValue { all in (0..<stores.count).map { all[$0] ?? [] } }
+}
+
+private struct UncheckedStores: @unchecked Sendable {
+    let stores: [GatewayStore]
+    init(_ stores: [GatewayStore]) { self.stores = stores }
 }
 
 /// Runs `body(0..<count)` on `count` threads at once (not `concurrentPerform`, which runs as many as there are
@@ -61,13 +68,13 @@ func together(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
 @Suite("PostgreSQL store: the job ledger across nodes, gateway db")
 struct PostgresStoreTests {
     @Test("three nodes claim 3 000 jobs at once: every job is claimed and completed exactly once")
-    func claimOnce() throws {
+    func claimOnce() async throws {
         let stores = try nodes(3).stores
         let now = Date()
         for i in 0..<3_000 {
             try stores[0].enqueue(JobRequest(kind: "process", partner: "P\(i % 7)", idempotencyKey: "job-\(i)"), now: now)
         }
-        let claimed = drainTogether(stores, limit: 25)
+        let claimed = try await drainTogether(stores, limit: 25)
         let every = claimed.flatMap { $0 }
         #expect(every.count == 3_000 && Set(every).count == 3_000, "\(every.count) claims, \(Set(every).count) distinct")
         #expect(claimed.allSatisfy { !$0.isEmpty }, "every node got work: \(claimed.map(\.count))")
@@ -139,7 +146,7 @@ struct PostgresStoreTests {
     func dbCommandsPostgres() throws {
         let server = try TestPostgres.shared()
         let database = try server.createDatabase()
-        let spool = try Scratch()
+        let spool = try Scratch(store: .sqlite)  // its configurations name their own store
         let base = """
             [gateway]
             sender_id = "SWGATEWAY"
@@ -174,7 +181,7 @@ struct PostgresStoreTests {
     func tlsRequired() throws {
         let server = try TestPostgres.shared()
         let database = try server.createDatabase()
-        let spool = try Scratch()
+        let spool = try Scratch(store: .sqlite)  // its configurations name their own store
         let base = "[gateway]\nsender_id = \"SWGATEWAY\"\nspool = \".\"\n\n" + server.storeTable(database: database) + "tls = \"require\"\n"
         _ = try spool.write("gateway.toml", base + "tls_ca_file = \"\(server.caFile)\"\n")
         var run = try spool.gateway("db", "migrate", "--config", "gateway.toml")
@@ -187,7 +194,7 @@ struct PostgresStoreTests {
 
     @Test("gateway db check and db migrate on SQLite")
     func dbCommandsSQLite() throws {
-        let spool = try Scratch()
+        let spool = try Scratch(store: .sqlite)  // its configurations name their own store
         _ = try spool.write("gateway.toml", """
             [gateway]
             sender_id = "SWGATEWAY"
@@ -203,7 +210,7 @@ struct PostgresStoreTests {
     }
 
     @Test("three node processes share 1 500 jobs; one is killed with SIGKILL mid-run; the others finish its work, each job once")
-    func killOneNode() throws {
+    func killOneNode() async throws {
         let gateway = try #require(CLI.executable, "build with `swift build --build-tests`")
         let bench = gateway.deletingLastPathComponent().appendingPathComponent("ledger-bench")
         try #require(FileManager.default.isExecutableFile(atPath: bench.path), "ledger-bench was not built beside gateway")
@@ -223,25 +230,31 @@ struct PostgresStoreTests {
             return process
         }
         let setup = try start(["setup", target, "1500"])
-        setup.waitUntilExit()
+        try await waitForAll([setup])
         try #require(setup.terminationStatus == 0)
-        let scratch = try Scratch()
+        let scratch = try Scratch(store: .sqlite)
         let nodes = try (1...3).map { n in try start(["work", target, "node\(n)", "1"], output: scratch.url.appendingPathComponent("node\(n).out")) }
-        usleep(300_000)
+        // Killed while it holds jobs (a loaded machine may take a while to start it).
+        let store = try GatewayStore(postgres: postgresSettings(server, database))
+        for _ in 0..<1_500 {
+            let held = try store.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM job WHERE lease_owner = 'node1'") } ?? 0
+            if held > 0 { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
         kill(nodes[0].processIdentifier, SIGKILL)
-        for node in nodes { node.waitUntilExit() }
+        try await waitForAll(nodes)
         #expect(nodes[0].terminationReason == .uncaughtSignal, "node1 was still working when killed")
         let outputs = try (2...3).map { try String(contentsOf: scratch.url.appendingPathComponent("node\($0).out"), encoding: .utf8) }
         #expect(nodes[1].terminationStatus == 0 && nodes[2].terminationStatus == 0, "\(outputs)")
-        // Every job succeeded once; some were taken over from node1 (a second attempt), and node1 completed none of them twice.
-        let store = try GatewayStore(postgres: postgresSettings(server, database))
+        // Every job succeeded once; some were taken over from node1 (a second attempt or, when a loaded machine
+        // stalled a survivor past its 2 s lease too, a third).
         let counts = try store.jobCounts()
         let (most, retaken) = try store.read { db in
             let row = try #require(try Row.fetchOne(db, sql: "SELECT max(attempts) AS most, count(*) FILTER (WHERE attempts = 2) AS retaken FROM job"))
             return (row["most"] as Int, row["retaken"] as Int)
         }
         #expect(counts == [.succeeded: 1500], "\(counts) \(outputs)")
-        #expect(most == 2 && retaken >= 1, "jobs node1 held were claimed again once its leases lapsed: \(retaken) \(outputs)")
+        #expect(most >= 2 && retaken >= 1, "jobs node1 held were claimed again once its leases lapsed: \(retaken) \(outputs)")
     }
 
 }

@@ -151,7 +151,7 @@ private func seedJobs(_ store: GatewayStore, count: Int) throws {
 
 @Suite("Store: the ledger")
 struct GatewayStoreTests {
-    @Test("migrations apply, are named, and reopening is idempotent", arguments: StoreKind.allCases)
+    @Test("migrations apply, are named, and reopening is idempotent", arguments: StoreKind.underTest)
     func migrations(_ kind: StoreKind) throws {
         let dir = try TestStore(kind)
         let first = try dir.open()
@@ -169,7 +169,7 @@ struct GatewayStoreTests {
         #expect(writerSynchronous == 2)  // FULL: every commit fsyncs the WAL
     }
 
-    @Test("the same claim recorded again (crash recovery) returns its first outcome and records nothing new", arguments: StoreKind.allCases)
+    @Test("the same claim recorded again (crash recovery) returns its first outcome and records nothing new", arguments: StoreKind.underTest)
     func sameClaimIsRecordedOnce(_ kind: StoreKind) throws {
         let dir = try TestStore(kind)
         let store = try dir.open()
@@ -198,7 +198,7 @@ struct GatewayStoreTests {
         #expect((batches, replays, conflicts) == (2, 1, 1))
     }
 
-    @Test("new, identical replay and conflict are told apart; the name is never the key", arguments: StoreKind.allCases)
+    @Test("new, identical replay and conflict are told apart; the name is never the key", arguments: StoreKind.underTest)
     func classification(_ kind: StoreKind) throws {
         let dir = try TestStore(kind)
         let store = try dir.open()
@@ -238,7 +238,7 @@ struct GatewayStoreTests {
         #expect(try store.jobs().count == 4)
     }
 
-    @Test("the schema itself refuses a second accepted interchange with the same reference", arguments: StoreKind.allCases)
+    @Test("the schema itself refuses a second accepted interchange with the same reference", arguments: StoreKind.underTest)
     func schemaInvariants(_ kind: StoreKind) throws {
         let dir = try TestStore(kind)
         let store = try dir.open()
@@ -260,7 +260,7 @@ struct GatewayStoreTests {
         }
     }
 
-    @Test("archive members are their own batches linked to the archive, in one transaction", arguments: StoreKind.allCases)
+    @Test("archive members are their own batches linked to the archive, in one transaction", arguments: StoreKind.underTest)
     func archiveMembers(_ kind: StoreKind) throws {
         let dir = try TestStore(kind)
         let store = try dir.open()
@@ -285,7 +285,7 @@ struct GatewayStoreTests {
         #expect(try store.members(of: archive.batchId).count == 2)  // the whole unit rolled back
     }
 
-    @Test("two store instances claiming from several tasks never get the same job", arguments: StoreKind.allCases)
+    @Test("two store instances claiming from several tasks never get the same job", arguments: StoreKind.underTest)
     func exclusiveClaim(_ kind: StoreKind) async throws {
         let dir = try TestStore(kind)
         let a = try dir.open()
@@ -317,7 +317,7 @@ struct GatewayStoreTests {
         #expect(try a.jobs(state: .succeeded, limit: 10_000).allSatisfy { $0.attempts == 1 })
     }
 
-    @Test("transient failures retry with backoff until attempts run out; permanent and quarantine are immediate", arguments: StoreKind.allCases)
+    @Test("transient failures retry with backoff until attempts run out; permanent and quarantine are immediate", arguments: StoreKind.underTest)
     func retries(_ kind: StoreKind) throws {
         let dir = try TestStore(kind)
         let store = try dir.open()
@@ -363,7 +363,7 @@ struct GatewayStoreTests {
         #expect(customs.waiting == 1 && customs.oldestWaiting == t0)
     }
 
-    @Test("a job left running by a crash is requeued once its lease expires, with a history entry", arguments: StoreKind.allCases)
+    @Test("a job left running by a crash is requeued once its lease expires, with a history entry", arguments: StoreKind.underTest)
     func leaseExpiry(_ kind: StoreKind) throws {
         let dir = try TestStore(kind)
         let store = try dir.open()
@@ -384,7 +384,7 @@ struct GatewayStoreTests {
         #expect(again.id == id && again.attempts == 2)
     }
 
-    @Test("a receipt of each kind is recorded once per batch; a rerun gets the existing one", arguments: StoreKind.allCases)
+    @Test("a receipt of each kind is recorded once per batch; a rerun gets the existing one", arguments: StoreKind.underTest)
     func receiptUniqueness(_ kind: StoreKind) throws {
         let dir = try TestStore(kind)
         let store = try dir.open()
@@ -403,7 +403,7 @@ struct GatewayStoreTests {
         }
     }
 
-    @Test("idempotency keys make enqueue safe to repeat", arguments: StoreKind.allCases)
+    @Test("idempotency keys make enqueue safe to repeat", arguments: StoreKind.underTest)
     func idempotentEnqueue(_ kind: StoreKind) throws {
         let dir = try TestStore(kind)
         let store = try dir.open()

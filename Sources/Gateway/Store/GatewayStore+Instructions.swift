@@ -33,7 +33,7 @@ extension GatewayStore {
     static func insertInstructions(_ facts: [InstructionFact], _ db: StoreConnection) throws -> Int {
         var added = 0
         for f in facts {
-            try db.cachedExecute(sql: """
+            try db.execute(sql: """
                 INSERT INTO instruction (agency, reference, action, object_kind, object_ref, scope_manifest, issued_at, received_at,
                                          batch_id, signer_sha256, verification, note)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
@@ -66,14 +66,14 @@ extension GatewayStore {
                 let found: Bool?
                 switch object.kind {
                 case .manifest:
-                    found = try Bool.fetchOneCached(db, sql: "SELECT 1 FROM manifest WHERE document_number = ? LIMIT 1", arguments: [object.reference])
+                    found = try Bool.fetchOne(db, sql: "SELECT 1 FROM manifest WHERE document_number = ? LIMIT 1", arguments: [object.reference])
                 case .bill:
-                    found = try Bool.fetchOneCached(db, sql: """
+                    found = try Bool.fetchOne(db, sql: """
                         SELECT 1 FROM consignment c JOIN manifest m ON m.id = c.manifest_id
                         WHERE c.bill_of_lading = ?1 AND (CAST(?2 AS TEXT) IS NULL OR m.document_number = ?2) LIMIT 1
                         """, arguments: [object.reference, object.manifest])
                 case .container:
-                    found = try Bool.fetchOneCached(db, sql: "SELECT 1 FROM container_use WHERE container = ? LIMIT 1", arguments: [object.reference])
+                    found = try Bool.fetchOne(db, sql: "SELECT 1 FROM container_use WHERE container = ? LIMIT 1", arguments: [object.reference])
                 }
                 if found == true { known.insert(object) }
             }
@@ -183,7 +183,7 @@ extension GatewayStore {
             containersOf[row["consignment_id"], default: []].append(row["container"])
         }
         for manifestId in manifestIds.sorted() where copiesByManifest[manifestId] == nil {
-            copiesByManifest[manifestId] = try Row.fetchAllCached(db, sql: """
+            copiesByManifest[manifestId] = try Row.fetchAll(db, sql: """
                 SELECT agency, function, bills_json FROM routed_copy WHERE manifest_id = ? ORDER BY version, id
                 """, arguments: [manifestId]).map { copy in
                     let bills = (try? JSONDecoder().decode([String].self, from: Data((copy["bills_json"] as String).utf8))) ?? []
@@ -337,7 +337,7 @@ extension GatewayStore {
                               now: Date) throws -> [Int64] {
         try database.write { db in
             for n in statuses {
-                try db.cachedExecute(sql: """
+                try db.execute(sql: """
                     INSERT INTO status_notice (partner, manifest_id, bill_of_lading, state, detail, file_name, sha256, sent_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
                     """, arguments: [n.partner, n.manifestId, n.billOfLading, n.state.rawValue, n.detail, n.fileName, n.sha256, now])
@@ -345,7 +345,7 @@ extension GatewayStore {
             try db.execute(sql: "UPDATE notice_sweep SET instruction_id = ?, version_id = ?, swept_at = ? WHERE id = 1",
                            arguments: [mark.instructionId, mark.versionId, mark.sweptAt])
             for n in notices {
-                try db.cachedExecute(sql: """
+                try db.execute(sql: """
                     INSERT INTO terminal_notice (terminal, manifest_id, container, kind, reference, agencies, file_name, sha256,
                                                  deliver_key, sent_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING

@@ -120,14 +120,14 @@ extension GatewayStore {
     static func file(_ item: ManifestFilingItem, now: Date, _ inserts: LibraryInserts,
                      _ db: StoreConnection) throws -> Result<ManifestFiling, ManifestFilingError> {
         let (manifest, partner, batchId, json) = (item.manifest, item.partner, item.batchId, item.modelJSON)
-        if let batchId, let row = try Row.fetchOneCached(db, sql: """
+        if let batchId, let row = try Row.fetchOne(db, sql: """
             SELECT v.manifest_id, v.version FROM manifest_version v JOIN manifest m ON m.id = v.manifest_id
             WHERE v.batch_id = ? AND m.partner = ? AND m.document_number = ? AND v.model_json = ?
             """, arguments: [batchId, partner, manifest.documentNumber, json]) {
             return .success(ManifestFiling(manifestId: row["manifest_id"], version: row["version"], added: [], updated: [],
                                            cancelled: [], alreadyFiled: true))
         }
-        let existing = try Row.fetchOneCached(db, sql: "SELECT id, state, current_version FROM manifest WHERE partner = ? AND document_number = ?",
+        let existing = try Row.fetchOne(db, sql: "SELECT id, state, current_version FROM manifest WHERE partner = ? AND document_number = ?",
                                         arguments: [partner, manifest.documentNumber])
         let number = manifest.documentNumber
         func refuse(_ code: String, _ message: String) -> Result<ManifestFiling, ManifestFilingError> {
@@ -153,13 +153,13 @@ extension GatewayStore {
         case (_, .some(let row)):
             manifestId = row["id"]
             version = (row["current_version"] as Int) + 1
-            try db.cachedExecute(sql: """
+            try db.execute(sql: """
                 UPDATE manifest SET current_version = ?, state = ?, mode = ?, voyage = ?, means_id = ?, means_name = ?,
                                     departure_port = ?, arrival_port = ?, updated_at = ? WHERE id = ?
                 """, arguments: [version, manifest.function == .cancel ? "cancelled" : "active", t.mode.rawValue, t.voyage,
                                  t.meansId, t.meansName, t.departurePort, t.arrivalPort, now, manifestId])
         }
-        try db.cachedExecute(sql: """
+        try db.execute(sql: """
             INSERT INTO manifest_version (manifest_id, version, function, batch_id, filed_at, model_json) VALUES (?, ?, ?, ?, ?, ?)
             """, arguments: [manifestId, version, manifest.function.rawValue, batchId, now, json])
 
@@ -187,7 +187,7 @@ extension GatewayStore {
         }
         for consignment in manifest.consignments {
             let bill = consignment.billOfLading
-            if !fresh, let id = try Int64.fetchOneCached(db, sql: "SELECT id FROM consignment WHERE manifest_id = ? AND bill_of_lading = ?",
+            if !fresh, let id = try Int64.fetchOne(db, sql: "SELECT id FROM consignment WHERE manifest_id = ? AND bill_of_lading = ?",
                                            arguments: [manifestId, bill]) {
                 try db.execute(sql: """
                     UPDATE consignment SET master_bill = ?, loading_port = ?, discharge_port = ?, state = 'active', version = ? WHERE id = ?
@@ -230,7 +230,7 @@ extension GatewayStore {
     /// model was a tenth of a notice sweep.
     public func latestHeader(manifestId: Int64) throws -> Manifest? {
         try database.read { db in
-            try String.fetchOneCached(db, sql: """
+            try String.fetchOne(db, sql: """
                 SELECT \(db.dialect == .postgres ? "jsonb_set(model_json::jsonb, '{consignments}', '[]')::text"
                                                   : "json_set(model_json, '$.consignments', json('[]'))") FROM manifest_version WHERE manifest_id = ?
                 ORDER BY version DESC LIMIT 1
@@ -276,16 +276,16 @@ public struct RoutedCopyRecord: Sendable, Hashable, Codable {
 
 extension GatewayStore {
     static func insertRouting(_ record: RoutingRecord, now: Date, _ db: StoreConnection) throws {
-        guard let batchId = try Int64.fetchOneCached(db, sql: "SELECT batch_id FROM manifest_version WHERE manifest_id = ? AND version = ?",
+        guard let batchId = try Int64.fetchOne(db, sql: "SELECT batch_id FROM manifest_version WHERE manifest_id = ? AND version = ?",
                                                      arguments: [record.manifestId, record.version]) else {
             throw StoreError(.refused, "manifest \(record.manifestId) has no version \(record.version) to route")
         }
-        try db.cachedExecute(sql: """
+        try db.execute(sql: """
             INSERT INTO routing_decision (manifest_id, version, decided_at, decisions_json) VALUES (?, ?, ?, ?)
             ON CONFLICT DO NOTHING
             """, arguments: [record.manifestId, record.version, now, record.decisionsJSON])
         for copy in record.copies {
-            try db.cachedExecute(sql: """
+            try db.execute(sql: """
                 INSERT INTO routed_copy (manifest_id, version, batch_id, agency, format, function, rule, bills_json, containers_json,
                                          file_name, sha256, signed, deliver_key, routed_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING

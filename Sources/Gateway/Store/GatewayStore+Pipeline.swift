@@ -115,7 +115,7 @@ extension GatewayStore {
             }
             sql += " ORDER BY next_run_at, id LIMIT ?" + db.skipLocked
             arguments += [limit]
-            return try JobRecord.fetchAllCached(db, sql: sql, arguments: arguments).map { job in
+            return try JobRecord.fetchAll(db, sql: sql, arguments: arguments).map { job in
                 try Self.lease(job, to: leaseOwner, now: now, seconds: leaseSeconds, db)
             }
         }
@@ -132,7 +132,7 @@ extension GatewayStore {
                 do {
                     try db.inSavepoint {
                         if let (batchId, state, reason) = c.batchState {
-                            try db.cachedExecute(
+                            try db.execute(
                                 sql: "UPDATE batch SET state = ?, reason = ?, updated_at = ? WHERE id = ?",
                                 arguments: [state.rawValue, reason, now, batchId])
                         }
@@ -140,7 +140,7 @@ extension GatewayStore {
                             try Self.insertEvidence(e, jobId: c.jobId, now: now, db)
                         }
                         if let r = c.receipt {
-                            try db.cachedExecute(
+                            try db.execute(
                                 sql: """
                                     INSERT INTO receipt (batch_id, kind, file_name, sha256, written_at) VALUES (?, ?, ?, ?, ?)
                                     ON CONFLICT (batch_id, kind) DO NOTHING
@@ -188,13 +188,13 @@ extension GatewayStore {
     public func requeueOrphanedJobs(now: Date, isGone: (String) -> Bool) throws -> [Int64] {
         // Rows another node is finishing right now are locked by it and passed over (PostgreSQL).
         try database.write(queue: true) { db in
-            let running = try JobRecord.fetchAllCached(db, sql: "SELECT * FROM job WHERE state = 'running' ORDER BY id" + db.skipLocked)
+            let running = try JobRecord.fetchAll(db, sql: "SELECT * FROM job WHERE state = 'running' ORDER BY id" + db.skipLocked)
             var requeued: [Int64] = []
             for job in running {
                 let owner = job.leaseOwner ?? "?"
                 let expired = job.leaseExpiresAt.map { $0 <= now } ?? true
                 guard expired || isGone(owner) else { continue }
-                try db.cachedExecute(
+                try db.execute(
                     sql: """
                         UPDATE job SET state = 'queued', next_run_at = ?, lease_owner = NULL, lease_expires_at = NULL,
                                        updated_at = ?
@@ -240,7 +240,7 @@ extension GatewayStore {
             guard job.state == .queued || job.state == .retrying else {
                 throw StoreError(.invalidTransition, "job \(jobId) is \(job.state.rawValue), not waiting")
             }
-            try db.cachedExecute(sql: "UPDATE job SET next_run_at = ?, updated_at = ? WHERE id = ?", arguments: [now, now, jobId])
+            try db.execute(sql: "UPDATE job SET next_run_at = ?, updated_at = ? WHERE id = ?", arguments: [now, now, jobId])
             try Self.appendEvent(jobId, from: job.state, to: job.state, at: now, message: message, db)
         }
     }
@@ -271,7 +271,7 @@ extension GatewayStore {
     /// The conflict a batch is the rejected duplicate in, if any.
     public func conflict(batchId: Int64) throws -> ConflictRecord? {
         try database.read { db in
-            try ConflictRecord.fetchOneCached(db, sql: "SELECT * FROM conflict WHERE batch_id = ?", arguments: [batchId])
+            try ConflictRecord.fetchOne(db, sql: "SELECT * FROM conflict WHERE batch_id = ?", arguments: [batchId])
         }
     }
 }
@@ -297,10 +297,10 @@ extension GatewayStore {
 
 extension GatewayStore {
     static func insertEvidence(_ e: SignatureVerdictEvidence, jobId: Int64, now: Date, _ db: StoreConnection) throws {
-        guard let batchId = try Int64.fetchOneCached(db, sql: "SELECT batch_id FROM job WHERE id = ?", arguments: [jobId]) else {
+        guard let batchId = try Int64.fetchOne(db, sql: "SELECT batch_id FROM job WHERE id = ?", arguments: [jobId]) else {
             throw StoreError(.jobNotFound, "job \(jobId) has no batch for its signature evidence")
         }
-        try db.cachedExecute(
+        try db.execute(
             sql: """
                 INSERT INTO signature_verdict (batch_id, job_id, format, valid, code, reason, partner_reason,
                     signature_sha256, signer_subject, signer_issuer, signer_serial, signer_fingerprint, chain_pem,

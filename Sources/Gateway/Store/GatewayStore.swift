@@ -130,7 +130,7 @@ public final class GatewayStore: Sendable {
                 member.memberName = member.memberName ?? member.originalName
                 outcomes.append(try Self.recordIntake(member, db))
             }
-            try db.cachedExecute(
+            try db.execute(
                 sql: "UPDATE batch SET state = 'unpacked', updated_at = ? WHERE id = ?", arguments: [now, archiveId])
             return outcomes
         }
@@ -141,24 +141,24 @@ public final class GatewayStore: Sendable {
         // The same arrival again (a crash after this transaction, before the work file was removed):
         // the outcome it had, nothing new recorded.
         if let claim = intake.claim {
-            if let row = try Row.fetchOneCached(db, sql: "SELECT id, state FROM batch WHERE claim = ?", arguments: [claim]) {
+            if let row = try Row.fetchOne(db, sql: "SELECT id, state FROM batch WHERE claim = ?", arguments: [claim]) {
                 let id: Int64 = row["id"]
                 if (row["state"] as String) == "conflict",
-                    let existing = try Row.fetchOneCached(db, sql: "SELECT id, existing_batch_id FROM conflict WHERE batch_id = ?", arguments: [id])
+                    let existing = try Row.fetchOne(db, sql: "SELECT id, existing_batch_id FROM conflict WHERE batch_id = ?", arguments: [id])
                 {
                     return .conflict(existingBatchId: existing["existing_batch_id"], batchId: id,
                                      conflictId: existing["id"], jobId: nil)
                 }
                 return .new(batchId: id, jobId: nil)
             }
-            if let existing = try Int64.fetchOneCached(db, sql: "SELECT batch_id FROM replay WHERE claim = ?", arguments: [claim]) {
+            if let existing = try Int64.fetchOne(db, sql: "SELECT batch_id FROM replay WHERE claim = ?", arguments: [claim]) {
                 return .identicalReplay(existingBatchId: existing, jobId: nil)
             }
         }
-        if let existing = try Int64.fetchOneCached(db, sql: "SELECT id FROM batch WHERE partner = ? AND sha256 = ? ORDER BY id LIMIT 1",
+        if let existing = try Int64.fetchOne(db, sql: "SELECT id FROM batch WHERE partner = ? AND sha256 = ? ORDER BY id LIMIT 1",
             arguments: [intake.partner, hex])
         {
-            try db.cachedExecute(
+            try db.execute(
                 sql: """
                     INSERT INTO replay (batch_id, original_name, size, mtime, received_at, claim)
                     VALUES (?, ?, ?, ?, ?, ?)
@@ -172,7 +172,7 @@ public final class GatewayStore: Sendable {
             return .identicalReplay(existingBatchId: existing, jobId: job)
         }
         if let reference = intake.interchangeRef,
-            let existing = try Int64.fetchOneCached(db, sql: """
+            let existing = try Int64.fetchOne(db, sql: """
                     SELECT id FROM batch
                     WHERE partner = ? AND COALESCE(sender_id, '') = COALESCE(?, '') AND interchange_ref = ?
                       AND state <> 'conflict'
@@ -227,7 +227,7 @@ public final class GatewayStore: Sendable {
     /// Sets a batch's state (accepted, rejected, quarantined...) with the reason operators will read.
     public func setBatchState(_ batchId: Int64, _ state: BatchState, reason: String? = nil, now: Date) throws {
         try database.write { db in
-            try db.cachedExecute(
+            try db.execute(
                 sql: "UPDATE batch SET state = ?, reason = ?, updated_at = ? WHERE id = ?",
                 arguments: [state.rawValue, reason, now, batchId])
             if db.changes() == 0 { throw StoreError(.batchNotFound, "batch \(batchId) not found") }
@@ -237,7 +237,7 @@ public final class GatewayStore: Sendable {
     /// Marks a conflict resolved with the operator's words.
     public func resolveConflict(_ conflictId: Int64, resolution: String, now: Date) throws {
         try database.write { db in
-            try db.cachedExecute(
+            try db.execute(
                 sql: "UPDATE conflict SET resolved_at = ?, resolution = ? WHERE id = ? AND resolved_at IS NULL",
                 arguments: [now, resolution, conflictId])
         }
@@ -256,19 +256,19 @@ public final class GatewayStore: Sendable {
     ) throws -> (receipt: ReceiptRecord, created: Bool) {
         try database.write { db in
             if let (state, reason, now) = settingBatchState {
-                try db.cachedExecute(
+                try db.execute(
                     sql: "UPDATE batch SET state = ?, reason = ?, updated_at = ? WHERE id = ?",
                     arguments: [state.rawValue, reason, now, batchId])
                 if db.changes() == 0 { throw StoreError(.batchNotFound, "batch \(batchId) not found") }
             }
-            try db.cachedExecute(
+            try db.execute(
                 sql: """
                     INSERT INTO receipt (batch_id, kind, file_name, sha256, written_at) VALUES (?, ?, ?, ?, ?)
                     ON CONFLICT (batch_id, kind) DO NOTHING
                     """,
                 arguments: [batchId, kind.rawValue, fileName, digest.hex, writtenAt])
             let created = db.changes() > 0
-            let receipt = try ReceiptRecord.fetchOneCached(db, sql: "SELECT * FROM receipt WHERE batch_id = ? AND kind = ?", arguments: [batchId, kind.rawValue])!
+            let receipt = try ReceiptRecord.fetchOne(db, sql: "SELECT * FROM receipt WHERE batch_id = ? AND kind = ?", arguments: [batchId, kind.rawValue])!
             return (receipt, created)
         }
     }
@@ -276,7 +276,7 @@ public final class GatewayStore: Sendable {
     /// The receipt of `kind` already written for a batch, if any: check before writing a file.
     public func receipt(batchId: Int64, kind: ReceiptKind) throws -> ReceiptRecord? {
         try database.read { db in
-            try ReceiptRecord.fetchOneCached(db, sql: "SELECT * FROM receipt WHERE batch_id = ? AND kind = ?", arguments: [batchId, kind.rawValue])
+            try ReceiptRecord.fetchOne(db, sql: "SELECT * FROM receipt WHERE batch_id = ? AND kind = ?", arguments: [batchId, kind.rawValue])
         }
     }
 
@@ -290,7 +290,7 @@ public final class GatewayStore: Sendable {
 
     static func insertJob(_ request: JobRequest, now: Date, message: String, _ db: StoreConnection) throws -> Int64 {
         if let key = request.idempotencyKey,
-            let existing = try Int64.fetchOneCached(db, sql: "SELECT id FROM job WHERE idempotency_key = ?", arguments: [key])
+            let existing = try Int64.fetchOne(db, sql: "SELECT id FROM job WHERE idempotency_key = ?", arguments: [key])
         {
             return existing
         }
@@ -311,7 +311,7 @@ public final class GatewayStore: Sendable {
     static func appendEvent(
         _ jobId: Int64, from: JobState?, to: JobState, at: Date, message: String?, _ db: StoreConnection
     ) throws {
-        try db.cachedExecute(
+        try db.execute(
             sql: "INSERT INTO job_event (job_id, at, from_state, to_state, message) VALUES (?, ?, ?, ?, ?)",
             arguments: [jobId, at, from?.rawValue, to.rawValue, message])
     }
@@ -330,7 +330,7 @@ public final class GatewayStore: Sendable {
                 arguments += StoreArguments(kinds)
             }
             sql += " ORDER BY next_run_at, id LIMIT 1" + db.skipLocked
-            guard let job = try JobRecord.fetchOneCached(db, sql: sql, arguments: arguments) else { return nil }
+            guard let job = try JobRecord.fetchOne(db, sql: sql, arguments: arguments) else { return nil }
             return try Self.lease(job, to: leaseOwner, now: now, seconds: leaseSeconds, db)
         }
     }
@@ -340,7 +340,7 @@ public final class GatewayStore: Sendable {
         -> JobRecord
     {
         let expires = now.addingTimeInterval(seconds)
-        try db.cachedExecute(
+        try db.execute(
             sql: """
                 UPDATE job SET state = 'running', attempts = attempts + 1, lease_owner = ?,
                                lease_expires_at = ?, updated_at = ?
@@ -365,7 +365,7 @@ public final class GatewayStore: Sendable {
     public func renewLease(_ jobId: Int64, leaseOwner: String, now: Date, leaseSeconds: Double) throws {
         try database.write { db in
             _ = try Self.requireLease(jobId, leaseOwner, db)
-            try db.cachedExecute(
+            try db.execute(
                 sql: "UPDATE job SET lease_expires_at = ?, updated_at = ? WHERE id = ?",
                 arguments: [now.addingTimeInterval(leaseSeconds), now, jobId])
         }
@@ -379,7 +379,7 @@ public final class GatewayStore: Sendable {
     static func completeJob(_ jobId: Int64, leaseOwner: String, output: String?, now: Date, message: String? = nil,
                             _ db: StoreConnection) throws {
         _ = try requireLease(jobId, leaseOwner, db)
-        try db.cachedExecute(
+        try db.execute(
             sql: """
                 UPDATE job SET state = 'succeeded', output = ?, lease_owner = NULL, lease_expires_at = NULL,
                                error_code = NULL, error_message = NULL, updated_at = ?
@@ -427,7 +427,7 @@ public final class GatewayStore: Sendable {
         case .quarantine:
             next = .quarantined
         }
-        try db.cachedExecute(
+        try db.execute(
             sql: """
                 UPDATE job SET state = ?, next_run_at = ?, error_code = ?, error_message = ?, output = COALESCE(?, output),
                                lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
@@ -456,7 +456,7 @@ public final class GatewayStore: Sendable {
             guard [.failed, .quarantined, .cancelled, .succeeded].contains(job.state) else {
                 throw StoreError(.invalidTransition, "job \(jobId) is \(job.state.rawValue); only finished jobs are rerun")
             }
-            try db.cachedExecute(
+            try db.execute(
                 sql: "UPDATE job SET state = 'queued', attempts = 0, next_run_at = ?, updated_at = ? WHERE id = ?",
                 arguments: [now, now, jobId])
             try Self.appendEvent(jobId, from: job.state, to: .queued, at: now, message: message, db)
@@ -474,7 +474,7 @@ public final class GatewayStore: Sendable {
             guard job.state != .running, job.state != .cancelled else {
                 throw StoreError(.invalidTransition, "job \(jobId) is \(job.state.rawValue); cannot cancel it")
             }
-            try db.cachedExecute(sql: "UPDATE job SET state = 'cancelled', updated_at = ? WHERE id = ?", arguments: [now, jobId])
+            try db.execute(sql: "UPDATE job SET state = 'cancelled', updated_at = ? WHERE id = ?", arguments: [now, jobId])
             try Self.appendEvent(jobId, from: job.state, to: .cancelled, at: now, message: reason, db)
         }
     }
@@ -504,7 +504,7 @@ public final class GatewayStore: Sendable {
     /// The members of an archive batch, in the order they were recorded.
     public func members(of archiveId: Int64) throws -> [BatchRecord] {
         try database.read { db in
-            try BatchRecord.fetchAllCached(db, sql: "SELECT * FROM batch WHERE parent_batch_id = ? ORDER BY id", arguments: [archiveId])
+            try BatchRecord.fetchAll(db, sql: "SELECT * FROM batch WHERE parent_batch_id = ? ORDER BY id", arguments: [archiveId])
         }
     }
 
@@ -520,7 +520,7 @@ public final class GatewayStore: Sendable {
             if let kind { clauses.append("kind = ?"); arguments += [kind] }
             let filter = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
             arguments += [limit]
-            return try JobRecord.fetchAllCached(db, sql: "SELECT * FROM job \(filter) ORDER BY id DESC LIMIT ?", arguments: arguments)
+            return try JobRecord.fetchAll(db, sql: "SELECT * FROM job \(filter) ORDER BY id DESC LIMIT ?", arguments: arguments)
         }
     }
 
@@ -530,14 +530,14 @@ public final class GatewayStore: Sendable {
             guard let job = try Self.fetchJob(db, jobId) else { return nil }
             let batch = try job.batchId.flatMap { try Self.fetchBatch(db, $0) }
             let parent = try batch?.parentBatchId.flatMap { try Self.fetchBatch(db, $0) }
-            let events = try JobEventRecord.fetchAllCached(db, sql: "SELECT * FROM job_event WHERE job_id = ? ORDER BY id", arguments: [jobId])
+            let events = try JobEventRecord.fetchAll(db, sql: "SELECT * FROM job_event WHERE job_id = ? ORDER BY id", arguments: [jobId])
             var receipts: [ReceiptRecord] = []
             var conflict: ConflictRecord?
             var replays = 0
             if let batchId = job.batchId {
-                receipts = try ReceiptRecord.fetchAllCached(db, sql: "SELECT * FROM receipt WHERE batch_id = ? ORDER BY id", arguments: [batchId])
-                conflict = try ConflictRecord.fetchOneCached(db, sql: "SELECT * FROM conflict WHERE batch_id = ?", arguments: [batchId])
-                replays = try Int.fetchOneCached(db, sql: "SELECT count(*) FROM replay WHERE batch_id = ?", arguments: [batchId]) ?? 0
+                receipts = try ReceiptRecord.fetchAll(db, sql: "SELECT * FROM receipt WHERE batch_id = ? ORDER BY id", arguments: [batchId])
+                conflict = try ConflictRecord.fetchOne(db, sql: "SELECT * FROM conflict WHERE batch_id = ?", arguments: [batchId])
+                replays = try Int.fetchOne(db, sql: "SELECT count(*) FROM replay WHERE batch_id = ?", arguments: [batchId]) ?? 0
             }
             return JobStory(
                 job: job, batch: batch, parentBatch: parent, conflict: conflict, events: events, receipts: receipts,
@@ -551,7 +551,7 @@ public final class GatewayStore: Sendable {
             var sql = "SELECT * FROM job WHERE state = 'quarantined'"
             var arguments = StoreArguments()
             if let partner { sql += " AND partner = ?"; arguments += [partner] }
-            let jobs = try JobRecord.fetchAllCached(db, sql: sql + " ORDER BY updated_at, id", arguments: arguments)
+            let jobs = try JobRecord.fetchAll(db, sql: sql + " ORDER BY updated_at, id", arguments: arguments)
             return try jobs.map { job in
                 QuarantineEntry(job: job, batch: try job.batchId.flatMap { try Self.fetchBatch(db, $0) })
             }
@@ -561,7 +561,7 @@ public final class GatewayStore: Sendable {
     /// Open (or all) interchange-reference conflicts, oldest first.
     public func conflicts(includeResolved: Bool = false) throws -> [ConflictRecord] {
         try database.read { db in
-            try ConflictRecord.fetchAllCached(db, sql: "SELECT * FROM conflict \(includeResolved ? "" : "WHERE resolved_at IS NULL") ORDER BY id")
+            try ConflictRecord.fetchAll(db, sql: "SELECT * FROM conflict \(includeResolved ? "" : "WHERE resolved_at IS NULL") ORDER BY id")
         }
     }
 
@@ -601,10 +601,10 @@ public final class GatewayStore: Sendable {
     }
 
     static func fetchJob(_ db: StoreConnection, _ id: Int64) throws -> JobRecord? {
-        try JobRecord.fetchOneCached(db, sql: "SELECT * FROM job WHERE id = ?", arguments: [id])
+        try JobRecord.fetchOne(db, sql: "SELECT * FROM job WHERE id = ?", arguments: [id])
     }
 
     static func fetchBatch(_ db: StoreConnection, _ id: Int64) throws -> BatchRecord? {
-        try BatchRecord.fetchOneCached(db, sql: "SELECT * FROM batch WHERE id = ?", arguments: [id])
+        try BatchRecord.fetchOne(db, sql: "SELECT * FROM batch WHERE id = ?", arguments: [id])
     }
 }

@@ -92,11 +92,6 @@ public final class StoreConnection {
     /// Rows changed by the last `execute`.
     public func changes() -> Int { lastChanges }
 
-    /// The same as `execute`, kept for the call sites written when only SQLite's cache made the difference.
-    public func cachedExecute(sql: String, arguments: StoreArguments = []) throws {
-        try execute(sql: sql, arguments: arguments)
-    }
-
     /// The rows of a query.
     public func rows(sql: String, arguments: StoreArguments = []) throws -> [Row] {
         switch backend {
@@ -183,14 +178,6 @@ extension FetchableRecord {
         case .postgres: try db.rows(sql: sql, arguments: arguments).first.map { try Self(row: $0) }
         }
     }
-
-    static func fetchAllCached(_ db: StoreConnection, sql: String, arguments: StoreArguments = []) throws -> [Self] {
-        try fetchAll(db, sql: sql, arguments: arguments)
-    }
-
-    static func fetchOneCached(_ db: StoreConnection, sql: String, arguments: StoreArguments = []) throws -> Self? {
-        try fetchOne(db, sql: sql, arguments: arguments)
-    }
 }
 
 extension Row {
@@ -203,14 +190,6 @@ extension Row {
         case .sqlite(let sqlite): try fetchOne(sqlite.cachedStatement(sql: sql), arguments: arguments.grdb)
         case .postgres: try db.rows(sql: sql, arguments: arguments).first
         }
-    }
-
-    static func fetchAllCached(_ db: StoreConnection, sql: String, arguments: StoreArguments = []) throws -> [Row] {
-        try fetchAll(db, sql: sql, arguments: arguments)
-    }
-
-    static func fetchOneCached(_ db: StoreConnection, sql: String, arguments: StoreArguments = []) throws -> Row? {
-        try fetchOne(db, sql: sql, arguments: arguments)
     }
 }
 
@@ -241,14 +220,6 @@ extension DatabaseValueConvertible where Self: StatementColumnConvertible {
             }
             return value
         }
-    }
-
-    static func fetchAllCached(_ db: StoreConnection, sql: String, arguments: StoreArguments = []) throws -> [Self] {
-        try fetchAll(db, sql: sql, arguments: arguments)
-    }
-
-    static func fetchOneCached(_ db: StoreConnection, sql: String, arguments: StoreArguments = []) throws -> Self? {
-        try fetchOne(db, sql: sql, arguments: arguments)
     }
 }
 

@@ -210,6 +210,96 @@ struct SFTPPipelineTests {
         #expect(receipts.filter { $0.hasPrefix(".") }.isEmpty, "\(receipts)")
     }
 
+    @Test("a delivery cut inside the server's rename (link, then unlink) left both names: the retry records the file and removes the temporary")
+    func cutRename() throws {
+        let sshd = try TestSSHD.start(users: ["swgw"])
+        defer { sshd.stop() }
+        let spool = try RemoteSpool(sshd: sshd)
+        let pickup = spool.home + "/pickup"
+        // First attempt: the pickup directory is missing, so the CONTRL's upload fails and is retried.
+        try FileManager.default.removeItem(atPath: pickup)
+        try spool.upload("CUT.edi", sftpInterchange("CUT"))
+        let first = try spool.run()
+        #expect((first.stdout + first.stderr).contains("receipt not delivered"), "\(first)")
+        let jobs: [Row] = try {
+            let db = try DatabaseQueue(path: spool.scratch.url.appendingPathComponent("state/gateway.sqlite").path)
+            return try db.read { try Row.fetchAll($0, sql: "SELECT id, input, state FROM job WHERE kind = 'deliver'") }
+        }()
+        try #require(jobs.count == 1 && jobs[0]["state"] as String == "retrying", "\(jobs)")
+        let id: Int64 = jobs[0]["id"]
+        let input = try JSONDecoder().decode(DeliverInput.self, from: Data((jobs[0]["input"] as String).utf8))
+
+        // What sftp-server leaves when it dies between link() and unlink(): the final name and the temporary
+        // one, the same complete file.
+        try FileManager.default.createDirectory(atPath: pickup, withIntermediateDirectories: true)
+        _ = try RemoteSpool.shell("chown", "swgw", pickup)
+        let stored = spool.scratch.url.appendingPathComponent("state/raw/sha256/\(input.sha256.prefix(2))/\(input.sha256)")
+        let bytes = try Data(contentsOf: stored)
+        let final = pickup + "/" + input.file, temporary = pickup + "/.swg-up.\(id).\(input.file)"
+        try bytes.write(to: URL(fileURLWithPath: final))
+        #expect(link(final, temporary) == 0)
+        _ = try RemoteSpool.shell("chown", "swgw", final)
+
+        Thread.sleep(forTimeInterval: 5.5)  // the retry's backoff
+        let second = try spool.run()
+        #expect(second.status == 0, "\(second)")
+        #expect(spool.remote("pickup") == [input.file], "the temporary name is gone, the file is there once")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: final)) == bytes)
+        let after: [String] = try spool.ledger("SELECT state || ' ' || output FROM job WHERE id = \(id)")
+        #expect(after.count == 1 && after[0].hasPrefix("succeeded ") && after[0].contains("\"alreadyThere\":true"), "\(after)")
+        #expect(try spool.ledger("SELECT count(*) FROM receipt") == [1])
+    }
+
+    @Test("a pickup claim cut inside the server's rename left the file under both names: recorded once, answered once")
+    func cutClaim() throws {
+        let sshd = try TestSSHD.start(users: ["swgw"])
+        defer { sshd.stop() }
+        let spool = try RemoteSpool(sshd: sshd)
+        let drop = spool.home + "/drop"
+        try spool.upload("HALF.edi", sftpInterchange("HALF"))
+        #expect(link(drop + "/HALF.edi", drop + "/.swg-claim.1795997888372978985.k3x9.HALF.edi") == 0)
+        // Beside it, a claim left by a crash whose original name holds another file: both are the partner's.
+        try spool.upload("TWO.edi", sftpInterchange("TWO1"))
+        _ = try RemoteSpool.shell("mv", drop + "/TWO.edi", drop + "/.swg-claim.1795997888372978986.p2q7.TWO.edi")
+        try spool.upload("TWO.edi", sftpInterchange("TWO2"))
+
+        let run = try spool.run()
+        #expect(run.status == 0, "\(run)")
+        #expect(spool.remote("drop").isEmpty, "\(spool.remote("drop"))")
+        let batches: [String] = try spool.ledger("SELECT original_name FROM batch ORDER BY original_name")
+        #expect(batches == ["HALF.edi", "TWO.edi", "TWO.edi"], "\(batches)")
+        #expect(spool.remote("pickup").filter { $0.hasPrefix("CONTRL-") }.count == 3, "\(spool.remote("pickup"))")
+        #expect(try spool.ledger("SELECT count(*) FROM receipt") == [3])
+    }
+
+    @Test("processed_directory: a picked-up file is moved there under its claim stamp; a move cut inside the server's rename is finished")
+    func processedDirectory() throws {
+        let sshd = try TestSSHD.start(users: ["swgw"])
+        defer { sshd.stop() }
+        let done = sshd.user("swgw").home + "/done"
+        let spool = try RemoteSpool(sshd: sshd, extra: "[partner.remote]\nprocessed_directory = \"\(done)\"")
+        try FileManager.default.createDirectory(atPath: done, withIntermediateDirectories: true)
+        _ = try RemoteSpool.shell("chown", "swgw", done)
+        try spool.upload("KEEP.edi", sftpInterchange("KEEP"))
+        #expect(try spool.run().status == 0)
+        #expect(spool.remote("drop").isEmpty, "\(spool.remote("drop"))")
+        let kept = spool.remote("done")
+        #expect(kept.count == 1 && kept[0].hasSuffix(".KEEP.edi") && !kept[0].hasPrefix("."), "\(kept)")
+
+        // The move fails (the account may not write there): the file is recorded and its claim waits.
+        _ = try RemoteSpool.shell("chown", "root", done)
+        try spool.upload("LATE.edi", sftpInterchange("LATE"))
+        #expect(try spool.run().status == 0)
+        let claim = try #require(spool.remote("drop").first { $0.hasPrefix(".swg-claim.") && $0.hasSuffix(".LATE.edi") })
+        // What a move cut between the server's link() and unlink() leaves: the file in both places.
+        #expect(link(spool.home + "/drop/" + claim, done + "/" + claim.dropFirst(".swg-claim.".count)) == 0)
+        _ = try RemoteSpool.shell("chown", "swgw", done)
+        #expect(try spool.run().status == 0)
+        #expect(spool.remote("drop").isEmpty, "\(spool.remote("drop"))")
+        #expect(spool.remote("done").count == 2, "\(spool.remote("done"))")
+        #expect(try spool.ledger("SELECT original_name FROM batch ORDER BY original_name") == ["KEEP.edi", "LATE.edi"])
+    }
+
     @Test("check-config --probe tries every SFTP directory and reports its steps, rename semantics and clock skew")
     func probe() throws {
         let sshd = try TestSSHD.start(users: ["swgw"])

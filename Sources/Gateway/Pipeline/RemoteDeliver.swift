@@ -7,7 +7,8 @@ import Jobs
 /// job's own (`.swg-up.<job>.<name>`), the upload's size checked, then renamed to the final name; the rename
 /// never replaces a file. A retried job first looks at the final name: a file there with our size (and, for
 /// files up to 1 MiB, our bytes) is the first attempt's rename that succeeded before the connection dropped,
-/// so it is recorded, not sent again; anything else there is another file and is never replaced.
+/// so it is recorded, not sent again; anything else there is another file and is never replaced. A retry also
+/// removes the first attempt's temporary name, which a cut upload or a cut server-side rename left behind.
 extension GatewayPipeline {
     /// Up to this size a file found at the final name is read back and compared byte for byte.
     static let remoteCompareLimit: Int64 = 1 << 20
@@ -41,6 +42,10 @@ extension GatewayPipeline {
             // A first attempt goes straight to the upload (a file already at the final name makes its rename
             // fail, and is judged then); a retry looks first, since its first attempt may have got through.
             let retry = job.attempts > 1
+            let temporary = remote.join(".swg-up.\(job.id).\(input.file)")
+            // An earlier attempt's upload, partial or whole. OpenSSH's sftp-server renames a file by link()
+            // then unlink(): an attempt cut between the two leaves both names, the final one complete.
+            if retry { try? session.remove(temporary) }
             if retry, let existing = try session.stat(final) {
                 // An earlier attempt's rename that succeeded, or someone else's file.
                 guard try sameFile(existing, size: size, digest: digest, at: final, session: session) else {
@@ -49,8 +54,6 @@ extension GatewayPipeline {
                 }
                 alreadyThere = true
             } else {
-                let temporary = remote.join(".swg-up.\(job.id).\(input.file)")
-                if retry { try? session.remove(temporary) }  // an earlier attempt's partial upload
                 _ = try session.upload(from: local, to: temporary)
                 do {
                     try session.rename(temporary, to: final)
@@ -84,9 +87,7 @@ extension GatewayPipeline {
                           session: SFTPSession) throws(SFTPError) -> Bool {
         guard entry.size == size else { return false }
         guard size <= Self.remoteCompareLimit else { return true }
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("swg-compare-\(UUID().uuidString)").path
-        defer { unlink(scratch) }
-        return try session.download(path, to: scratch, expectedSize: size).sha256 == digest
+        return try session.digest(of: path, expectedSize: size) == digest
     }
 }
 

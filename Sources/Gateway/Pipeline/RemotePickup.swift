@@ -59,9 +59,10 @@ extension GatewayPipeline {
         // 1. Claimed on the server by an earlier pickup that did not finish.
         var leftovers: [RemoteClaim] = []
         var givenBack: [SFTPEntry] = []
-        let names = Set(listing.map(\.name))
+        let halves = cutRenames(listing, partner: partner, directory: remote, session: session)
+        let names = Set(listing.map(\.name)).subtracting(halves)
         let suffix = partner.detachedSignatureSuffix
-        for entry in listing where entry.name.hasPrefix(Self.remoteClaimPrefix) {
+        for entry in listing where entry.name.hasPrefix(Self.remoteClaimPrefix) && !halves.contains(entry.name) {
             guard var claim = RemoteClaim(claimName: entry.name, partner: partner.id, directory: remote, size: entry.size,
                                           modified: entry.modified) else { continue }
             if let suffix, claim.original.hasSuffix(suffix) {
@@ -157,6 +158,36 @@ extension GatewayPipeline {
                                        sessions: sessions, work: work, recovered: false)
         }
         return lines
+    }
+
+    /// Claim names that a cut rename left beside the file's own name, removed from the server.
+    ///
+    /// OpenSSH's sftp-server renames a file by link() then unlink(): a connection cut between the two leaves
+    /// the file under both names, and the claim that made it was never answered, so nothing of it is in the
+    /// ledger. Taking both would record the file twice, so the claim name is dropped and the file is claimed
+    /// again under its own name. Only when both names hold the same bytes (same size and time in the listing,
+    /// then the same SHA-256): a different file under the original name is the partner's, and both are taken.
+    private func cutRenames(_ listing: [SFTPEntry], partner: PartnerConfiguration, directory: RemoteDirectory,
+                            session: SFTPSession) -> Set<String> {
+        let byName = Dictionary(listing.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        var halves: Set<String> = []
+        for entry in listing where entry.name.hasPrefix(Self.remoteClaimPrefix) {
+            guard let claim = RemoteClaim(claimName: entry.name, partner: partner.id, directory: directory, size: entry.size,
+                                          modified: entry.modified),
+                  let original = byName[claim.original], original.size == entry.size, original.modified == entry.modified,
+                  (try? store.hasClaim(partner.id + "/" + claim.workName)) == false else { continue }
+            do {
+                guard try session.digest(of: directory.join(entry.name), expectedSize: entry.size)
+                        == session.digest(of: directory.join(claim.original), expectedSize: entry.size) else { continue }
+                try session.remove(directory.join(entry.name))
+                halves.insert(entry.name)
+                logger.notice("a claim cut inside the server's rename left the file under both names; claimed again under its own",
+                              metadata: ["partner": "\(partner.id)", "file": "\(claim.original)"])
+            } catch {
+                continue  // left as it is: the next pickup looks again
+            }
+        }
+        return halves
     }
 
     /// What became of one claimed file before the ledger: in the work area, waiting (given back), or failed.
@@ -270,8 +301,15 @@ extension GatewayPipeline {
                 for name in [claim.remoteName] + claim.companions {
                     let path = claim.directory.join(name)
                     if let processed = partner.remote.processedDirectory {
-                        let kept = name.hasPrefix(Self.remoteClaimPrefix) ? String(name.dropFirst(Self.remoteClaimPrefix.count)) : name
-                        try session.rename(path, to: RemoteDirectory(endpoint: claim.directory.endpoint, path: processed).join(kept))
+                        let stamped = name.hasPrefix(Self.remoteClaimPrefix)
+                        let kept = stamped ? String(name.dropFirst(Self.remoteClaimPrefix.count)) : name
+                        do {
+                            try session.rename(path, to: RemoteDirectory(endpoint: claim.directory.endpoint, path: processed).join(kept))
+                        } catch where stamped && error.kind == .fileExists {
+                            // The stamp is this claim's own: an earlier move cut inside the server's rename (link,
+                            // then unlink) already put it there, and left the claim name too.
+                            try session.remove(path)
+                        }
                     } else {
                         try session.remove(path)
                     }

@@ -298,6 +298,14 @@ public final class SFTPSession {
 
     // MARK: Transfers
 
+    /// The SHA-256 of a remote file, read through a scratch file that is removed again (for the rare checks
+    /// that compare a file on the server with one we know).
+    public func digest(of remotePath: String, expectedSize: Int64?) throws(SFTPError) -> SHA256Digest {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("swg-compare-\(UUID().uuidString)").path
+        defer { unlink(scratch) }
+        return try download(remotePath, to: scratch, expectedSize: expectedSize).sha256
+    }
+
     /// Streams the remote file into a new local file, hashing it on the way.
     ///
     /// The local file is created with O_EXCL (mode 0640), so a download can never overwrite anything; it

@@ -98,7 +98,7 @@ public struct AperakBuilder: Sendable {
         }
 
         let plan = Reply.plan(for: subject, delimiters: options.delimiters)
-        return try Reply.write(plan: plan) { (syntax: SyntaxIdentifier) throws(WriterError) -> [UInt8] in
+        return try Reply.write(plan: plan) { (syntax: Reply.Attempt) throws(WriterError) -> [UInt8] in
             var w = Reply.writer(for: subject, plan: plan, syntax: syntax, serviceStringAdvice: options.serviceStringAdvice,
                                  segmentSuffix: options.segmentSuffix)
             try w.beginInterchange(sender: ourIdentity, recipient: subject.sender, at: date, reference: reference,
@@ -176,10 +176,11 @@ extension AperakBuilder {
         let fallback: SyntaxIdentifier? = (syntax == .UNOA || syntax == .UNOB) ? .UNOC : nil
         let plan = Reply.Plan(syntax: syntax, version: 3, delimiters: options.delimiters ?? .levelA(syntaxVersion: 3),
                               fallback: fallback)
-        return try Reply.write(plan: plan) { (syntax: SyntaxIdentifier) throws(WriterError) -> [UInt8] in
-            var w = EDIFACTWriter(syntaxIdentifier: syntax, syntaxVersion: 3, delimiters: plan.delimiters,
+        return try Reply.write(plan: plan) { (syntax: Reply.Attempt) throws(WriterError) -> [UInt8] in
+            var w = EDIFACTWriter(syntaxIdentifier: syntax.repertoire, syntaxVersion: 3, delimiters: plan.delimiters,
                                   serviceStringAdvice: options.serviceStringAdvice ?? false,
                                   segmentSuffix: options.segmentSuffix)
+            w.substitute = syntax.substitute
             try w.beginInterchange(sender: ourIdentity, recipient: recipient, at: date, reference: reference,
                                    acknowledgementRequest: options.acknowledgementRequest)
             try w.beginMessage(reference: "1", identifier: ["APERAK", "D", options.directoryRelease, "UN"])

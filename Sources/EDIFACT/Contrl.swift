@@ -46,7 +46,7 @@ public struct ContrlBuilder: Sendable {
     ) throws(WriterError) -> [UInt8]? {
         if subject.isControlInterchange { return nil }
         let plan = Reply.plan(for: subject, delimiters: options.delimiters)
-        return try Reply.write(plan: plan) { (syntax: SyntaxIdentifier) throws(WriterError) -> [UInt8] in
+        return try Reply.write(plan: plan) { (syntax: Reply.Attempt) throws(WriterError) -> [UInt8] in
             var w = Reply.writer(for: subject, plan: plan, syntax: syntax, serviceStringAdvice: options.serviceStringAdvice,
                                  segmentSuffix: options.segmentSuffix)
             try w.beginInterchange(sender: ourIdentity, recipient: subject.sender, at: date, reference: reference,
@@ -238,23 +238,33 @@ enum Reply {
     }
 
     /// A writer for the plan, writing UNA when asked, when the subject had one, or when the delimiters need it.
-    static func writer(for subject: InterchangeReport, plan: Plan, syntax: SyntaxIdentifier, serviceStringAdvice: Bool?,
+    static func writer(for subject: InterchangeReport, plan: Plan, syntax: Attempt, serviceStringAdvice: Bool?,
                        segmentSuffix: String) -> EDIFACTWriter {
         let isDefault = plan.delimiters == .levelA(syntaxVersion: plan.version)
-            || (syntax == .UNOB && plan.delimiters == .levelB)
-        return EDIFACTWriter(syntaxIdentifier: syntax, syntaxVersion: plan.version, delimiters: plan.delimiters,
-                             serviceStringAdvice: serviceStringAdvice ?? (subject.hadServiceStringAdvice || !isDefault),
-                             segmentSuffix: segmentSuffix)
+            || (syntax.repertoire == .UNOB && plan.delimiters == .levelB)
+        var writer = EDIFACTWriter(syntaxIdentifier: syntax.repertoire, syntaxVersion: plan.version, delimiters: plan.delimiters,
+                                   serviceStringAdvice: serviceStringAdvice ?? (subject.hadServiceStringAdvice || !isDefault),
+                                   segmentSuffix: segmentSuffix)
+        writer.substitute = syntax.substitute
+        return writer
+    }
+
+    /// One way of writing a reply: the repertoire, and whether what it cannot hold is written as `?`.
+    struct Attempt {
+        var repertoire: SyntaxIdentifier
+        var substitute: UInt8?
     }
 
     /// Writes with the subject's repertoire; when a value does not fit, once more with the fallback one,
     /// because a receipt in a wider repertoire is better than none (lower case in a UNOA sender id is common).
-    static func write(plan: Plan, _ build: (SyntaxIdentifier) throws(WriterError) -> [UInt8]) throws(WriterError) -> [UInt8] {
+    /// When even that cannot hold a value (a NUL in the reference, a file name in another script), a last time
+    /// with `?` for each character it cannot hold: every file is answered.
+    static func write(plan: Plan, _ build: (Attempt) throws(WriterError) -> [UInt8]) throws(WriterError) -> [UInt8] {
         do throws(WriterError) {
-            return try build(plan.syntax)
+            return try build(Attempt(repertoire: plan.syntax))
         } catch where error.code == .notRepresentable {
-            guard let fallback = plan.fallback else { throw error }
-            return try build(fallback)
+            if let fallback = plan.fallback, let bytes = try? build(Attempt(repertoire: fallback)) { return bytes }
+            return try build(Attempt(repertoire: plan.fallback ?? plan.syntax, substitute: UInt8(ascii: "?")))
         }
     }
 }

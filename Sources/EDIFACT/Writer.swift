@@ -130,6 +130,10 @@ public struct EDIFACTWriter: Sendable {
     public let segmentSuffix: [UInt8]
     /// Everything written so far, possibly several interchanges.
     public private(set) var bytes: [UInt8] = []
+    /// When set, a character outside the repertoire is written as this byte instead of refused. For receipts
+    /// only: an answer with `?` where the partner sent something unwritable (a NUL, a name in another script)
+    /// is better than no answer; everything else the gateway writes refuses.
+    public var substitute: UInt8?
 
     private enum State { case idle, interchange, group, message, segment }
     private var state = State.idle
@@ -526,7 +530,9 @@ public struct EDIFACTWriter: Sendable {
         // Built only for an error: a string per value was a fifth of writing a CUSCAR.
         var tag: String { SegmentTag(rawValue: packed).description }
         var place: String { component > 0 ? "\(tag) element \(element):\(component)" : "\(tag) element \(element)" }
-        guard let encoded = syntaxIdentifier.encode(value) else {
+        guard let encoded = syntaxIdentifier.encode(value) ?? substitute.map({ replacement in
+            value.unicodeScalars.flatMap { syntaxIdentifier.encode(String($0)) ?? [replacement] }
+        }) else {
             let bad = value.unicodeScalars.first { syntaxIdentifier.encode(String($0)) == nil }
             let which = bad.map { scalar -> String in
                 let hex = String(scalar.value, radix: 16, uppercase: true)

@@ -121,4 +121,12 @@ struct AperakTests {
                                                            ourIdentity: us, reference: "R", documentNumber: "D", at: now)))
         #expect(upper.hasPrefix("UNB+UNOA:3+"))
     }
+    @Test("a file name or text the repertoire cannot hold even widened (another script, U+2026) is written with '?': answered, not dropped")
+    func substitutes() throws {
+        let out = try #require(text(AperakBuilder.fileAperak(
+            fileName: "舱单.edi", errors: [ApplicationError(code: "SWG-ARCH", text: "member 舱单…: refused")], ourIdentity: us,
+            recipient: ["CARRIERX", "ZZZ"], syntax: .UNOA, reference: "R", documentNumber: "D", at: now)))
+        #expect(out.hasPrefix("UNB+UNOC:3+"), "\(out)")
+        #expect(out.contains("RFF+ACE:????.edi'") && out.contains("member ???????: refused"), "\(out)")
+    }
 }

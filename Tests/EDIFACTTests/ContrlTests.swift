@@ -261,4 +261,12 @@ struct ContrlTests {
         let count: Int = 1 + 1 + 1 + 999 + 99 + 1
         #expect(segments.dropLast().last == Substring("UNT+\(count)+1'"))
     }
+    @Test("a reference or sender holding characters no repertoire here has (NUL) is echoed with '?': the interchange is still answered")
+    func substitutes() throws {
+        let s = subject("NUL\u{0}REF", sender: ["CARRIER\u{0}X", "ZZZ"],
+                        diagnostics: [finding(21, .interchange, tag: "UNB")])
+        let out = try #require(text(ContrlBuilder.makeContrl(for: s, ourIdentity: us, reference: "ACK1", at: at(9, 31))))
+        #expect(out.contains("UNB+UNOC:3+SWGATEWAY:ZZZ+CARRIER??X:ZZZ+250131:0931+ACK1'"), "\(out)")
+        #expect(out.contains("UCI+NUL??REF+CARRIER??X:ZZZ+SWGATEWAY:ZZZ+4+21+UNB'"), "\(out)")
+    }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+import SplitMix
 
 @testable import Gateway
 
@@ -435,6 +436,7 @@ struct PipelineEndToEndTests {
         ("symlink.tar.gz", "archive.link", "link.edi"),
         ("bomb.zip", "archive.bomb.ratio", "zeros.edi"),
         ("many.tar.gz", "archive.members", "m10000.edi"),
+        ("longname.zip", "archive.name", String(repeating: "n", count: 64) + "..."),
     ]
 
     /// Each hostile archive also holds a valid CUSCAR (`good.edi`), so "nothing processed" can be seen.
@@ -465,6 +467,9 @@ struct PipelineEndToEndTests {
         with tarfile.open("many.tar.gz", "w:gz") as t:
             for n in range(10001):
                 i = tarfile.TarInfo("m%05d.edi" % n); i.size = 1; t.addfile(i, io.BytesIO(b"x"))
+        # A member name of 3 000 bytes (over the 1 024 accepted; an index entry PostgreSQL would refuse).
+        with zipfile.ZipFile("longname.zip", "w") as z:
+            z.writestr("good.edi", good); z.writestr("n" * 2996 + ".edi", good)
         """
 
     @Test("hostile archives: quarantined with a stable code, answered by APERAK, nothing from them processed or written outside", arguments: StoreKind.underTest)
@@ -481,7 +486,7 @@ struct PipelineEndToEndTests {
 
         let run = try spool.run()
         #expect(run.status == 0, "\(run)")
-        #expect(run.stdout.hasSuffix("7 files: 7 quarantined\n"), "\(run)")
+        #expect(run.stdout.hasSuffix("8 files: 8 quarantined\n"), "\(run)")
         let ledger = try spool.ledger()
         #expect(ledger.batches.count == Self.hostile.count, "no member batch may exist: \(ledger.batches)")
         #expect(ledger.batches.allSatisfy { $0.parent == nil })
@@ -515,6 +520,37 @@ struct PipelineEndToEndTests {
         #expect(names.isDisjoint(with: ["evil.edi", "x.edi", "link.edi", "zeros.edi"]), "\(everything.sorted())")
         #expect(!everything.contains { ($0 as NSString).lastPathComponent.hasPrefix(".swg-member") }, "member temporaries left")
         #expect(escapes.map { FileManager.default.fileExists(atPath: $0) } == before, "\(escapes)")
+    }
+
+    @Test("interchange headers no repertoire or store can hold (NUL bytes, references of 3 000 characters): rejected and answered by CONTRL",
+          arguments: StoreKind.underTest)
+    func hostileHeaders(_ kind: StoreKind) throws {
+        let spool = try Spool(e2eConfig(), kind: kind)
+        var random = SplitMix64(state: 6)
+        let long = String((0..<3_000).map { _ in Character(Unicode.Scalar(UInt8(65 + random.next() % 26))) })
+        let headers = [("nulref.edi", "NUL\u{0}REF", "CARRIERX"), ("nulsender.edi", "NULSND", "CARRIER\u{0}X"),
+                       ("longref.edi", long, "CARRIERX"), ("longsender.edi", "LONGSND", long)]
+        for (file, reference, sender) in headers {
+            try spool.write("partners/CARRIERX/drop/" + file, "UNA:+.? 'UNB+UNOC:3+\(sender):ZZZ+SWGATEWAY:ZZZ+260601:1200+\(reference)'"
+                            + "UNH+1+CUSCAR:D:95B:UN'BGM+85+X+9'UNT+3+1'UNZ+1+\(reference)'")
+        }
+        let run = try spool.run()
+        #expect(run.status == 0 && run.stdout.hasSuffix("4 files: 4 rejected\n"), "\(run)")
+        let ledger = try spool.ledger()
+        for (file, _, _) in headers {
+            let rows = ledger.top(file)
+            try #require(rows.count == 1, "\(file): \(rows)")
+            #expect(rows[0].state == "rejected", "\(file): \(rows[0])")
+            let receipts = ledger.receipts(rows[0].id)
+            try #require(receipts.count == 1 && receipts[0].kind == "CONTRL", "\(file): \(receipts)")
+            #expect(spool.receipt(receipts[0].file).contains("UCI+"), "\(file)")
+        }
+        // Over the syntax's maximum a reference names nothing: not recorded for duplicate detection.
+        #expect(ledger.top("longref.edi").first?.reference == nil)
+        // What no repertoire holds is echoed as '?' (escaped '??'): the partner can still match the answer.
+        let nul = spool.receipt(ledger.receipts(ledger.top("nulref.edi")[0].id)[0].file)
+        #expect(nul.contains("UCI+NUL??REF+CARRIERX:ZZZ+SWGATEWAY:ZZZ+4"), "\(nul)")
+        #expect(spool.drop.isEmpty && spool.work.isEmpty)
     }
 
     // MARK: 2. Readiness conventions

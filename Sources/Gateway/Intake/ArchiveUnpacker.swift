@@ -25,6 +25,9 @@ public struct ArchiveLimits: Sendable, Hashable {
     public var ratioGraceBytes: Int64 = 1 << 20
     /// Members up to this size are kept in memory; larger ones spill to a temporary file.
     public var inMemoryMemberBytes: Int64 = 4 << 20
+    /// A member name longer than this (in UTF-8 bytes) is refused (`archive.name`): 1 024 is far beyond any real
+    /// path (a component is at most 255), and the name is part of the batch's key in the store.
+    public static let maxNameBytes = 1_024
 
     /// The gateway's defaults: 10 000 members, 256 MiB each, 1 GiB in all, 100:1.
     public init() {}
@@ -54,7 +57,7 @@ public struct ArchiveRefusal: Error, Sendable, Hashable, CustomStringConvertible
         public static let link = Code(rawValue: "archive.link")
         /// A device, FIFO or socket member.
         public static let special = Code(rawValue: "archive.special")
-        /// A member with an empty name.
+        /// A member with an empty name, or one longer than `ArchiveLimits.maxNameBytes`.
         public static let name = Code(rawValue: "archive.name")
         /// An encrypted member: the gateway has no key, and cannot check its size honestly.
         public static let encrypted = Code(rawValue: "archive.encrypted")
@@ -268,6 +271,10 @@ public enum ArchiveUnpacker {
             let name = entry.name
             if name.isEmpty { throw ArchiveRefusal(code: .name, member: name, reason: "a member has an empty name") }
             let bytes = Array(name.utf8)
+            if bytes.count > ArchiveLimits.maxNameBytes {
+                throw ArchiveRefusal(code: .name, member: String(name.prefix(64)) + "...",
+                                     reason: "a member name is \(bytes.count) bytes long; at most \(ArchiveLimits.maxNameBytes) accepted")
+            }
             if bytes.first == UInt8(ascii: "/") || bytes.first == UInt8(ascii: "\\")
                 || (bytes.count >= 2 && bytes[1] == UInt8(ascii: ":") && isLetter(bytes[0])) {
                 throw ArchiveRefusal(code: .absolute, member: name, reason: "absolute member name")

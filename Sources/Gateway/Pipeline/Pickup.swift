@@ -316,8 +316,11 @@ extension GatewayPipeline {
         validator.feed(bytes)
         validator.finish()
         guard let first = validator.takeReports().first else { return nil }
-        let sender = first.sender.first.flatMap { $0.isEmpty ? nil : $0 }
-        let reference = first.reference.isEmpty ? nil : first.reference
+        // Over the syntax's maxima (UNB S002/0004 an..35, 0020 an..14) the interchange is rejected anyway, so such
+        // a value names nothing to detect duplicates by; left out, a hostile one of kilobytes never reaches an
+        // index (PostgreSQL refuses index entries over about 2.7 kB).
+        let sender = first.sender.first.flatMap { $0.isEmpty || $0.count > 35 ? nil : $0 }
+        let reference = first.reference.isEmpty || first.reference.count > 14 ? nil : first.reference
         return sender == nil && reference == nil ? nil : (sender, reference)
     }
 

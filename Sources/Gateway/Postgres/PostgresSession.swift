@@ -135,11 +135,18 @@ final class PostgresSession: @unchecked Sendable {
             case .null: bindings.appendNull()
             case .int64(let v): bindings.append(v)
             case .double(let v): bindings.append(v)
-            case .string(let v): bindings.append(v)
+            case .string(let v): bindings.append(Self.storable(v))
             case .blob(let v): bindings.append(ByteBuffer(bytes: v))
             }
         }
         return PostgresQuery(unsafeSQL: placeholders(sql), binds: bindings)
+    }
+
+    /// PostgreSQL text cannot hold NUL (SQLSTATE 22021), which SQLite stores: a NUL byte a partner put in a header
+    /// or a name is written as U+2400 (SYMBOL FOR NULL), so the file is recorded and answered, and an operator sees
+    /// where the NUL was.
+    static func storable(_ text: String) -> String {
+        text.utf8.contains(0) ? text.replacingOccurrences(of: "\u{0}", with: "\u{2400}") : text
     }
 
     /// `?` placeholders (the store's SQL, written for SQLite) as PostgreSQL's `$1, $2...`, outside quotes.

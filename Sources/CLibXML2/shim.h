@@ -9,6 +9,8 @@
  *  - <libxml/parser.h>: xmlReadFile/xmlReadMemory and the XML_PARSE_* options (NONET, no NOENT).
  *  - <libxml/tree.h>: the document/node types the validator and xmlsec walk.
  *  - <libxml/xmlschemas.h>: XSD parsing and validation.
+ *  - <libxml/xmlschemastypes.h>: xmlSchemaInitTypes, called once before any schema is parsed (libxml2 2.9
+ *    builds the built-in types lazily and without a lock, see XMLSchemaValidator.swift).
  *  - <libxml/xmlerror.h>: structured error callbacks (the variadic generic ones cannot be written
  *    in Swift, pitfall P6).
  *  - <libxml/xmlversion.h>: LIBXML_DOTTED_VERSION, the compiled-against version.
@@ -28,6 +30,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/xmlschemas.h>
+#include <libxml/xmlschemastypes.h>
 #include <libxml/xmlerror.h>
 #include <libxml/xmlversion.h>
 

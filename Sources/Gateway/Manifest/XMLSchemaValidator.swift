@@ -93,7 +93,7 @@ public final class XMLSchemaValidator: @unchecked Sendable {
         let parsed = withExtendedLifetime(collector) { () -> xmlSchemaPtr? in
             xmlSchemaSetParserStructuredErrors(context, ViolationCollector.callback,
                                                Unmanaged.passUnretained(collector).toOpaque())
-            return xmlSchemaParse(context)
+            return Self.compiling.withLock { xmlSchemaParse(context) }
         }
         guard let parsed else {
             let reasons = collector.violations.prefix(3).map(\.description).joined(separator: "; ")
@@ -144,8 +144,19 @@ public final class XMLSchemaValidator: @unchecked Sendable {
         Result { () throws(XMLSchemaError) in try XMLSchemaValidator(schema: Array(schema.text.utf8), name: schema.fileName) }
     }
 
-    /// `xmlInitParser` once per process, before the first schema (libxml2's global set-up is not re-entrant).
-    private static let libraryReady: Void = { xmlInitParser() }()
+    /// libxml2's global set-up, once per process before the first schema: `xmlInitParser`, and the XSD built-in
+    /// types. libxml2 2.9 (Debian 12) builds those lazily inside the first `xmlSchemaParse`, without a lock: two
+    /// schemas compiled at once on two threads (the CIQ and border copies of the first routed manifests) each
+    /// built a set, and a schema compiled against the set that lost then judged every valid `xs:dateTime` invalid
+    /// for the rest of the process (seen as a whole run's copies refused: "'2026-11-30T00:49:37.441Z' is not a
+    /// valid value of the atomic type 'xs:dateTime'"). Swift runs this initializer exactly once.
+    private static let libraryReady: Void = {
+        xmlInitParser()
+        _ = xmlSchemaInitTypes()
+    }()
+    /// Schema compilation, one at a time: it is rare (once per schema per process) and libxml2 does not promise it
+    /// is re-entrant; validation against a compiled schema is.
+    private static let compiling = NSLock()
 
     // MARK: Validating
 

@@ -166,4 +166,46 @@ struct MultiNodeTests {
         } ?? 0
         #expect(survivorsRan > 0, "\(context)")
     }
+    @Test("the server ends every node's connection twice mid-run: the nodes connect again and go on; every file ends there once")
+    func connectionsEnded() async throws {
+        let count = 600
+        let spool = try spool(files: count)
+        let server = try TestPostgres.shared()
+        let names = ["node1", "node2"]
+        let nodes = try names.map { try node(spool, $0) }
+        let watcher = try spool.openStore()
+        var ended = 0
+        for fraction in [5, 2] {
+            let started = Date()
+            while Date().timeIntervalSince(started) < 120 {
+                let done = try watcher.read { db in
+                    try Int.fetchOne(db, sql: "SELECT count(*) FROM job WHERE kind = 'process' AND state = 'succeeded'")
+                } ?? 0
+                if done >= count / fraction { break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            // As a server restart or failover does: every connection of the gateway's login ends at once.
+            try server.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '\(server.user)'")
+            ended += 1
+        }
+        try await waitForAll(nodes)
+        var context = outputs(spool, names)
+        #expect(ended == 2 && nodes.allSatisfy { $0.terminationStatus == 0 || $0.terminationStatus == 1 }, "\(context)")
+        // A statement cut while committing fails its job (whether it committed is unknown) and the job is retried:
+        // later runs finish those, as after a crash.
+        for round in 0..<4 {
+            let pending = try watcher.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM job WHERE state <> 'succeeded'") } ?? 0
+            let left = try FileManager.default.contentsOfDirectory(atPath: spool.url.appendingPathComponent("partners/CARRIERX/drop").path)
+            if pending == 0 && left.isEmpty { break }
+            if round > 0 { try await Task.sleep(for: .seconds(6)) }  // a failed job's retry backoff
+            let later = try node(spool, "later\(round)")
+            try await waitForAll([later])
+            context += "\n" + outputs(spool, ["later\(round)"])
+        }
+        try expectEachOnce(spool, files: count, context)
+        let reconnected = names.map { name in
+            ((try? String(contentsOf: spool.url.appendingPathComponent(name + ".out"), encoding: .utf8)) ?? "").contains("reconnected")
+        }
+        #expect(reconnected.contains(true), "a node says it reconnected: \(reconnected)\n\(context)")
+    }
 }

@@ -120,6 +120,43 @@ struct PostgresStoreTests {
         #expect(try stores[0].tryTakeSingleton("poll:CARRIERX"))
     }
 
+    @Test("a node whose connection the server ends connects again: a transaction cut before COMMIT runs again, its advisory locks are taken again")
+    func reconnects() throws {
+        let server = try TestPostgres.shared()
+        let (settings, stores) = try nodes(2)
+        let (a, b) = (stores[0], stores[1])
+        func terminate(_ store: GatewayStore) throws {
+            let pid = try #require(try store.read { try Int64.fetchOne($0, sql: "SELECT pg_backend_pid()") })
+            try server.psql("SELECT pg_terminate_backend(\(pid))")
+        }
+        #expect(try a.tryTakeSingleton("poll:CARRIERX"))
+
+        // Ended between two calls: the next call connects again and works; the lock is A's again.
+        try terminate(a)
+        try a.enqueue(JobRequest(kind: "process", partner: "CARRIERX", idempotencyKey: "after-restart"), now: Date())
+        #expect(try b.tryTakeSingleton("poll:CARRIERX") == false, "A took its lock again on its new connection")
+
+        // Ended inside a transaction, before COMMIT: the transaction runs again from the start, once, on a new one.
+        let pid = try #require(try a.read { try Int64.fetchOne($0, sql: "SELECT pg_backend_pid()") })
+        var runs = 0
+        try a.write { db in
+            runs += 1
+            if runs == 1 { try server.psql("SELECT pg_terminate_backend(\(pid))") }
+            try db.execute(sql: "INSERT INTO job (kind, partner, state, max_attempts, next_run_at, created_at, updated_at) "
+                           + "VALUES ('process', 'CARRIERX', 'queued', 1, '2026-01-01', '2026-01-01', '2026-01-01')")
+        }
+        #expect(runs == 2, "the cut transaction ran again")
+        #expect(try b.jobCounts() == [.queued: 2], "one job from each transaction that committed")
+
+        // While the server refuses connections, calls fail with a clear error; once it lets them in, they work.
+        try server.psql("ALTER DATABASE \(settings.database) ALLOW_CONNECTIONS false")
+        try terminate(a)
+        _ = try? a.jobCounts()  // fails: the end of the old connection, or the refusal of a new one
+        #expect { try a.jobCounts() } throws: { "\($0)".contains("cannot connect") }
+        try server.psql("ALTER DATABASE \(settings.database) ALLOW_CONNECTIONS true")
+        #expect(try a.jobCounts() == [.queued: 2])
+    }
+
     @Test("three nodes migrating at once apply each migration once")
     func migrateTogether() throws {
         let server = try TestPostgres.shared()

@@ -19,8 +19,13 @@ import PostgresNIO
 /// A synchronous PostgreSQL connection: queries with `?` placeholders, transactions with retries.
 final class PostgresSession: @unchecked Sendable {
     let settings: PostgresSettings
-    private let connection: PostgresConnection
+    /// Replaced when the server ends it (a restart, a failover, `pg_terminate_backend`): see `reconnectIfClosed`.
+    private var connection: PostgresConnection
     private let logger: Logger
+    /// The advisory locks this node holds, taken again on a new connection (the server dropped them with the old).
+    private var heldLocks: Set<String> = []
+    /// True between BEGIN and COMMIT/ROLLBACK: a connection lost then took the transaction with it.
+    private var inTransaction = false
     /// One statement at a time on the connection, one transaction at a time per node (like SQLite's writer).
     private let lock = NSRecursiveLock()
     /// Placeholder rewrites, by SQL text (a store runs the same few dozen statements all day).
@@ -54,14 +59,37 @@ final class PostgresSession: @unchecked Sendable {
 
     /// Connects (blocking the calling thread, never an event loop's).
     static func connect(_ settings: PostgresSettings, logger: Logger = Logger(label: "gateway.postgres")) throws -> PostgresSession {
+        PostgresSession(settings: settings, connection: try open(settings, logger: logger), logger: logger)
+    }
+
+    private static func open(_ settings: PostgresSettings, logger: Logger) throws -> PostgresConnection {
         let configuration = try configuration(settings)
         do {
-            let connection = try PostgresConnection.connect(
+            return try PostgresConnection.connect(
                 on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration, id: 1, logger: logger
             ).wait()
-            return PostgresSession(settings: settings, connection: connection, logger: logger)
         } catch {
             throw PostgresStoreError(code: "postgres.connect", message: "cannot connect to \(settings.description): \(reason(error))")
+        }
+    }
+
+    /// A connection the server ended is replaced before the next statement, so a node outlives a server restart
+    /// or failover: its calls fail while the server is away (each tries to connect once, within the connect
+    /// timeout), and work again once it is back. Not inside a transaction: that died with the connection, and
+    /// `transaction` runs it again from BEGIN. Advisory locks are taken again; one another node took meanwhile is
+    /// that node's now, and its work may overlap this node's once (singleton work is safe to overlap: claims are
+    /// atomic and the ledger's keys refuse doubles; the lock only keeps nodes from doing it twice over).
+    private func reconnectIfClosed() throws {
+        guard connection.isClosed else { return }
+        if inTransaction {
+            // Not sent: postgres-nio drops a query written to a closed channel without ever answering it.
+            throw PostgresQueryError(sql: "", sqlState: nil, message: "the connection was lost", connectionLost: true)
+        }
+        connection = try Self.open(settings, logger: logger)
+        logger.warning("reconnected to PostgreSQL", metadata: ["server": "\(settings.description)"])
+        for name in heldLocks where try !takeLock(name) {
+            heldLocks.remove(name)
+            logger.warning("an advisory lock went to another node while reconnecting", metadata: ["lock": "\(name)"])
         }
     }
 
@@ -73,6 +101,15 @@ final class PostgresSession: @unchecked Sendable {
             return "\(error.code)"
         }
         return "\(error)"
+    }
+
+    /// Whether `error` ended the connection: the server closed it or shut down (SQLSTATE class 57P, 08), or the
+    /// network failed.
+    static func isConnectionLoss(_ error: any Error) -> Bool {
+        guard let error = error as? PSQLError else { return false }
+        if [.serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown].contains(error.code) { return true }
+        let state = error.serverInfo?[.sqlState] ?? ""
+        return state.hasPrefix("57P") || state.hasPrefix("08")
     }
 
     /// The SQLSTATE of a server error (e.g. 40001 for a serialization failure).
@@ -113,11 +150,13 @@ final class PostgresSession: @unchecked Sendable {
     func run(_ sql: String, _ arguments: [DatabaseValue] = []) throws -> Result {
         lock.lock()
         defer { lock.unlock() }
+        try reconnectIfClosed()
         let answer: PostgresQueryResult
         do {
-            answer = try connection.query(query(sql, arguments), logger: logger).wait()
+            answer = try waitFor(connection.query(query(sql, arguments), logger: logger))
         } catch {
-            throw PostgresQueryError(sql: sql, sqlState: Self.sqlState(error), message: Self.reason(error))
+            throw PostgresQueryError(sql: sql, sqlState: Self.sqlState(error), message: Self.reason(error),
+                                     connectionLost: connection.isClosed || Self.isConnectionLoss(error))
         }
         var result = Result(changes: answer.metadata.rows ?? 0)
         result.values.reserveCapacity(answer.rows.count)
@@ -126,6 +165,28 @@ final class PostgresSession: @unchecked Sendable {
             result.values.append(try row.map(Self.value))
         }
         return result
+    }
+
+    /// Waits for a statement's answer. postgres-nio (1.x) never answers a query written just as the channel
+    /// closed (it writes with no promise), so a wait on a closed connection ends a few seconds after the close
+    /// was seen, as a lost connection; on an open one it waits as long as the statement takes.
+    private func waitFor(_ future: EventLoopFuture<PostgresQueryResult>) throws -> PostgresQueryResult {
+        let done = DispatchSemaphore(value: 0)
+        let outcome = NIOLockedValueBox<Swift.Result<PostgresQueryResult, any Error>?>(nil)
+        future.whenComplete { result in
+            outcome.withLockedValue { $0 = result }
+            done.signal()
+        }
+        var closedAt: DispatchTime?
+        while done.wait(timeout: .now() + .milliseconds(500)) == .timedOut {
+            guard connection.isClosed else { continue }
+            let seen = closedAt ?? .now()
+            closedAt = seen
+            if DispatchTime.now() > seen + .seconds(3) {
+                throw PostgresQueryError(sql: "", sqlState: nil, message: "the connection was lost; no answer came", connectionLost: true)
+            }
+        }
+        return try outcome.withLockedValue { $0! }.get()
     }
 
     private func query(_ sql: String, _ arguments: [DatabaseValue]) -> PostgresQuery {
@@ -208,20 +269,33 @@ final class PostgresSession: @unchecked Sendable {
     /// server aborted because another node's conflicted with it (serialization failure, deadlock) is run again
     /// from the start, so writers on several nodes behave as if they took turns, as SQLite's one writer does.
     /// `readCommitted`: each statement sees what committed before it (for work serialized by a lock it takes).
+    /// A transaction whose connection was lost before COMMIT is run again on a new one; lost during COMMIT, it
+    /// fails (whether it committed cannot be known), as a crash at that instant would.
     func transaction<T>(writing: Bool, readCommitted: Bool = false, _ body: () throws -> T) throws -> T {
         lock.lock()
         defer { lock.unlock() }
         var attempt = 0
         while true {
             attempt += 1
-            try run(readCommitted ? "BEGIN ISOLATION LEVEL READ COMMITTED"
-                    : writing ? "BEGIN ISOLATION LEVEL SERIALIZABLE" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             do {
+                try run(readCommitted ? "BEGIN ISOLATION LEVEL READ COMMITTED"
+                        : writing ? "BEGIN ISOLATION LEVEL SERIALIZABLE" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                inTransaction = true
                 let value = try body()
-                try run("COMMIT")
+                if connection.isClosed {  // lost inside the body, where an error was handled: nothing committed
+                    throw PostgresQueryError(sql: "COMMIT", sqlState: nil, message: "the connection was lost", connectionLost: true)
+                }
+                do {
+                    try run("COMMIT")
+                } catch var error as PostgresQueryError where error.connectionLost {
+                    error.duringCommit = true
+                    throw error
+                }
+                inTransaction = false
                 return value
             } catch {
-                _ = try? run("ROLLBACK")
+                if connection.isClosed { inTransaction = false } else { _ = try? run("ROLLBACK") }
+                inTransaction = false
                 if (error as? PostgresQueryError)?.mustRetryTransaction == true, attempt < 50 {
                     // Back off a little, more each time, so the nodes that collided do not collide again.
                     usleep(UInt32.random(in: 0...(UInt32(min(attempt, 10)) * 2_000)))
@@ -237,10 +311,28 @@ final class PostgresSession: @unchecked Sendable {
     /// Takes the session advisory lock `name` if no other node holds it (true also when this node does). Held until
     /// `unlock` or until the connection closes (the node stops or dies).
     func tryLock(_ name: String) throws -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        try reconnectIfClosed()
+        let taken: Bool
+        do {
+            taken = try takeLock(name)
+        } catch let error as PostgresQueryError where error.connectionLost {
+            taken = try takeLock(name)  // the connection had ended unnoticed; a lock dies with it, so ask again
+        }
+        guard taken else { return false }
+        heldLocks.insert(name)
+        return true
+    }
+
+    private func takeLock(_ name: String) throws -> Bool {
         try run("SELECT pg_try_advisory_lock(hashtextextended(?, 0))", [name.databaseValue]).scalar(Int64.self) == 1
     }
 
     func unlock(_ name: String) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        heldLocks.remove(name)
         try run("SELECT pg_advisory_unlock(hashtextextended(?, 0))", [name.databaseValue])
     }
 }
@@ -250,9 +342,18 @@ struct PostgresQueryError: Error, CustomStringConvertible {
     var sql: String
     var sqlState: String?
     var message: String
+    /// The connection ended with this statement (the next one connects again).
+    var connectionLost = false
+    /// ... and the statement was COMMIT: whether the transaction committed is unknown.
+    var duringCommit = false
 
-    var description: String { "postgres.query: \(message)" + (sqlState.map { " (SQLSTATE \($0))" } ?? "") }
+    var description: String {
+        (duringCommit ? "postgres.commit-unknown: the connection was lost while committing, so whether the transaction "
+                        + "committed is unknown: " : "postgres.query: ")
+            + message + (sqlState.map { " (SQLSTATE \($0))" } ?? "")
+    }
 
-    /// Another node's transaction conflicted with this one (serialization failure, deadlock): run it again.
-    var mustRetryTransaction: Bool { sqlState == "40001" || sqlState == "40P01" }
+    /// Another node's transaction conflicted with this one (serialization failure, deadlock), or the connection was
+    /// lost before COMMIT (the server rolled the transaction back): run it again.
+    var mustRetryTransaction: Bool { sqlState == "40001" || sqlState == "40P01" || (connectionLost && !duringCommit) }
 }

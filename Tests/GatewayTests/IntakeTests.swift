@@ -153,6 +153,14 @@ struct IntakeReadinessTests {
         #expect(fresh.sightings(of: "young.xml") == 0)
     }
 
+    @Test("a name that is not UTF-8 is escaped: printable ASCII kept, every other byte %XX")
+    func unreadableNames() {
+        #expect(DropDirectory.unreadableNameEscaped([0x61, 0xE4, 0xB8, 0xAD, 0xFF, 0x62]) == "a%E4%B8%AD%FFb")
+        // 舱单 in GBK, as a Windows client in China writes it (D5 B5 alone would pass for UTF-8).
+        #expect(DropDirectory.unreadableNameEscaped([0xB2, 0xD5, 0xB5, 0xA5] + Array(".edi".utf8)) == "%B2%D5%B5%A5.edi")
+        #expect(DropDirectory.unreadableNameEscaped([0x01, 0x25, 0x7F]) == "%01%%7F", "control bytes too; '%' stays")
+    }
+
     @Test("a missing drop directory is an intake.scan error")
     func missingDirectory() {
         var memory = StabilityMemory()

@@ -553,6 +553,29 @@ struct PipelineEndToEndTests {
         #expect(spool.drop.isEmpty && spool.work.isEmpty)
     }
 
+    @Test("file names that are not UTF-8 (GBK, stray bytes) are renamed in the drop to a %XX form, taken and answered; never over a file",
+          arguments: StoreKind.underTest)
+    func unreadableNames(_ kind: StoreKind) throws {
+        let spool = try Spool(e2eConfig(), kind: kind)
+        let drop = spool.url("partners/CARRIERX/drop").path
+        try writeFile(named: Array("bad".utf8) + [0xFF, 0xFE] + Array("name.edi".utf8), in: drop, cuscar("UNREAD001"))
+        try writeFile(named: [0xB2, 0xD5, 0xB5, 0xA5] + Array(".edi".utf8), in: drop, cuscar("UNREAD002"))
+        // A name that escapes to one already there waits until that one is taken.
+        try spool.write("partners/CARRIERX/drop/x%FF.edi", cuscar("UNREAD003"))
+        try writeFile(named: [0x78, 0xFF] + Array(".edi".utf8), in: drop, cuscar("UNREAD004"))
+
+        var run = try spool.run()
+        #expect(run.status == 0 && run.stdout.hasSuffix("3 files: 3 accepted\n"), "\(run)")
+        for name in ["bad%FF%FEname.edi", "%B2%D5%B5%A5.edi", "x%FF.edi"] {
+            #expect(line(run, "CARRIERX \(name): accepted — receipt ") != nil, "\(name)\n\(run)")
+        }
+        #expect(spool.drop.count == 1, "the fourth waits: \(spool.drop)")
+        run = try spool.run()
+        #expect(line(run, "CARRIERX x%FF.edi: accepted — receipt ") != nil, "\(run)")
+        #expect(spool.drop.isEmpty && spool.pickup.count == 4, "\(spool.drop) \(spool.pickup)")
+        #expect(try spool.ledger().batches.map(\.name).sorted() == ["%B2%D5%B5%A5.edi", "bad%FF%FEname.edi", "x%FF.edi", "x%FF.edi"])
+    }
+
     // MARK: 2. Readiness conventions
 
     @Test("done-marker: a file without its marker stays; with NAME.ok it is taken and the marker removed", arguments: StoreKind.underTest)
@@ -939,4 +962,14 @@ struct PipelineEndToEndTests {
         #expect(try spool.ledger().batches.isEmpty)
         #expect(spool.pickup.isEmpty)
     }
+}
+
+/// Writes `text` to a file whose name is raw bytes (not necessarily UTF-8, which Foundation cannot name).
+func writeFile(named name: [UInt8], in directory: String, _ text: String) throws {
+    let path = Array(directory.utf8) + [UInt8(ascii: "/")] + name + [0]
+    let fd = path.withUnsafeBufferPointer { $0.withMemoryRebound(to: CChar.self) { open($0.baseAddress!, O_CREAT | O_WRONLY | O_TRUNC, 0o644) } }
+    guard fd >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+    defer { close(fd) }
+    let bytes = Array(text.utf8)
+    guard write(fd, bytes, bytes.count) == bytes.count else { throw POSIXError(.EIO) }
 }

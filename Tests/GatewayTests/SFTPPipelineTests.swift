@@ -300,6 +300,19 @@ struct SFTPPipelineTests {
         #expect(try spool.ledger("SELECT original_name FROM batch ORDER BY original_name") == ["KEEP.edi", "LATE.edi"])
     }
 
+    @Test("a remote file whose name is not UTF-8 is renamed on the server to its %XX form, picked up and answered")
+    func unreadableRemoteName() throws {
+        let sshd = try TestSSHD.start(users: ["swgw"])
+        defer { sshd.stop() }
+        let spool = try RemoteSpool(sshd: sshd)
+        try writeFile(named: [0xB2, 0xD5, 0xB5, 0xA5] + Array(".edi".utf8), in: spool.home + "/drop", sftpInterchange("GBK1"))
+        _ = try RemoteSpool.shell("chown", "-R", "swgw", spool.home + "/drop")
+        let run = try spool.run()
+        #expect(run.status == 0 && run.stdout.contains("CARRIERX %B2%D5%B5%A5.edi: accepted"), "\(run)")
+        #expect(spool.remote("drop").isEmpty, "\(spool.remote("drop"))")
+        #expect(try spool.ledger("SELECT original_name FROM batch") == ["%B2%D5%B5%A5.edi"])
+    }
+
     @Test("check-config --probe tries every SFTP directory and reports its steps, rename semantics and clock skew")
     func probe() throws {
         let sshd = try TestSSHD.start(users: ["swgw"])

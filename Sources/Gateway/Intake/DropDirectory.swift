@@ -1,3 +1,5 @@
+import CGatewaySys
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -68,8 +70,8 @@ public enum DropDirectory {
         directory: String, patterns: [FilePattern] = [], convention: ReadinessConvention,
         memory: inout StabilityMemory, now: FileTime = .now()
     ) throws(IntakeError) -> [ReadyFile] {
-        ready(entries: try listRegularFiles(directory), directory: directory, patterns: patterns, convention: convention,
-              memory: &memory, now: now)
+        ready(entries: try listRegularFiles(directory, renamingUnreadableNames: true), directory: directory, patterns: patterns,
+              convention: convention, memory: &memory, now: now)
     }
 
     /// The readiness decision over a listing already made (a local directory's, or an SFTP server's, where
@@ -125,7 +127,13 @@ public enum DropDirectory {
     }
 
     /// lstat of every entry relative to the open directory (fstatat, no follow), regular files only.
-    static func listRegularFiles(_ directory: String) throws(IntakeError) -> [String: Entry] {
+    ///
+    /// A name that is not UTF-8 (a Windows client's GBK or Latin-1 bytes) cannot be a String, so it was never
+    /// seen at all: the file sat in the drop unanswered. With `renamingUnreadableNames` (a drop directory) such a
+    /// file is renamed in place to its `unreadableNameEscaped` form, which never replaces a file, and is then
+    /// taken like any other; dotfiles (uploads in progress by convention) are left alone. Elsewhere such
+    /// names are skipped.
+    static func listRegularFiles(_ directory: String, renamingUnreadableNames: Bool = false) throws(IntakeError) -> [String: Entry] {
         guard let dir = opendir(directory) else {
             throw IntakeError.system("intake.scan", path: directory, operation: "open the drop directory")
         }
@@ -138,8 +146,18 @@ public enum DropDirectory {
                 if errno != 0 { throw IntakeError.system("intake.scan", path: directory, operation: "read the drop directory") }
                 break
             }
-            let name = withUnsafeBytes(of: ent.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            let bytes = withUnsafeBytes(of: ent.pointee.d_name) { raw in Array(raw.prefix(while: { $0 != 0 })) }
+            var name: String
+            if let readable = String(validating: bytes, as: UTF8.self) {
+                name = readable
+            } else {
+                guard renamingUnreadableNames, bytes.first != UInt8(ascii: ".") else { continue }
+                name = unreadableNameEscaped(bytes)
+                let from = Array(join(directory, "").utf8) + bytes + [0]
+                let renamed = from.withUnsafeBufferPointer { raw in
+                    raw.withMemoryRebound(to: CChar.self) { swg_rename_noreplace($0.baseAddress!, join(directory, name)) }
+                }
+                if renamed != 0 { continue }  // taken meanwhile, or the escaped name exists: the next poll tries again
             }
             if name == "." || name == ".." { continue }
             var st = stat()
@@ -151,6 +169,22 @@ public enum DropDirectory {
             result[name] = Entry(size: Int64(st.st_size), modified: FileTime(st.st_mtim), inode: UInt64(st.st_ino))
         }
         return result
+    }
+
+    /// A name that is not UTF-8, made readable: printable ASCII kept, every other byte as `%XX` (upper-case hex).
+    /// Every byte, not only the invalid ones: a GBK name (舱单 is B2 D5 B5 A5) holds pairs that happen to be valid
+    /// UTF-8, and a name half decoded would be neither; this one an operator can decode in the partner's charset.
+    static func unreadableNameEscaped(_ bytes: [UInt8]) -> String {
+        var out = ""
+        for byte in bytes {
+            if byte >= 0x20 && byte < 0x7F {
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            } else {
+                let hex = String(byte, radix: 16, uppercase: true)
+                out += (hex.count == 1 ? "%0" : "%") + hex
+            }
+        }
+        return out
     }
 
     /// The last component of a path.

@@ -50,7 +50,7 @@ extension GatewayPipeline {
 
         let listing: [SFTPEntry]
         do {
-            listing = try session.list(remote.path).filter(\.isRegularFile)
+            listing = try session.list(remote.path, renamingUnreadableNames: true).filter(\.isRegularFile)
         } catch {
             return [failed("-", "\(remote): \(error.message)")]
         }

@@ -202,7 +202,12 @@ public final class SFTPSession {
     /// names and names that are not valid UTF-8 (they could not be asked for again byte for byte).
     /// libssh hands names over as C strings, so a name with an embedded NUL arrives cut at the NUL; the cut
     /// name still lies inside the directory, and the file it names is whatever the server serves for it.
-    public func list(_ directory: String) throws(SFTPError) -> [SFTPEntry] {
+    ///
+    /// With `renamingUnreadableNames` (a partner's drop), a regular file whose name is not UTF-8 (a Windows client's
+    /// GBK or Latin-1 bytes) is renamed on the server to `DropDirectory.unreadableNameEscaped` of its name (never
+    /// replacing a file; dot names, uploads in progress by convention, are left) and listed under that name, so
+    /// it is picked up and answered rather than left unseen.
+    public func list(_ directory: String, renamingUnreadableNames: Bool = false) throws(SFTPError) -> [SFTPEntry] {
         let (session, sftp) = try handles(directory)
         _ = session
         watchdog.arm()
@@ -220,8 +225,18 @@ public final class SFTPSession {
             watchdog.progress()
             guard let raw = attributes.pointee.name else { continue }
             let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(raw).assumingMemoryBound(to: UInt8.self), count: strlen(raw))
-            guard Self.isPlainName(bytes), let name = String(validating: bytes, as: UTF8.self) else { continue }
-            entries.append(Self.entry(name: name, attributes))
+            guard Self.isPlainName(bytes) else { continue }
+            if let name = String(validating: bytes, as: UTF8.self) {
+                entries.append(Self.entry(name: name, attributes))
+            } else if renamingUnreadableNames, bytes.first != UInt8(ascii: ".") {
+                let entry = Self.entry(name: DropDirectory.unreadableNameEscaped(Array(bytes)), attributes)
+                guard entry.isRegularFile else { continue }
+                let from = Array(DropDirectory.join(directory, "").utf8) + Array(bytes) + [0]
+                let renamed = from.withUnsafeBufferPointer { raw in
+                    raw.withMemoryRebound(to: CChar.self) { sftp_rename(sftp, $0.baseAddress!, DropDirectory.join(directory, entry.name)) }
+                }
+                if renamed == 0 { entries.append(entry) }  // else: the next listing tries again
+            }
         }
         return entries
     }

@@ -576,6 +576,17 @@ struct PipelineEndToEndTests {
         #expect(try spool.ledger().batches.map(\.name).sorted() == ["%B2%D5%B5%A5.edi", "bad%FF%FEname.edi", "x%FF.edi", "x%FF.edi"])
     }
 
+    @Test("a file name holding a line break cannot forge a line of the run's report: control characters are shown escaped")
+    func lineBreakInName() throws {
+        let spool = try Spool(e2eConfig())
+        try spool.write("partners/CARRIERX/drop/evil\nCARRIERX fake.edi: accepted.edi", cuscar("FORGED001"))
+        let run = try spool.run()
+        let lines = run.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines.count == 3 && lines[2].isEmpty, "one line for the file, one summary: \(run)")
+        #expect(lines[0].hasPrefix("CARRIERX evil\\nCARRIERX fake.edi: accepted.edi: accepted — receipt "), "\(run)")
+        #expect(lines[1] == "1 file: 1 accepted", "\(run)")
+    }
+
     // MARK: 2. Readiness conventions
 
     @Test("done-marker: a file without its marker stays; with NAME.ok it is taken and the marker removed", arguments: StoreKind.underTest)

@@ -24,10 +24,10 @@ public enum RunOnce {
                 if let receipt = f.receipt { line += " — receipt \(receipt)" }
                 if let routed = f.routed { line += " — routed \(routed.joined(separator: ", "))" }
                 if let reason = f.reason { line += " (\(reason))" }
-                (f.outcome == .failed ? err : out).line(line)
+                (f.outcome == .failed ? err : out).line(line.oneLine)
             }
             for n in report.notices {
-                out.line("\(n.partner) \(n.file): \(n.kind) \(n.reference) of manifest \(n.manifest): \(n.items.joined(separator: ", "))")
+                out.line("\(n.partner) \(n.file): \(n.kind) \(n.reference) of manifest \(n.manifest): \(n.items.joined(separator: ", "))".oneLine)
             }
             out.line(summaryLine(report))
         }
@@ -53,5 +53,24 @@ public enum RunOnce {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data = (try? encoder.encode(Document(files: report.files, notices: report.notices, summary: report.counts))) ?? Data("{}".utf8)
         return String(decoding: JSONText.prettyPrinted(data), as: UTF8.self) + "\n"
+    }
+}
+
+extension String {
+    /// The text on one line: control characters written visibly (`\n`, `\t`, `\u{1B}`). A partner's file name
+    /// holding a line break could otherwise forge a line of its own in a run's report.
+    var oneLine: String {
+        guard unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return self }
+        var out = ""
+        for scalar in unicodeScalars {
+            switch scalar.value {
+            case 0x0A: out += "\\n"
+            case 0x0D: out += "\\r"
+            case 0x09: out += "\\t"
+            case 0..<0x20, 0x7F: out += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 }

@@ -152,7 +152,7 @@ public final class XMLSchemaValidator: @unchecked Sendable {
     /// valid value of the atomic type 'xs:dateTime'"). Swift runs this initializer exactly once.
     private static let libraryReady: Void = {
         xmlInitParser()
-        _ = xmlSchemaInitTypes()
+        xmlSchemaInitTypes()
     }()
     /// Schema compilation, one at a time: it is rare (once per schema per process) and libxml2 does not promise it
     /// is re-entrant; validation against a compiled schema is.

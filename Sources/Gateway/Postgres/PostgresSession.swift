@@ -83,7 +83,7 @@ final class PostgresSession: @unchecked Sendable {
         guard connection.isClosed else { return }
         if inTransaction {
             // Not sent: postgres-nio drops a query written to a closed channel without ever answering it.
-            throw PostgresQueryError(sql: "", sqlState: nil, message: "the connection was lost", connectionLost: true)
+            throw PostgresQueryError.lost("the connection was lost")
         }
         connection = try Self.open(settings, logger: logger)
         logger.warning("reconnected to PostgreSQL", metadata: ["server": "\(settings.description)"])
@@ -183,7 +183,7 @@ final class PostgresSession: @unchecked Sendable {
             let seen = closedAt ?? .now()
             closedAt = seen
             if DispatchTime.now() > seen + .seconds(3) {
-                throw PostgresQueryError(sql: "", sqlState: nil, message: "the connection was lost; no answer came", connectionLost: true)
+                throw PostgresQueryError.lost("the connection was lost; no answer came")
             }
         }
         return try outcome.withLockedValue { $0! }.get()
@@ -283,7 +283,7 @@ final class PostgresSession: @unchecked Sendable {
                 inTransaction = true
                 let value = try body()
                 if connection.isClosed {  // lost inside the body, where an error was handled: nothing committed
-                    throw PostgresQueryError(sql: "COMMIT", sqlState: nil, message: "the connection was lost", connectionLost: true)
+                    throw PostgresQueryError.lost("the connection was lost")
                 }
                 do {
                     try run("COMMIT")
@@ -294,7 +294,7 @@ final class PostgresSession: @unchecked Sendable {
                 inTransaction = false
                 return value
             } catch {
-                if connection.isClosed { inTransaction = false } else { _ = try? run("ROLLBACK") }
+                if !connection.isClosed { _ = try? run("ROLLBACK") }
                 inTransaction = false
                 if (error as? PostgresQueryError)?.mustRetryTransaction == true, attempt < 50 {
                     // Back off a little, more each time, so the nodes that collided do not collide again.
@@ -346,6 +346,11 @@ struct PostgresQueryError: Error, CustomStringConvertible {
     var connectionLost = false
     /// ... and the statement was COMMIT: whether the transaction committed is unknown.
     var duringCommit = false
+
+    /// The connection ended before an answer came (the statement was not sent, or its answer is lost).
+    static func lost(_ message: String) -> PostgresQueryError {
+        PostgresQueryError(sql: "", sqlState: nil, message: message, connectionLost: true)
+    }
 
     var description: String {
         (duringCommit ? "postgres.commit-unknown: the connection was lost while committing, so whether the transaction "

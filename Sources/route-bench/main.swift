@@ -177,9 +177,10 @@ struct Generator {
 
         var consignments: [Consignment] = []
         for c in 1...consignmentsPerManifest {
-            let master = "CRXB" + tag + pad(c, 3)
+            let number = pad(c, consignmentsPerManifest > 999 ? 4 : 3)
+            let master = "CRXB" + tag + number
             let house = rng.chance(10)
-            var consignment = Consignment(billOfLading: house ? "HBL" + tag + pad(c, 3) : master,
+            var consignment = Consignment(billOfLading: house ? "HBL" + tag + number : master,
                                           masterBillOfLading: house ? master : nil,
                                           loadingPort: departurePort,
                                           dischargePort: rng.chance(90) ? arrivalPort : rng.pick(Samples.ports + ["KEMBA"]))
@@ -480,7 +481,8 @@ if verb == "components" {
     exit(0)
 }
 guard !options.out.isEmpty else { fail("--out DIR is required") }
-guard options.consignments <= 999 else { fail("--consignments is at most 999") }
+// CUSCAR's consignment group (CNI) repeats at most 9 999 times in a message.
+guard options.consignments <= 9_999 else { fail("--consignments is at most 9999") }
 
 try? FileManager.default.createDirectory(atPath: options.out, withIntermediateDirectories: true)
 

@@ -248,6 +248,31 @@ struct CUSCARMappingTests {
              code: "manifest.unknown-weight-unit", consignment: "MEDUSH123456"),
         Case(name: "bad DTM", line: "DTM+137:202501310930:203'", new: "DTM+137:202502300930:203'", code: "manifest.bad-date"),
         Case(name: "bad UN number", line: "CST++847990:122'", new: "DGS+IMD+3+12X3'", code: "manifest.bad-un-number", consignment: "MEDUSH123456"),
+        // Values every agency copy must be able to carry (schemas/manifest-1.xsd's types): refused here, where the
+        // segment is known, not when a copy fails its own format after the manifest was filed.
+        Case(name: "no voyage number", line: "TDT+20+FA503R+1++MSC:172:20+++3FZO7:103::MSC GULSUN'",
+             new: "TDT+20++1++MSC:172:20+++3FZO7:103::MSC GULSUN'", code: "manifest.missing-voyage"),
+        Case(name: "nationality not a country code", line: "TDT+20+FA503R+1++MSC:172:20+++3FZO7:103::MSC GULSUN'",
+             new: "TDT+20+FA503R+1++MSC:172:20+++3FZO7:103::MSC GULSUN:PAN'", code: "manifest.bad-code"),
+        Case(name: "arrival port not a UN/LOCODE", line: "LOC+60+KEMBA:139:6'", new: "LOC+60+KEMBA1:139:6'", code: "manifest.bad-location"),
+        Case(name: "discharge port not a UN/LOCODE", line: "LOC+11+KEMBA:139:6'", new: "LOC+11+kemba:139:6'",
+             code: "manifest.bad-location", consignment: "MEDUSH123456"),
+        Case(name: "party country not a country code", line: "NAD+CN+++NAIROBI IMPORTS LTD'", new: "NAD+CN+++NAIROBI IMPORTS LTD+++++KEN'",
+             code: "manifest.bad-code", consignment: "MEDUSH123456"),
+        Case(name: "equipment that is not a container", line: "EQD+CN+TGHU7654320+22G1:102:5++3+5'", new: "EQD+TE+TGHU7654320+22G1:102:5++3+5'",
+             code: "manifest.unsupported-equipment"),
+        Case(name: "size-type not an ISO 6346 code", line: "EQD+CN+TGHU7654320+22G1:102:5++3+5'", new: "EQD+CN+TGHU7654320+40HC1:102:5++3+5'",
+             code: "manifest.bad-code"),
+        Case(name: "package type not a Rec. 21 code", line: "GID+2+40:PK'", new: "GID+2+40:PKG'", code: "manifest.bad-code", consignment: "MEDUSH123456"),
+        Case(name: "goods item number 0", line: "GID+2+40:PK'", new: "GID+0+40:PK'", code: "manifest.bad-item-number", consignment: "MEDUSH123456"),
+        Case(name: "goods item number twice in a consignment", line: "GID+2+40:PK'", new: "GID+1+40:PK'",
+             code: "manifest.duplicate-goods-item", consignment: "MEDUSH123456"),
+        Case(name: "goods item without a description", line: "GID+2+40:PK'", new: "GID+2+40:PK'",
+             code: "manifest.missing-description", consignment: "MEDUSH123456"),
+        Case(name: "hazard class not a class or division", line: "CST++847990:122'", new: "DGS+IMD+3.10+1263'",
+             code: "manifest.bad-code", consignment: "MEDUSH123456"),
+        Case(name: "weight no copy can state", line: "MEA+AAE+G+KGM:9800'", new: "MEA+AAE+G+TNE:99999999999999'", occurrence: 2,
+             code: "manifest.bad-weight", consignment: "MEDUSH123456"),
     ]
 
     @Test("each refusal names its code, consignment, segment and byte offset", arguments: cases)
@@ -255,6 +280,9 @@ struct CUSCARMappingTests {
         var base = try Self.text(Self.engineFixtures.appendingPathComponent(c.base))
         if c.code == "manifest.missing-bill-of-lading" {
             base = Self.variant(base, replacing: "RFF+BM:MEDUSH123456'", with: "RFF+ZZZ:MEDUSH123456'")
+        }
+        if c.code == "manifest.missing-description" {  // named at its GID
+            base = Self.variant(base, replacing: "FTX+AAA+++MACHINE PARTS'", with: "FTX+AAI+++MACHINE PARTS'")
         }
         let text = Self.variant(base, replacing: c.line, with: c.new, occurrence: c.occurrence)
         #expect(text != base || c.line == c.new)

@@ -357,6 +357,45 @@ struct RoutingPipelineTests {
         #expect(files(scratch, "CUSTOMS").count == 1, "\(files(scratch, "CUSTOMS"))")
     }
 
+    @Test("a value no agency copy can carry is refused by APERAK at its segment; the files beside it are routed")
+    func valuesNoCopyCarries() throws {
+        let scratch = try spool()
+        func numbered(_ n: Int) -> Manifest {
+            var m = mixedManifest()
+            m.documentNumber = "MAN-VAL-\(n)"
+            return m
+        }
+        // Found by mutating CUSCARs: these passed the mapping, were filed, then failed the copies' own formats
+        // (discharge port "TNE" against UN/LOCODE, a goods item without FTX against the required description), so
+        // the file was left failed without a receipt; two goods items numbered alike failed every file filed in
+        // the same transaction.
+        var port = String(decoding: try carrierFile(numbered(2), reference: "VAL0002"), as: UTF8.self)
+        port = port.replacingOccurrences(of: "LOC+11+KEMBA", with: "LOC+11+TNE")
+        var item = String(decoding: try carrierFile(numbered(3), reference: "VAL0003"), as: UTF8.self)
+        let gid = try #require(item.range(of: "GID+1+300:PK"))
+        item.replaceSubrange(gid, with: "GID+1+300:PKG")
+        var twice = String(decoding: try carrierFile(numbered(4), reference: "VAL0004"), as: UTF8.self)
+        let second = try #require(twice.range(of: "GID+1+40:DR"))
+        twice.replaceSubrange(second, with: "GID+1+40:DR'FTX+AAA+++MORE PAINT'GID+1+1:DR")
+        let unt = try #require(twice.range(of: #"UNT\+\d+"#, options: .regularExpression))
+        twice.replaceSubrange(unt, with: "UNT+\(Int(twice[unt].dropFirst(4))! + 2)")
+        _ = try scratch.write("partners/CARRIERX/drop/a-good.edi", try carrierFile(numbered(1), reference: "VAL0001"))
+        _ = try scratch.write("partners/CARRIERX/drop/b-port.edi", Array(port.utf8))
+        _ = try scratch.write("partners/CARRIERX/drop/c-item.edi", Array(item.utf8))
+        _ = try scratch.write("partners/CARRIERX/drop/d-twice.edi", Array(twice.utf8))
+        _ = try scratch.write("partners/CARRIERX/drop/e-good.edi", try carrierFile(numbered(5), reference: "VAL0005"))
+        let run = try scratch.gateway("run", "--once", "--config", "gateway.toml")
+        #expect(run.status == 0, "\(run)")
+        #expect(run.stdout.contains("5 files: 2 accepted, 3 rejected"), "\(run)")
+        #expect(run.stdout.contains("[manifest.bad-location] consignment BLFISH0001: LOC segment"), "\(run)")
+        #expect(run.stdout.contains("[manifest.bad-code] consignment BLLAPTOP002: GID segment"), "\(run)")
+        #expect(run.stdout.contains("[manifest.duplicate-goods-item] consignment BLPAINT0003: GID segment"), "\(run)")
+        #expect(files(scratch, "CARRIERX").filter { $0.hasPrefix("APERAK-") }.count == 5, "every file answered: \(files(scratch, "CARRIERX"))")
+        #expect(Set(files(scratch, "CUSTOMS")) == ["CUSCAR-CARRIERX-MAN-VAL-1-v1.edi", "CUSCAR-CARRIERX-MAN-VAL-5-v1.edi"])
+        #expect(try ledger(scratch, "SELECT count(*) AS n FROM manifest")[0]["n"] == 2)
+        #expect(try ledger(scratch, "SELECT count(*) AS n FROM job WHERE state <> 'succeeded'")[0]["n"] == 0)
+    }
+
     @Test("nothing unsigned reaches an agency: only the signed manifest is routed, and the copy is signed by the gateway")
     func unsignedNeverRouted() throws {
         let pki = try TestPKI.get()

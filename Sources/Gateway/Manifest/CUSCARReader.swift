@@ -191,6 +191,8 @@ final class CUSCARMessageMapper: MessageMapper {
     var billsSeen: Set<String> = []
     var current: ConsignmentDraft?
     var goods: GoodsItem?
+    /// The open goods item's GID, named when the item turns out to have no description.
+    var goodsPlace: SegmentPlace?
 
     /// Where a segment is, kept as numbers: its "TAG segment N" text is spelled only for a refusal.
     struct SegmentPlace {
@@ -211,6 +213,8 @@ final class CUSCARMessageMapper: MessageMapper {
         var airWaybill: (String, SegmentPlace)?
         var masterBill: String?
         var firstError: Int
+        /// Goods item numbers seen (the library keeps one item per number and consignment).
+        var goodsSequences: Set<Int> = []
     }
 
     private init(reference: String, directory: CUSCARDirectory?, unhNumber: Int, unhOffset: Int, syntax: SyntaxIdentifier, sender: String) {
@@ -344,6 +348,9 @@ final class CUSCARMessageMapper: MessageMapper {
             if let city = s.text(6) { address.join(city, separator: ", ") }
             party.address = address
             party.country = s.text(9)
+            if let country = party.country, !ManifestRules.isCountry(country) {
+                fail("manifest.bad-code", s, "NAD \(code) country (3207) \(country) is not an ISO 3166 two-letter country code", consignment: "")
+            }
             current!.consignment.parties.append(party)  // in place: a copy of the draft would copy its arrays
         } else if level == .equipment {
             return
@@ -365,7 +372,11 @@ final class CUSCARMessageMapper: MessageMapper {
         }
         sawTransport = true
         level = .headerTransport
-        transport.voyage = s.text(2) ?? ""
+        if let voyage = s.text(2) {
+            transport.voyage = voyage
+        } else {
+            fail("manifest.missing-voyage", s, "TDT has no conveyance reference number (8028): every agency's copy names the voyage")
+        }
         if let code = s.text(3) {
             if let mode = TransportMode(code: code) {
                 transport.mode = mode
@@ -380,9 +391,19 @@ final class CUSCARMessageMapper: MessageMapper {
         transport.meansId = s.text(8)
         transport.meansName = s.text(8, 3)
         transport.nationality = s.text(8, 4)
+        if let nationality = transport.nationality, !ManifestRules.isCountry(nationality) {
+            fail("manifest.bad-code", s, "TDT nationality of the means (C222 8453) \(nationality) is not an ISO 3166 two-letter country code")
+        }
     }
 
     private func place(_ s: SegmentFields) {
+        guard level == .headerTransport || (level == .consignment && current != nil) else { return }
+        guard s.equals(1, 0, "5") || s.equals(1, 0, "9") || s.equals(1, 0, "60") || s.equals(1, 0, "11") else { return }
+        if let port = s.text(2), !ManifestRules.isLOCODE(port) {
+            fail("manifest.bad-location", s, "LOC \(s.text(1) ?? "") place (C517 3225) \(port) is not a UN/LOCODE (country and three letters or digits 2-9)",
+                 consignment: current.map { _ in "" })
+            return
+        }
         switch level {
         case .headerTransport:
             if s.equals(1, 0, "5") { transport.departurePort = s.text(2) }
@@ -406,7 +427,10 @@ final class CUSCARMessageMapper: MessageMapper {
             return
         }
         let number = Normalize.containerNumber(raw)
-        if s.equals(1, 0, "CN") && !ISO6346.isValid(number) {
+        if !s.equals(1, 0, "CN") {
+            // The model (and every agency format made from it) carries containers, numbered by ISO 6346.
+            fail("manifest.unsupported-equipment", s, "EQD equipment qualifier (8053) \(s.text(1) ?? "(none)") is not CN: only containers are filed")
+        } else if !ISO6346.isValid(number) {
             fail("manifest.container-check-digit", s, "container number \(number) is not a valid ISO 6346 number (owner code, serial and check digit)")
         }
         if containerIndex[number] != nil {
@@ -415,6 +439,9 @@ final class CUSCARMessageMapper: MessageMapper {
             containerIndex[number] = containers.count
         }
         var container = Container(number: number, sizeType: s.text(3))
+        if let sizeType = container.sizeType, !ManifestRules.isSizeType(sizeType) {
+            fail("manifest.bad-code", s, "EQD size and type (C224 8155) \(sizeType) is not an ISO 6346 size-type code of four letters or digits")
+        }
         if let status = s.token(6, 0) {
             let b = s.view.rawBytes(status)
             if b.count == 1 {
@@ -462,7 +489,12 @@ final class CUSCARMessageMapper: MessageMapper {
                  consignment: current.map { _ in "" })
             return nil
         }
-        return factor == 1 ? value : (value * factor * 1000).rounded() / 1000
+        guard let kg = ManifestRules.weightKg(factor == 1 ? value : (value * factor * 1000).rounded() / 1000) else {
+            fail("manifest.bad-weight", s, "MEA gross weight \(s.text(3, 1) ?? "") \(s.text(3, 0) ?? "") is over the 9 999 999 999 999 kg a copy can state",
+                 consignment: current.map { _ in "" })
+            return nil
+        }
+        return kg
     }
 
     private func reference(_ s: SegmentFields) {
@@ -487,17 +519,24 @@ final class CUSCARMessageMapper: MessageMapper {
         guard current != nil else { return }
         finishGoodsIfOpen()
         level = .goods
+        goodsPlace = segmentPlace(s)
         var sequence = current!.consignment.goods.count + 1
         if let t = s.token(1) {
-            if let n = EDIFACTNumbers.integer(s.view.rawBytes(t)) { sequence = n }
-            else { fail("manifest.bad-item-number", s, "GID item number (1496) \(s.text(1) ?? "") is not a whole number", consignment: "") }
+            if let n = EDIFACTNumbers.integer(s.view.rawBytes(t)), ManifestRules.itemSequences.contains(n) { sequence = n }
+            else { fail("manifest.bad-item-number", s, "GID item number (1496) \(s.text(1) ?? "") is not a whole number from 1 to 99999", consignment: "") }
+        }
+        if !current!.goodsSequences.insert(sequence).inserted {
+            fail("manifest.duplicate-goods-item", s, "goods item \(sequence) appears more than once in this consignment", consignment: "")
         }
         var item = GoodsItem(sequence: sequence, description: "")
         if let t = s.token(2, 0) {
-            if let n = EDIFACTNumbers.integer(s.view.rawBytes(t)) { item.packages = n }
-            else { fail("manifest.bad-package-count", s, "GID number of packages (7224) \(s.text(2, 0) ?? "") is not a whole number", consignment: "") }
+            if let n = EDIFACTNumbers.integer(s.view.rawBytes(t)), ManifestRules.packageCounts.contains(n) { item.packages = n }
+            else { fail("manifest.bad-package-count", s, "GID number of packages (7224) \(s.text(2, 0) ?? "") is not a whole number up to 999999999", consignment: "") }
         }
         item.packageType = s.text(2, 1)
+        if let type = item.packageType, !ManifestRules.isPackageType(type) {
+            fail("manifest.bad-code", s, "GID type of packages (7065) \(type) is not a UN/ECE Rec. 21 code of two letters or digits", consignment: "")
+        }
         goods = item
     }
 
@@ -542,7 +581,11 @@ final class CUSCARMessageMapper: MessageMapper {
             fail("manifest.bad-un-number", s, "DGS UN number \(un) is not four digits", consignment: "")
             return
         }
-        goods?.dangerousGoods.append(DangerousGoods(unNumber: un, hazardClass: s.text(2)))
+        let hazardClass = s.text(2)
+        if let hazardClass, !ManifestRules.isHazardClass(hazardClass) {
+            fail("manifest.bad-code", s, "DGS hazard class (8351) \(hazardClass) is not a class or division such as 3, 2.1 or 1.4S", consignment: "")
+        }
+        goods?.dangerousGoods.append(DangerousGoods(unNumber: un, hazardClass: hazardClass))
     }
 
     private func customsStatus(_ s: SegmentFields) {
@@ -564,6 +607,10 @@ final class CUSCARMessageMapper: MessageMapper {
     private func finishGoodsIfOpen() {
         // `take()`: the item moves into its consignment rather than being copied and the original dropped.
         guard let item = goods.take() else { return }
+        if item.description.isEmpty, let place = goodsPlace, errors.count < CUSCARMapping.maxErrorsPerMessage {
+            errors.append(ManifestMappingError(code: "manifest.missing-description", consignment: "", location: place.location, offset: place.offset,
+                                               message: "goods item \(item.sequence) has no description (FTX AAA): every agency's copy describes the goods"))
+        }
         current?.consignment.goods.append(item)
     }
 

@@ -242,10 +242,11 @@ struct XMLElementReader {
                     report(XMLManifestMapping.Code.duplicateBillOfLading, bill,
                            "bill of lading \(billText) is filed more than once in this manifest")
                 }
+                // By number: "1" and "01" are the same item to the library.
                 var sequences: Set<String> = []
                 for item in children where Self.name(item) == "GoodsItem" {
                     for part in Self.elements(item) {
-                        if Self.name(part) == "Sequence", !sequences.insert(Self.text(part)).inserted {
+                        if Self.name(part) == "Sequence", !sequences.insert(Int(Self.text(part)).map(String.init) ?? Self.text(part)).inserted {
                             report(XMLManifestMapping.Code.duplicateGoodsItem, part,
                                    "goods item \(Self.text(part)) appears more than once in bill of lading \(billText)")
                         }
@@ -267,12 +268,18 @@ struct XMLElementReader {
     /// Kilograms from a `GrossWeight` with its `unit` (kg, t, lb; the pound is exactly 0.45359237 kg).
     private mutating func weight(_ node: xmlNodePtr) -> Double? {
         guard let value = Double(Self.text(node)) else { return unexpected(node, nil) }
+        let factor: Double
         switch Self.attribute(node, "unit") {
-        case "kg": return value
-        case "t": return value * 1000
-        case "lb": return value * 0.45359237
+        case "kg": factor = 1
+        case "t": factor = 1000
+        case "lb": factor = 0.45359237
         default: return unexpected(node, nil)
         }
+        guard let kg = ManifestRules.weightKg(value * factor) else {
+            report(XMLManifestMapping.Code.schema, node, "gross weight \(Self.text(node)) \(Self.attribute(node, "unit") ?? "") is over the 9 999 999 999 999 kg a copy can state")
+            return nil
+        }
+        return kg
     }
 
     private mutating func integer(_ node: xmlNodePtr) -> Int? {

@@ -172,8 +172,8 @@ public enum XMLManifestWriter {
     }
 
     /// A weight as a plain decimal (no exponent), the shortest that reads back to the same `Double`:
-    /// `24650.5`, `12000`, `0.000012`. NaN, infinities and negatives come out as Swift spells them, which
-    /// the schema then refuses.
+    /// `24650.5`, `12000`, `0.000012`; at most 20 decimals (cut, not rounded). NaN, infinities and negatives
+    /// come out as Swift spells them, which the schema then refuses.
     static func decimal(_ value: Double) -> String {
         guard value.isFinite, value >= 0 else { return value.description }
         if value == 0 { return "0" }
@@ -197,6 +197,7 @@ public enum XMLManifestWriter {
             integerPart = String(digits.prefix(point))
             fractionPart = String(digits.dropFirst(point))
         }
+        if fractionPart.count > 20 { fractionPart = String(fractionPart.prefix(20)) }  // WeightValue's most: under 1e-20 kg is 0
         while fractionPart.hasSuffix("0") { fractionPart.removeLast() }
         while integerPart.count > 1 && integerPart.hasPrefix("0") { integerPart.removeFirst() }
         return fractionPart.isEmpty ? integerPart : "\(integerPart).\(fractionPart)"

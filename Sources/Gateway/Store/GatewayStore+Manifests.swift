@@ -93,13 +93,21 @@ extension GatewayStore {
             let inserts = try LibraryInserts(db)
             return try items.map { item in
                 var result: Result<ManifestFiling, ManifestFilingError> = .failure(ManifestFilingError(code: "manifest.not-filed", message: ""))
-                try db.inSavepoint {
-                    result = try Self.file(item, now: now, inserts, db)
-                    if case .success(var filing) = result {
-                        filing.priorRecipients = try Self.recipients(manifestId: filing.manifestId, before: filing.version, db)
-                        result = .success(filing)
+                do {
+                    try db.inSavepoint {
+                        result = try Self.file(item, now: now, inserts, db)
+                        if case .success(var filing) = result {
+                            filing.priorRecipients = try Self.recipients(manifestId: filing.manifestId, before: filing.version, db)
+                            result = .success(filing)
+                        }
+                        return .commit
                     }
-                    return .commit
+                } catch {
+                    // A manifest the library's invariants refuse, which the mapping did not catch: it alone is
+                    // refused (by APERAK), and the other manifests of the chunk are filed, not failed with it.
+                    guard let violation = StoreConnection.constraintViolation(error) else { throw error }
+                    result = .failure(ManifestFilingError(code: "manifest.unfileable",
+                                                          message: "the library refuses manifest \(item.manifest.documentNumber): \(violation)"))
                 }
                 return result
             }

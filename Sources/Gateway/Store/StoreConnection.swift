@@ -115,6 +115,14 @@ public final class StoreConnection {
         }
     }
 
+    /// The store's words when `error` is a broken integrity constraint (SQLite's SQLITE_CONSTRAINT, PostgreSQL's
+    /// class 23: unique, check, foreign key, not null); nil for any other error.
+    static func constraintViolation(_ error: Error) -> String? {
+        if let error = error as? DatabaseError, error.resultCode == .SQLITE_CONSTRAINT { return error.message ?? "\(error.resultCode)" }
+        if let error = error as? PostgresQueryError, error.sqlState?.hasPrefix("23") == true { return error.message }
+        return nil
+    }
+
     /// Runs `body` in a savepoint: undone alone when it throws or returns `.rollback`, the transaction going on.
     public func inSavepoint(_ body: () throws -> Database.TransactionCompletion) throws {
         switch backend {

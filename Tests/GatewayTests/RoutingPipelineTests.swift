@@ -459,6 +459,41 @@ struct RoutingPipelineTests {
         #expect(refusal.contains("ERC+SWG-MAN'") && refusal.contains("BillOfLading"), "\(refusal)")
     }
 
+    @Test("an XML manifest valid against its XSD but holding more than the customs CUSCAR can carry is refused before filing")
+    func xmlBeyondCUSCAR() throws {
+        let scratch = try spool()
+        func numbered(_ n: Int) -> Manifest {
+            var m = mixedManifest()
+            m.documentNumber = "MAN-XC-\(n)"
+            return m
+        }
+        // Found by mutating XML manifests: each was filed, then its CUSCAR for customs failed our validator, and
+        // the file was left failed without a receipt.
+        var seal = numbered(2)
+        seal.containers[0].seals = ["SEAL-2026-000000001"]  // Code35 in the XSD; SEL 9308 is an..10
+        var voyage = numbered(3)
+        voyage.transport.voyage = "VOYAGE-2026-EASTBOUND-01"  // TDT 8028 is an..17
+        var lateModel = numbered(4)
+        lateModel.transport.arrival = Date(timeIntervalSince1970: 1_780_000_000)
+        var late = String(decoding: try XMLManifestWriter.manifest(lateModel), as: UTF8.self)
+        let arrival = try #require(late.range(of: #"<ArrivalTime>[^<]*</ArrivalTime>"#, options: .regularExpression))
+        late.replaceSubrange(arrival, with: "<ArrivalTime>9999-12-31T23:00:00-14:00</ArrivalTime>")  // year 10000 in UTC
+        _ = try scratch.write("partners/CARRIERX/drop/a-good.xml", try XMLManifestWriter.manifest(numbered(1)))
+        _ = try scratch.write("partners/CARRIERX/drop/b-seal.xml", try XMLManifestWriter.manifest(seal))
+        _ = try scratch.write("partners/CARRIERX/drop/c-voyage.xml", try XMLManifestWriter.manifest(voyage))
+        _ = try scratch.write("partners/CARRIERX/drop/d-late.xml", late)
+        let run = try scratch.gateway("run", "--once", "--config", "gateway.toml")
+        #expect(run.status == 0, "\(run)")
+        #expect(run.stdout.contains("4 files: 1 accepted, 3 rejected"), "\(run)")
+        #expect(run.stdout.contains("the copy for CUSTOMS (cuscar-d95b) cannot carry it") && run.stdout.contains("SEL 9308 (Container/Seal) is 19 characters long"),
+                "\(run)")
+        #expect(run.stdout.contains("TDT 8028 (Transport/Voyage) is 24 characters long; at most 17 allowed"), "\(run)")
+        #expect(run.stdout.contains("outside the years 0001 to 9999"), "\(run)")
+        #expect(files(scratch, "CUSTOMS") == ["CUSCAR-CARRIERX-MAN-XC-1-v1.edi"])
+        #expect(try ledger(scratch, "SELECT count(*) AS n FROM manifest")[0]["n"] == 1, "nothing refused is filed")
+        #expect(try ledger(scratch, "SELECT count(*) AS n FROM job WHERE state <> 'succeeded'")[0]["n"] == 0)
+    }
+
     @Test("SIGKILL at random points while manifests are filed and routed: each filed once, each copy delivered once")
     func killedWhileRouting() throws {
         // 300 manifests: two chunks of process jobs (256 a chunk).

@@ -294,6 +294,9 @@ struct XMLManifestTests {
         #expect(Set(found.map(\.code)) == ["manifest.duplicate-container", "manifest.duplicate-goods-item"], "\(found)")
         #expect(found.first { $0.code == "manifest.duplicate-goods-item" }?.consignment == "MSJYSHA240001")
         #expect(found.first { $0.code == "manifest.duplicate-container" }?.location.hasSuffix("/Manifest/Containers/Container[4]/Number") == true)
+        // The library keeps goods items by number: "01" is item 1 again (it broke the chunk's filing before).
+        let zeroPadded = errors(sample(replacing: "<Sequence>2</Sequence>", with: "<Sequence>01</Sequence>"))
+        #expect(zeroPadded.map(\.code) == ["manifest.duplicate-goods-item"], "\(zeroPadded)")
     }
 
     // MARK: Hostile XML

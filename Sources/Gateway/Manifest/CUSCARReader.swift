@@ -321,7 +321,8 @@ final class CUSCARMessageMapper: MessageMapper {
         let wanted = header ? s.equals(1, 0, "137") : (s.equals(1, 0, "132") || s.equals(1, 0, "133"))
         guard wanted else { return }
         guard let value = s.token(1, 1) else { return }
-        guard let date = EDIFACTDates.date(s.view.rawBytes(value), format: s.token(1, 2).map { s.view.rawBytes($0) }) else {
+        guard let date = EDIFACTDates.date(s.view.rawBytes(value), format: s.token(1, 2).map { s.view.rawBytes($0) }),
+              ManifestRules.instants.contains(date) else {
             fail("manifest.bad-date", s, "DTM \(s.text(1) ?? ""): \(s.text(1, 1) ?? "") is not a date in format \(s.text(1, 2) ?? "(none)")")
             return
         }

@@ -249,6 +249,26 @@ public struct CUSCARWriter: Sendable {
                                     message: "cannot write \(tag): \(error.message)")
     }
 
+    /// The model's names for the data elements this writer fills, so a refusal of an XML manifest speaks its
+    /// language: `TDT 8028 is 34 characters long` gains `(Transport/Voyage)`.
+    static let modelFields: [String: String] = [
+        "8028": "Transport/Voyage", "3127": "Transport/Carrier", "8213": "Transport/MeansId", "8212": "Transport/MeansName",
+        "8453": "Transport/Nationality", "9308": "Container/Seal", "8155": "Container/SizeType", "7224": "GoodsItem/Packages or InContainer/@packages",
+        "7065": "GoodsItem/PackageType", "4440": "GoodsItem/Description", "3039": "Party/Id", "3036": "Party/Name",
+        "3042": "Party/Address (a street line)", "3164": "Party/Address (its last part, the city)", "3207": "Party/Country",
+        "1154": "Consignment/BillOfLading", "1004": "DocumentNumber",
+    ]
+
+    /// `message` with the model field of the data element it names (`... 8028 is ...`) after that element.
+    static func modelField(of message: String) -> String {
+        for (element, field) in modelFields {
+            if let range = message.range(of: "\(element) is ") {
+                return message.replacingCharacters(in: range, with: "\(element) (\(field)) is ")
+            }
+        }
+        return message
+    }
+
     /// A weight as EDIFACT writes numbers: no exponent, no trailing zeros, `.` as decimal mark.
     static func number(_ value: Double) -> String {
         if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }

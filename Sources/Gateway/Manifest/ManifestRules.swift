@@ -1,3 +1,5 @@
+import Foundation
+
 /// The forms the canonical model's values take, as `schemas/manifest-1.xsd` states them. Every agency copy is
 /// generated from the model and checked against its own format, and those formats take these forms too (the
 /// CIQ and border schemas share the types). The XML mapping gets them from the XSD; the CUSCAR mapping checks
@@ -52,6 +54,10 @@ enum ManifestRules {
     static func weightKg(_ kg: Double) -> Double? {
         kg.isFinite && kg >= 0 && kg <= maxWeightKg ? kg : nil
     }
+
+    /// The instants every copy can state: UTC years 0001 to 9999 (`xs:dateTime` has no year 0, and every format
+    /// writes four digits). `9999-12-31T23:59:59-14:00` is valid XML but falls in year 10000 once in UTC.
+    static let instants = Date(timeIntervalSince1970: -62_135_596_800) ..< Date(timeIntervalSince1970: 253_402_300_800)
 
     private static func isUpper(_ b: UInt8) -> Bool { b >= 65 && b <= 90 }
     private static func isUpperOrDigit(_ b: UInt8) -> Bool { isUpper(b) || (b >= 48 && b <= 57) }

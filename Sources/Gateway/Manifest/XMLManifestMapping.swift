@@ -289,6 +289,10 @@ struct XMLElementReader {
 
     private mutating func timestamp(_ node: xmlNodePtr) -> Date? {
         guard let date = XMLTimestamp.parse(Self.text(node)) else { return unexpected(node, nil) }
+        guard ManifestRules.instants.contains(date) else {
+            report(XMLManifestMapping.Code.schema, node, "time \(Self.text(node)) is outside the years 0001 to 9999 once in UTC")
+            return nil
+        }
         return date
     }
 

@@ -26,6 +26,8 @@ struct ManifestWork {
     var context: GatewayPipeline.Context
     var input: Input?
     var mapped: [Manifest] = []
+    /// The CUSCAR directory each mapped manifest came in (nil: XML).
+    var sources: [CUSCARDirectory?] = []
     /// Each mapped manifest's library JSON, written here (on any thread) rather than in the filing transaction.
     var modelJSON: [String] = []
     /// Each mapped manifest's routing decisions under the configuration's rules (pure, so decided here too).
@@ -46,19 +48,64 @@ struct ManifestWork {
                 return
             }
             for mapping in CUSCARMapping.map(bytes) {
-                if let manifest = mapping.manifest, mapping.errors.isEmpty { mapped.append(manifest) } else { refusals += mapping.errors }
+                if let manifest = mapping.manifest, mapping.errors.isEmpty {
+                    mapped.append(manifest)
+                    sources.append(mapping.directory)
+                } else {
+                    refusals += mapping.errors
+                }
             }
         case .xml(let bytes):
             switch XMLManifestMapping.manifest(from: bytes) {
-            case .success(let manifest): mapped = [manifest]
+            case .success(let manifest): mapped = [manifest]; sources = [nil]
             case .failure(let failure): refusals = Array(failure.errors.prefix(CUSCARMapping.maxErrorsPerMessage))
             }
         case nil:
             break
         }
         input = nil
-        modelJSON = mapped.map(LibraryJSON.manifest)
         routes = mapped.map { Router.route($0, rules: rules) }
+        refuseWhatCUSCARCannotCarry()
+        modelJSON = mapped.map(LibraryJSON.manifest)
+    }
+
+    /// Refuses, before anything is filed, a manifest that a CUSCAR copy its rules select could not carry: an XML
+    /// manifest's values may be longer than CUSCAR's elements (a voyage of 35 characters against 8028's an..17,
+    /// a seal against 9308's an..10, nine-digit package counts), and a D96A one may have four street lines where
+    /// D95B has three. The copy is written once here, as it will be, and discarded; a CUSCAR filed in the same
+    /// directory (or in D95B, for a D96A copy) fits by construction and is not written twice. Without this the manifest was filed and then its
+    /// customs copy failed, leaving the file without a receipt.
+    private mutating func refuseWhatCUSCARCannotCarry() {
+        var kept: [Int] = []
+        for (i, manifest) in mapped.enumerated() {
+            var refusal: ManifestMappingError?
+            for decision in routes[i] where decision.selected && refusal == nil {
+                let directory: CUSCARDirectory
+                switch decision.format {
+                case .cuscarD95B: directory = .d95B
+                case .cuscarD96A: directory = .d96A
+                default: continue
+                }
+                // Same directory, or D95B into D96A (the same element lengths, one more street line): it fits.
+                guard sources[i] != directory && !(sources[i] == .d95B && directory == .d96A) else { continue }
+                let writer = CUSCARWriter(directory: directory, sender: ["SWGATEWAY"], recipient: [decision.agency],
+                                          syntaxIdentifier: .UNOY, syntaxVersion: 4)
+                do throws(ManifestMappingError) {
+                    _ = try writer.interchange([manifest], reference: "CHECK", at: EDIFACTDateTime(year: 2000, month: 1, day: 1, hour: 0, minute: 0))
+                } catch {
+                    refusal = ManifestMappingError(
+                        code: error.code, consignment: error.consignment,
+                        location: "BGM document \(manifest.documentNumber)",
+                        message: "the copy for \(decision.agency) (\(decision.format.rawValue)) cannot carry it: "
+                            + CUSCARWriter.modelField(of: error.message))
+                }
+            }
+            if let refusal { refusals.append(refusal) } else { kept.append(i) }
+        }
+        guard kept.count < mapped.count else { return }
+        mapped = kept.map { mapped[$0] }
+        routes = kept.map { routes[$0] }
+        sources = kept.map { sources[$0] }
     }
 }
 

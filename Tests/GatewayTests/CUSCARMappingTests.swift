@@ -297,6 +297,19 @@ struct CUSCARMappingTests {
         #expect(throws: ManifestMappingError.self) { try mapping.result.get() }
     }
 
+    @Test("the model's code forms accept the standards' real codes and refuse near misses")
+    func codeForms() {
+        for code in ["CNSHA", "KEMBA", "USLAX", "DEHAM", "CNSZ2", "GB9XY"] { #expect(ManifestRules.isLOCODE(code), "\(code)") }
+        for code in ["CNSH", "CNSHAA", "cnsha", "CN SH", "CNSH1", "C1SHA", "CNSH0"] { #expect(!ManifestRules.isLOCODE(code), "\(code)") }
+        for code in ["1", "3", "9", "2.1", "1.4S", "6.1", "1.1D"] { #expect(ManifestRules.isHazardClass(code), "\(code)") }
+        for code in ["0", "10", "2.", "2.10", "1.4s", "1.4SS", ".1", "A", ""] { #expect(!ManifestRules.isHazardClass(code), "\(code)") }
+        #expect(ManifestRules.isCountry("CN") && !ManifestRules.isCountry("CHN") && !ManifestRules.isCountry("cn"))
+        #expect(ManifestRules.isSizeType("45G1") && ManifestRules.isSizeType("22R1") && !ManifestRules.isSizeType("40HC1") && !ManifestRules.isSizeType("40"))
+        #expect(ManifestRules.isPackageType("CT") && ManifestRules.isPackageType("1A") && !ManifestRules.isPackageType("PKG"))
+        #expect(ManifestRules.weightKg(9_999_999_999_999) != nil && ManifestRules.weightKg(10_000_000_000_000) == nil && ManifestRules.weightKg(-1) == nil)
+        #expect(ManifestRules.instants.contains(Date(timeIntervalSince1970: 0)) && !ManifestRules.instants.contains(Date(timeIntervalSince1970: 253_402_300_800)))
+    }
+
     @Test("a bad container number also leaves its SGP naming an unknown container: both are reported")
     func severalErrors() throws {
         let base = try Self.text(Self.engineFixtures.appendingPathComponent("cuscar-d95b-notes.edi"))

@@ -11,8 +11,9 @@ import Foundation
 enum ManifestRules {
     /// UN/LOCODE: `[A-Z]{2}[A-Z2-9]{3}`.
     static func isLOCODE(_ value: String) -> Bool {
-        let b = Array(value.utf8)
-        return b.count == 5 && b[0..<2].allSatisfy(isUpper) && b[2...].allSatisfy { isUpper($0) || ($0 >= 50 && $0 <= 57) }
+        guard value.utf8.count == 5 else { return false }
+        for (i, b) in value.utf8.enumerated() where !(isUpper(b) || (i >= 2 && b >= 50 && b <= 57)) { return false }
+        return true
     }
 
     /// ISO 3166 alpha-2: `[A-Z]{2}`.

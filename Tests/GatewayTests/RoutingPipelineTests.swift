@@ -73,7 +73,8 @@ private let routingConfig = """
 private let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
 /// Three consignments: frozen fish (HS 0303, inspection's list), laptops (8471), and paint with dangerous goods.
-private func mixedManifest(_ function: ManifestFunction = .original, consignments: [Consignment]? = nil) -> Manifest {
+private func mixedManifest(_ function: ManifestFunction = .original, consignments: [Consignment]? = nil,
+                           number: String = "MAN-ROUTE-01") -> Manifest {
     let fish = Consignment(
         billOfLading: "BLFISH0001", loadingPort: "CNSHA", dischargePort: "KEMBA",
         parties: [Party(role: .shipper, name: "ZHOUSHAN SEAFOOD CO"), Party(role: .consignee, name: "MOMBASA FOODS LTD")],
@@ -91,7 +92,7 @@ private func mixedManifest(_ function: ManifestFunction = .original, consignment
                           hsCode: "320890", dangerousGoods: [DangerousGoods(unNumber: "1263", hazardClass: "3")],
                           containers: [ContainerShare(container: "TGHU7654320", packages: 40)])])
     return Manifest(
-        documentNumber: "MAN-ROUTE-01", function: function, sender: "CARRIERX",
+        documentNumber: number, function: function, sender: "CARRIERX",
         transport: TransportMeans(mode: .sea, voyage: "FA503R", meansId: "3FZO7", meansName: "MSC GULSUN", carrier: "MSC",
                                   departurePort: "CNSHA", arrivalPort: "KEMBA"),
         containers: [Container(number: "MSCU1234566", sizeType: "45R1", isFull: true, grossWeightKg: 21000),
@@ -360,11 +361,7 @@ struct RoutingPipelineTests {
     @Test("a value no agency copy can carry is refused by APERAK at its segment; the files beside it are routed")
     func valuesNoCopyCarries() throws {
         let scratch = try spool()
-        func numbered(_ n: Int) -> Manifest {
-            var m = mixedManifest()
-            m.documentNumber = "MAN-VAL-\(n)"
-            return m
-        }
+        func numbered(_ n: Int) -> Manifest { mixedManifest(number: "MAN-VAL-\(n)") }
         // Found by mutating CUSCARs: these passed the mapping, were filed, then failed the copies' own formats
         // (discharge port "TNE" against UN/LOCODE, a goods item without FTX against the required description), so
         // the file was left failed without a receipt; two goods items numbered alike failed every file filed in
@@ -462,11 +459,7 @@ struct RoutingPipelineTests {
     @Test("an XML manifest valid against its XSD but holding more than the customs CUSCAR can carry is refused before filing")
     func xmlBeyondCUSCAR() throws {
         let scratch = try spool()
-        func numbered(_ n: Int) -> Manifest {
-            var m = mixedManifest()
-            m.documentNumber = "MAN-XC-\(n)"
-            return m
-        }
+        func numbered(_ n: Int) -> Manifest { mixedManifest(number: "MAN-XC-\(n)") }
         // Found by mutating XML manifests: each was filed, then its CUSCAR for customs failed our validator, and
         // the file was left failed without a receipt.
         var seal = numbered(2)

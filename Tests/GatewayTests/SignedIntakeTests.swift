@@ -194,6 +194,72 @@ struct SignedIntakeTests {
         let text = try String(contentsOf: pickup.appendingPathComponent(contrl), encoding: .utf8)
         #expect(text.contains("UCI+ENV0001+CARRIERX:ZZZ+SWGATEWAY:ZZZ+7'"), "the inner interchange is answered: \(text)")
     }
+
+    @Test("mutated CMS signatures (bytes flipped, cut, padded) reach OpenSSL: never a crash, every file answered, none accepted unsigned")
+    func mutatedSignatures() throws {
+        let pki = try TestPKI.get()
+        let spool = try Scratch()
+        _ = try spool.write("gateway.toml", signedConfig(pki, carrierFormats: "[\"cms-detached\", \"cms-enveloping\"]"))
+        let drop = spool.url.appendingPathComponent("partners/CARRIERX/drop")
+        try FileManager.default.createDirectory(at: drop, withIntermediateDirectories: true)
+        var random = SplitMix64(state: 0x51_6E_2026)
+        func mutate(_ bytes: [UInt8]) -> [UInt8] {
+            var b = bytes
+            switch random.int(0...3) {
+            case 0: for _ in 0..<random.int(1...3) { b[random.int(0...(b.count - 1))] ^= UInt8(random.int(1...255)) }
+            case 1: b = Array(b.prefix(random.int(0...(b.count - 1))))
+            case 2: b += (0..<random.int(1...64)).map { _ in UInt8(random.int(0...255)) }
+            default:
+                let at = random.int(0...(b.count - 16))
+                for i in at..<(at + 16) { b[i] = 0 }
+            }
+            return b
+        }
+        let count = 60
+        // The signed bytes as dropped, kept aside to check every acceptance with openssl afterwards.
+        let kept = spool.url.appendingPathComponent("kept")
+        try FileManager.default.createDirectory(at: kept, withIntermediateDirectories: true)
+        for i in 0..<count {
+            let payload = try cuscar(String(format: "MUT%05d", i))
+            let name = i % 3 == 2 ? "m\(i).p7m" : "m\(i).edi"
+            let signed = i % 3 == 2 ? mutate(try pki.signEnveloping(payload: payload, with: pki.carrierXRSA))
+                : mutate(try pki.signDetached(payload: payload, with: pki.carrierXRSA))
+            _ = try spool.write("kept/\(name).sig", signed)
+            _ = try spool.write("kept/\(name)", payload)
+            if i % 3 == 2 {
+                _ = try spool.write("partners/CARRIERX/drop/\(name)", signed)
+            } else {
+                _ = try spool.write("partners/CARRIERX/drop/\(name).p7s", signed)
+                _ = try spool.write("partners/CARRIERX/drop/\(name)", payload)
+            }
+        }
+        let run = try spool.gateway("run", "--once", "--config", "gateway.toml", "--json")
+        #expect(run.status == 0 || run.status == 1, "no crash: \(run.status) \(run.stderr.suffix(2_000))")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], "\(run)")
+        let files = try #require(report["files"] as? [[String: Any]])
+        #expect(files.count == count, "every file has its line: \(files.count)")
+        // A partner signing both ways: its .p7m files were held "waiting" for a .p7s for the whole deadline.
+        #expect(!files.contains { $0["outcome"] as? String == "waiting" }, "\(files.filter { $0["outcome"] as? String == "waiting" }.prefix(3))")
+        let outcomes = Dictionary(grouping: files) { $0["outcome"] as? String ?? "?" }.mapValues(\.count)
+        #expect(Set(outcomes.keys).isSubset(of: ["accepted", "quarantined"]), "\(outcomes)")
+        // A mutation OpenSSL still verifies (padding after the DER, say) is accepted: the signature is good. Every
+        // accepted file is one whose signature still verifies with the real key, checked again by openssl.
+        #expect((outcomes["quarantined"] ?? 0) >= count / 2, "\(outcomes)")
+        let chain = try spool.write("kept/chain.pem", try String(contentsOfFile: pki.customs.rootCertificate, encoding: .utf8)
+                                        + String(contentsOfFile: pki.customs.intermediateCertificate, encoding: .utf8))
+        for file in files where file["outcome"] as? String == "accepted" {
+            let name = try #require(file["file"] as? String)
+            let signature = kept.appendingPathComponent(name + ".sig").path
+            var arguments = ["cms", "-verify", "-binary", "-inform", "DER", "-in", signature, "-CAfile", chain.path,
+                             "-purpose", "any", "-out", "/dev/null"]
+            if !name.hasSuffix(".p7m") { arguments += ["-content", kept.appendingPathComponent(name).path] }
+            #expect(throws: Never.self, "\(name) was accepted: openssl must verify its signature too") { try pki.runOpenSSL(arguments) }
+        }
+        #expect(listing(drop).isEmpty, "nothing left waiting: \(listing(drop))")
+        let receipts = listing(spool.url.appendingPathComponent("partners/CARRIERX/pickup"))
+        #expect(receipts.filter { $0.hasPrefix("CONTRL-") }.count == outcomes["accepted"] ?? 0, "\(receipts)")
+        #expect(receipts.filter { $0.hasPrefix("APERAK-") }.count == outcomes["quarantined"] ?? 0, "\(receipts)")
+    }
 }
 
 @Suite("signed receipts for partners that require them", .serialized)

@@ -129,4 +129,68 @@ struct XMLIntakeTests {
             #expect(message.contains("is over the 1.0 MiB checked in memory"), "\(String(describing: row))")
         }
     }
+
+    @Test("mutated XML-DSig signatures reach xmlsec: never a crash, every file answered or waiting, nothing accepted that xmlsec1 refuses")
+    func mutatedXMLSignatures() throws {
+        let pki = try TestPKI.get()
+        let spool = try Scratch()
+        _ = try spool.write("gateway.toml", signedConfig(pki, carrierFormats: "[\"xmldsig\"]", patterns: "[\"*.xml\"]"))
+        try FileManager.default.createDirectory(at: spool.url.appendingPathComponent("partners/CARRIERX/drop"),
+                                                withIntermediateDirectories: true)
+        let key = spool.url.appendingPathComponent("carrier.key")
+        try FileManager.default.copyItem(atPath: pki.carrierXRSA.privateKey, toPath: key.path)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: key.path)
+        let signer = try XMLDSigSigner(keyFile: key.path, certificateFile: pki.carrierXRSA.certificate)
+        /// What the xmlsec1 command says of a document: the reference every acceptance is checked against.
+        func xmlsecVerifies(_ document: [UInt8]) throws -> Bool {
+            let file = try spool.write("check.xml", document)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["xmlsec1", "--verify", "--trusted-pem", pki.customs.rootCertificate, "--trusted-pem",
+                                 pki.customs.intermediateCertificate, "--id-attr:Id", "Manifest", file.path]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            return process.terminationStatus == 0
+        }
+        var random = SplitMix64(state: 0xD516_2026)
+        let count = 60
+        var dropped: [String: [UInt8]] = [:]
+        for i in 0..<count {
+            var b = try signer.sign(Array(manifestXML.replacingOccurrences(of: "MEDUSH123456", with: "MEDUSH\(100_000 + i)").utf8))
+            if i == 0 { #expect(try xmlsecVerifies(b), "the reference check accepts an untouched signature") }
+            let text = String(decoding: b, as: UTF8.self)
+            let signature = text.range(of: "<ds:Signature").map { text.utf8.distance(from: text.utf8.startIndex, to: $0.lowerBound.samePosition(in: text.utf8)!) } ?? 0
+            switch random.int(0...3) {
+            case 0: for _ in 0..<random.int(1...3) { b[random.int(signature...(b.count - 1))] ^= UInt8(random.int(1...127)) }
+            case 1: b[random.int(0...(b.count - 1))] ^= UInt8(random.int(1...127))
+            case 2: b = Array(b.prefix(random.int(signature...(b.count - 1))))
+            default:
+                // A base64 character of the signature or a digest swapped for another.
+                let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+                let spots = b.indices.filter { $0 > signature && alphabet.contains(b[$0]) }
+                if let at = spots.isEmpty ? nil : spots[random.int(0...(spots.count - 1))] { b[at] = alphabet[random.int(0...63)] }
+            }
+            dropped["m\(i).xml"] = b
+            _ = try spool.write("partners/CARRIERX/drop/m\(i).xml", b)
+        }
+        let run = try spool.gateway("run", "--once", "--config", "gateway.toml", "--json")
+        #expect(run.status == 0 || run.status == 1, "no crash: \(run.status) \(run.stderr.suffix(2_000))")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], "\(run)")
+        let files = try #require(report["files"] as? [[String: Any]])
+        #expect(files.count == count, "every file has its line: \(files.count)")
+        let outcomes = Dictionary(grouping: files) { $0["outcome"] as? String ?? "?" }.mapValues(\.count)
+        #expect(Set(outcomes.keys).isSubset(of: ["accepted", "quarantined", "rejected", "waiting"]), "\(outcomes)")
+        #expect((outcomes["quarantined"] ?? 0) >= count / 3, "\(outcomes)")
+        // A document cut (or damaged) before its root closes looks like an upload in progress: it waits, until the
+        // incomplete deadline, and is then taken and refused. Nothing else is left behind.
+        let waiting = files.filter { $0["outcome"] as? String == "waiting" }
+        for file in waiting { #expect((file["reason"] as? String ?? "").contains("is not closed at the end of the file"), "\(file)") }
+        #expect(listing(spool.url.appendingPathComponent("partners/CARRIERX/drop")) == waiting.compactMap { $0["file"] as? String }.sorted())
+        for file in files where file["outcome"] as? String == "accepted" {
+            let name = try #require(file["file"] as? String)
+            #expect(try xmlsecVerifies(try #require(dropped[name])), "\(name) was accepted: xmlsec1 must verify it too")
+        }
+    }
 }

@@ -289,7 +289,10 @@ extension GatewayPipeline {
 
     /// A file of a partner that must sign, whose `.p7s` has not come: "waiting" until the incomplete
     /// deadline, after which it is claimed without one (and refused as unsigned by the process step).
+    /// A `.p7m` of a partner that may sign enveloping carries its own signature: it never waits for a `.p7s`
+    /// (it did, for the whole deadline, when the partner signed both ways).
     static func waitingForSignature(_ file: ReadyFile, partner: PartnerConfiguration) -> PickupLine? {
+        if partner.signature.formats.contains(.cmsEnveloping) && file.name.lowercased().hasSuffix(".p7m") { return nil }
         guard partner.signature.required,
               FileTime.now().seconds(since: file.modified) < Double(partner.incompleteDeadlineSeconds) else { return nil }
         return PickupLine(line: IntakeFileResult(

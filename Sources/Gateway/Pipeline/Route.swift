@@ -73,8 +73,8 @@ struct ManifestWork {
     /// manifest's values may be longer than CUSCAR's elements (a voyage of 35 characters against 8028's an..17,
     /// a seal against 9308's an..10, nine-digit package counts), and a D96A one may have four street lines where
     /// D95B has three. The copy is written once here, as it will be, and discarded; a CUSCAR filed in the same
-    /// directory (or in D95B, for a D96A copy) fits by construction and is not written twice. Without this the manifest was filed and then its
-    /// customs copy failed, leaving the file without a receipt.
+    /// directory (or in D95B, for a D96A copy) fits by construction and is not written twice. Without this the
+    /// manifest was filed and then its customs copy failed, leaving the file without a receipt.
     private mutating func refuseWhatCUSCARCannotCarry() {
         var kept: [Int] = []
         for (i, manifest) in mapped.enumerated() {

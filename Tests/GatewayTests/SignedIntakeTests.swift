@@ -76,6 +76,17 @@ private func cuscar(_ reference: String) throws -> [UInt8] {
 }
 
 
+/// One `gateway run --once --json` over `count` mutated files: it must not crash (exit 0 or 1), and must give every
+/// file its line; returns the lines and how many had each outcome.
+func mutantsRun(_ spool: Scratch, count: Int) throws -> (files: [[String: Any]], outcomes: [String: Int]) {
+    let run = try spool.gateway("run", "--once", "--config", "gateway.toml", "--json")
+    #expect(run.status == 0 || run.status == 1, "no crash: \(run.status) \(run.stderr.suffix(2_000))")
+    let report = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], "\(run)")
+    let files = try #require(report["files"] as? [[String: Any]])
+    #expect(files.count == count, "every file has its line: \(files.count)")
+    return (files, Dictionary(grouping: files) { $0["outcome"] as? String ?? "?" }.mapValues(\.count))
+}
+
 @Suite("signed intake through gateway run --once", .serialized)
 struct SignedIntakeTests {
     @Test("only files signed by the partner's own certificate from the right agency's CA are accepted")
@@ -233,14 +244,9 @@ struct SignedIntakeTests {
                 _ = try spool.write("partners/CARRIERX/drop/\(name)", payload)
             }
         }
-        let run = try spool.gateway("run", "--once", "--config", "gateway.toml", "--json")
-        #expect(run.status == 0 || run.status == 1, "no crash: \(run.status) \(run.stderr.suffix(2_000))")
-        let report = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], "\(run)")
-        let files = try #require(report["files"] as? [[String: Any]])
-        #expect(files.count == count, "every file has its line: \(files.count)")
+        let (files, outcomes) = try mutantsRun(spool, count: count)
         // A partner signing both ways: its .p7m files were held "waiting" for a .p7s for the whole deadline.
         #expect(!files.contains { $0["outcome"] as? String == "waiting" }, "\(files.filter { $0["outcome"] as? String == "waiting" }.prefix(3))")
-        let outcomes = Dictionary(grouping: files) { $0["outcome"] as? String ?? "?" }.mapValues(\.count)
         #expect(Set(outcomes.keys).isSubset(of: ["accepted", "quarantined"]), "\(outcomes)")
         // A mutation OpenSSL still verifies (padding after the DER, say) is accepted: the signature is good. Every
         // accepted file is one whose signature still verifies with the real key, checked again by openssl.

@@ -9,6 +9,19 @@ import TestSupport
 // malformed and DOCTYPE-carrying ones are quarantined; an XML-DSig-signed one is verified against the agency's CA.
 
 
+/// A spool whose carrier must sign its XML with XML-DSig, and that carrier's signer (with its own copy of the key,
+/// which only it can read, as the signer requires).
+private func signedXMLSpool(_ pki: TestPKI) throws -> (Scratch, XMLDSigSigner) {
+    let spool = try Scratch()
+    _ = try spool.write("gateway.toml", signedConfig(pki, carrierFormats: "[\"xmldsig\"]", patterns: "[\"*.xml\"]"))
+    try FileManager.default.createDirectory(at: spool.url.appendingPathComponent("partners/CARRIERX/drop"),
+                                            withIntermediateDirectories: true)
+    let key = spool.url.appendingPathComponent("carrier.key")
+    try FileManager.default.copyItem(atPath: pki.carrierXRSA.privateKey, toPath: key.path)
+    try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: key.path)
+    return (spool, try XMLDSigSigner(keyFile: key.path, certificateFile: pki.carrierXRSA.certificate))
+}
+
 private let manifestXML = """
     <?xml version="1.0" encoding="UTF-8"?>
     <Manifest Id="m1" xmlns="urn:swg:manifest:1"><Voyage>MSCA123</Voyage><BillOfLading>MEDUSH123456</BillOfLading></Manifest>
@@ -59,15 +72,7 @@ struct XMLIntakeTests {
     @Test("an XML-DSig-signed manifest is verified against the agency's CA; a tampered one is refused")
     func signedXML() throws {
         let pki = try TestPKI.get()
-        let spool = try Scratch()
-        _ = try spool.write("gateway.toml", signedConfig(pki, carrierFormats: "[\"xmldsig\"]", patterns: "[\"*.xml\"]"))
-        try FileManager.default.createDirectory(at: spool.url.appendingPathComponent("partners/CARRIERX/drop"),
-                                                withIntermediateDirectories: true)
-        // The carrier signs with its own key (a copy only it can read, as the signer requires).
-        let key = spool.url.appendingPathComponent("carrier.key")
-        try FileManager.default.copyItem(atPath: pki.carrierXRSA.privateKey, toPath: key.path)
-        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: key.path)
-        let signer = try XMLDSigSigner(keyFile: key.path, certificateFile: pki.carrierXRSA.certificate)
+        let (spool, signer) = try signedXMLSpool(pki)
         let signed = try signer.sign(Array(manifestXML.utf8))
         _ = try spool.write("partners/CARRIERX/drop/signed.xml", signed)
         let text = String(decoding: signed, as: UTF8.self)
@@ -133,14 +138,7 @@ struct XMLIntakeTests {
     @Test("mutated XML-DSig signatures reach xmlsec: never a crash, every file answered or waiting, nothing accepted that xmlsec1 refuses")
     func mutatedXMLSignatures() throws {
         let pki = try TestPKI.get()
-        let spool = try Scratch()
-        _ = try spool.write("gateway.toml", signedConfig(pki, carrierFormats: "[\"xmldsig\"]", patterns: "[\"*.xml\"]"))
-        try FileManager.default.createDirectory(at: spool.url.appendingPathComponent("partners/CARRIERX/drop"),
-                                                withIntermediateDirectories: true)
-        let key = spool.url.appendingPathComponent("carrier.key")
-        try FileManager.default.copyItem(atPath: pki.carrierXRSA.privateKey, toPath: key.path)
-        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: key.path)
-        let signer = try XMLDSigSigner(keyFile: key.path, certificateFile: pki.carrierXRSA.certificate)
+        let (spool, signer) = try signedXMLSpool(pki)
         /// What the xmlsec1 command says of a document: the reference every acceptance is checked against.
         func xmlsecVerifies(_ document: [UInt8]) throws -> Bool {
             let file = try spool.write("check.xml", document)
@@ -175,12 +173,7 @@ struct XMLIntakeTests {
             dropped["m\(i).xml"] = b
             _ = try spool.write("partners/CARRIERX/drop/m\(i).xml", b)
         }
-        let run = try spool.gateway("run", "--once", "--config", "gateway.toml", "--json")
-        #expect(run.status == 0 || run.status == 1, "no crash: \(run.status) \(run.stderr.suffix(2_000))")
-        let report = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], "\(run)")
-        let files = try #require(report["files"] as? [[String: Any]])
-        #expect(files.count == count, "every file has its line: \(files.count)")
-        let outcomes = Dictionary(grouping: files) { $0["outcome"] as? String ?? "?" }.mapValues(\.count)
+        let (files, outcomes) = try mutantsRun(spool, count: count)
         #expect(Set(outcomes.keys).isSubset(of: ["accepted", "quarantined", "rejected", "waiting"]), "\(outcomes)")
         #expect((outcomes["quarantined"] ?? 0) >= count / 3, "\(outcomes)")
         // A document cut (or damaged) before its root closes looks like an upload in progress: it waits, until the

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Jobs
+import SplitMix
 import Testing
 
 @testable import Gateway
@@ -411,5 +412,44 @@ struct GatewayStoreTests {
         let two = try store.enqueue(JobRequest(kind: "pickup", partner: "carrier-a", idempotencyKey: "pickup:carrier-a:0900"), now: t0)
         #expect(one == two)
         #expect(try store.jobs().count == 1)
+    }
+}
+
+@Suite("Store: dates as stored")
+struct StoreDateTests {
+    /// Stored dates are compared as text (`next_run_at <= ?`), so the store's own writer must give GRDB's text
+    /// exactly, including how the milliseconds are cut: a date one writer rounds and the other truncates would
+    /// make a due job wait, or a waiting one due.
+    @Test("the store writes a date as GRDB does, to the millisecond, across the years 1600 to 9999")
+    func sameTextAsGRDB() throws {
+        var generator = SplitMix64(state: 9735)
+        var instants: [Double] = [0, -0.0005, -0.001, 0.0009999, 0.001, 1_750_000_000.9995, 1_750_000_000.999_999_9,
+                                  951_782_400, 951_868_799.999, 4_107_542_400, -11_676_096_000, 253_402_300_799.999, -1]
+        // Whole and half milliseconds, and the doubles next to them, where a rounding writer and a truncating one part.
+        for _ in 0..<200_000 {
+            let ms = Double(generator.next() % 8_000_000_000_000) - 1_000_000_000_000
+            for t in [ms / 1000, (ms + 0.5) / 1000, (ms / 1000).nextUp, (ms / 1000).nextDown] { instants.append(t) }
+        }
+        // Any instant from year 1600 to 9999.
+        for _ in 0..<200_000 {
+            instants.append(Double(generator.next() % 265_078_396_800_000) / 1000 - 11_676_096_000 + Double(generator.next() % 1000) / 1e6)
+        }
+        var compared = 0
+        for t in instants {
+            let date = Date(timeIntervalSince1970: t)
+            guard let ours = StoreDate.text(date) else { Issue.record("no text for \(t)"); continue }
+            let grdb = String.fromDatabaseValue(date.databaseValue)
+            if ours != grdb { Issue.record("\(t): store wrote \(ours), GRDB \(grdb ?? "nil")") }
+            compared += 1
+        }
+        #expect(compared == instants.count)
+        #expect(StoreDate.text(Date(timeIntervalSince1970: 1_750_000_000.25)) == "2025-06-15 15:06:40.250")
+        // Outside years 1600 to 9999, GRDB writes it.
+        let julian = Date(timeIntervalSince1970: -48_395_506_040.5651)
+        #expect(StoreDate.text(julian) == nil)
+        #expect(StoreDate.databaseValue(julian) == julian.databaseValue)
+        let year10000 = Date(timeIntervalSince1970: 253_402_300_800)
+        #expect(StoreDate.text(year10000) == nil)
+        #expect(StoreDate.databaseValue(year10000) == year10000.databaseValue)
     }
 }

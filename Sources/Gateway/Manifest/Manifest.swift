@@ -275,8 +275,23 @@ public struct Consignment: Sendable, Hashable, Codable {
 
     /// The containers its goods are in, each once, in order of first mention.
     public var containerNumbers: [String] {
-        var seen: Set<String> = []
-        return goods.flatMap { $0.containers.map(\.container) }.filter { seen.insert($0).inserted }
+        // Usually a consignment's goods are in one or two containers: a scan of the few found is cheaper than
+        // hashing every number (this getter runs for every copy, filing and routing decision). Many go to a set.
+        var numbers: [String] = []
+        var seen: Set<String> = []  // from the 16th on
+        for item in goods {
+            for share in item.containers {
+                let number = share.container
+                if numbers.count < 16 {
+                    guard !numbers.contains(number) else { continue }
+                    numbers.append(number)
+                    if numbers.count == 16 { seen = Set(numbers) }
+                } else if seen.insert(number).inserted {
+                    numbers.append(number)
+                }
+            }
+        }
+        return numbers
     }
 }
 

@@ -20,15 +20,15 @@ public struct StoreArguments: ExpressibleByArrayLiteral, Sendable {
     public var values: [DatabaseValue]
 
     public init(arrayLiteral elements: (any DatabaseValueConvertible)?...) {
-        values = elements.map { $0?.databaseValue ?? .null }
+        values = elements.map(StoreDate.databaseValue)
     }
 
     public init(_ elements: some Sequence<some DatabaseValueConvertible>) {
-        values = elements.map(\.databaseValue)
+        values = elements.map(StoreDate.databaseValue)
     }
 
     public init(_ elements: [(any DatabaseValueConvertible)?]) {
-        values = elements.map { $0?.databaseValue ?? .null }
+        values = elements.map(StoreDate.databaseValue)
     }
 
     public static func += (lhs: inout StoreArguments, rhs: StoreArguments) {

@@ -238,6 +238,25 @@ struct XMLManifestTests {
         #expect(error.message.contains(violation.messageFragment), "\(error)")
     }
 
+    /// The gateway's own copies are validated without the whitespace between their elements
+    /// (`XML_PARSE_NOBLANKS`, to save time): every verdict, line and element path must stay the same, including
+    /// for whitespace inside a leaf, which is content.
+    @Test("a document validated without the whitespace between elements gets the same violations, lines and paths",
+          arguments: violations.map { ($0.old, $0.new) } + [
+              ("<Voyage>YZ2405E</Voyage>", "<Voyage> </Voyage>"),
+              ("<Voyage>YZ2405E</Voyage>", "<Voyage>\n    </Voyage>"),
+              ("<Voyage>YZ2405E</Voyage>", "<Voyage>  YZ2405E</Voyage>"),
+              ("<Consignments>", "<Consignments>\n  text between elements\n"),
+              ("<Consignments>", "<Consignments>\n  <!-- a comment -->\n"),
+          ])
+    func generatedSameVerdict(_ old: String, _ new: String) throws {
+        let text = sample(replacing: old, with: new)
+        #expect(text != sample)
+        let validator = try XMLSchemaValidator.shipped(.manifest)
+        let withBlanks = try validator.validate(bytes(text))
+        #expect(try validator.validate(bytes(text), generated: true) == withBlanks)
+    }
+
     @Test("the validator collects several violations at once, with lines, bounded")
     func manyViolations() throws {
         let text = sample.replacingOccurrences(of: "<Status>full</Status>", with: "<Status>loaded</Status>")

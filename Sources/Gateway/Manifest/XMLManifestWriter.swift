@@ -163,7 +163,7 @@ public enum XMLManifestWriter {
     private static func checked(_ bytes: [UInt8], against schema: ManifestSchema) throws(Failure) -> [UInt8] {
         let violations: [XMLSchemaViolation]
         do {
-            violations = try XMLSchemaValidator.shipped(schema).validate(bytes, maxBytes: Int.max)
+            violations = try XMLSchemaValidator.shipped(schema).validate(bytes, maxBytes: Int.max, generated: true)
         } catch {
             violations = [XMLSchemaViolation(line: nil, path: nil, message: error.message)]
         }

@@ -270,14 +270,28 @@ struct PostgresStoreTests {
         try await waitForAll([setup])
         try #require(setup.terminationStatus == 0)
         let scratch = try Scratch(store: .sqlite)
-        let nodes = try (1...3).map { n in try start(["work", target, "node\(n)", "1"], output: scratch.url.appendingPathComponent("node\(n).out")) }
-        // Killed while it holds jobs (a loaded machine may take a while to start it).
         let store = try GatewayStore(postgres: postgresSettings(server, database))
-        for _ in 0..<1_500 {
-            let held = try store.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM job WHERE lease_owner = 'node1'") } ?? 0
-            if held > 0 { break }
-            try await Task.sleep(for: .milliseconds(20))
+        func start(node n: Int) throws -> Process {
+            try start(["work", target, "node\(n)", "1"], output: scratch.url.appendingPathComponent("node\(n).out"))
         }
+        /// Waits (up to 30 s: a loaded machine may take a while to start a process) until one of `owners` holds a job.
+        func waitUntilHolding(_ owners: String...) async throws {
+            for _ in 0..<1_500 {
+                let held = try store.read { db in
+                    try Int.fetchOne(db, sql: "SELECT count(*) FROM job WHERE lease_owner IN (\(storeQuestionMarks(count: owners.count)))",
+                                     arguments: StoreArguments(owners))
+                } ?? 0
+                if held > 0 { return }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        // node1 first, so that it holds jobs however late a loaded machine starts it (started together, the other
+        // two once finished all 1 500 before node1 took any); then the other two, and node1 is killed while all
+        // three work.
+        var nodes = [try start(node: 1)]
+        try await waitUntilHolding("node1")
+        nodes += try [start(node: 2), start(node: 3)]
+        try await waitUntilHolding("node2", "node3")
         kill(nodes[0].processIdentifier, SIGKILL)
         try await waitForAll(nodes)
         #expect(nodes[0].terminationReason == .uncaughtSignal, "node1 was still working when killed")

@@ -453,3 +453,45 @@ struct StoreDateTests {
         #expect(StoreDate.databaseValue(year10000) == year10000.databaseValue)
     }
 }
+
+@Suite("Store: data statements run on SQLite's C API")
+struct StoreDirectStatementTests {
+    /// INSERT, UPDATE and DELETE run on statements prepared once per transaction (`StoreConnection.runDirect`),
+    /// outside GRDB. A statement that fails must give GRDB's error, leave the transaction usable (the savepoint
+    /// undoes its part alone), and run again with other values; what others run (SELECT, PRAGMA) stays GRDB's.
+    @Test("a failing statement is GRDB's error, undone alone, and the same statement then runs; the rest commits")
+    func failureAndReuse() throws {
+        let dir = try StoreTempDir()
+        let store = try GatewayStore(path: dir.databasePath)
+        let sql = "INSERT INTO job (kind, state, max_attempts, next_run_at, created_at, updated_at) VALUES (?, 'queued', 1, ?, ?, ?)"
+        let (refused, changes) = try store.write { db -> (DatabaseError?, [Int]) in
+            var refused: DatabaseError?
+            var changes: [Int] = []
+            try db.execute(sql: sql, arguments: ["first", t0, t0, t0])
+            changes.append(db.changes())
+            do {
+                try db.inSavepoint {
+                    try db.execute(sql: sql, arguments: ["second", t0, t0, t0])
+                    try db.execute(sql: sql, arguments: ["", t0, t0, t0])  // CHECK (kind <> '')
+                    return .commit
+                }
+            } catch let error as DatabaseError {
+                refused = error
+            }
+            try db.execute(sql: sql, arguments: ["third", t0, t0, t0])
+            changes.append(db.changes())
+            try db.execute(sql: "UPDATE job SET partner = ? WHERE kind IN ('first', 'third')", arguments: ["carrier-a"])
+            changes.append(db.changes())
+            try db.execute(sql: "DELETE FROM job WHERE kind = ?", arguments: ["nothing"])
+            changes.append(db.changes())
+            return (refused, changes)
+        }
+        #expect(refused?.resultCode == .SQLITE_CONSTRAINT, "\(String(describing: refused))")
+        #expect(refused?.sql == sql)
+        #expect(changes == [1, 1, 2, 0])
+        let kinds = try store.read { db in try String.fetchAll(db, sql: "SELECT kind || ':' || coalesce(partner, '') FROM job ORDER BY id") }
+        #expect(kinds == ["first:carrier-a", "third:carrier-a"])
+        #expect(StoreConnection.isDataStatement("\n  insert into x values (1)"))
+        #expect(!StoreConnection.isDataStatement("SELECT 1") && !StoreConnection.isDataStatement("PRAGMA user_version = 1"))
+    }
+}

@@ -272,7 +272,8 @@ struct PostgresStoreTests {
         let scratch = try Scratch(store: .sqlite)
         let store = try GatewayStore(postgres: postgresSettings(server, database))
         func start(node n: Int) throws -> Process {
-            try start(["work", target, "node\(n)", "1"], output: scratch.url.appendingPathComponent("node\(n).out"))
+            // 5 ms of "work" a job: a node holds its 16 leased jobs for about 80 ms at a time.
+            try start(["work", target, "node\(n)", "5"], output: scratch.url.appendingPathComponent("node\(n).out"))
         }
         /// Waits (up to 30 s: a loaded machine may take a while to start a process) until one of `owners` holds a job.
         func waitUntilHolding(_ owners: String...) async throws {
@@ -287,11 +288,12 @@ struct PostgresStoreTests {
         }
         // node1 first, so that it holds jobs however late a loaded machine starts it (started together, the other
         // two once finished all 1 500 before node1 took any); then the other two, and node1 is killed while all
-        // three work.
+        // three work, right after it is seen holding jobs.
         var nodes = [try start(node: 1)]
         try await waitUntilHolding("node1")
         nodes += try [start(node: 2), start(node: 3)]
         try await waitUntilHolding("node2", "node3")
+        try await waitUntilHolding("node1")
         kill(nodes[0].processIdentifier, SIGKILL)
         try await waitForAll(nodes)
         #expect(nodes[0].terminationReason == .uncaughtSignal, "node1 was still working when killed")

@@ -44,9 +44,16 @@ final class RawInsert {
     func bind(_ value: String?) {
         guard let statement else { values.append(value?.databaseValue ?? .null); return }
         index += 1
-        guard var value else { sqlite3_bind_null(statement, index); return }
-        // SQLITE_TRANSIENT: SQLite copies the text before the buffer goes away.
-        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+        guard let value else { sqlite3_bind_null(statement, index); return }
+        Self.bindText(statement, index, value)
+    }
+
+    /// SQLITE_TRANSIENT: SQLite copies text and blobs before the Swift buffers go away.
+    static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+    /// Binds `value` as TEXT at `index` (also for `StoreConnection`'s statements).
+    static func bindText(_ statement: OpaquePointer, _ index: Int32, _ value: String) {
+        var value = value
         value.withUTF8 { text in
             text.withMemoryRebound(to: CChar.self) { chars in
                 // An empty buffer may have no address, and a null pointer would bind NULL rather than ''.

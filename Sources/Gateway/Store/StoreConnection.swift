@@ -126,28 +126,17 @@ public final class StoreConnection {
         guard Int(sqlite3_bind_parameter_count(statement)) == values.count else {
             throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "\(values.count) arguments for \(sqlite3_bind_parameter_count(statement)) parameters", sql: sql)
         }
-        // SQLITE_TRANSIENT: SQLite copies text and blobs before the Swift buffers go away.
-        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
         for (offset, value) in values.enumerated() {
             let index = Int32(offset + 1)
             switch value.storage {
             case .null: sqlite3_bind_null(statement, index)
             case .int64(let number): sqlite3_bind_int64(statement, index, number)
             case .double(let number): sqlite3_bind_double(statement, index, number)
-            case .string(var text):
-                text.withUTF8 { utf8 in
-                    utf8.withMemoryRebound(to: CChar.self) { chars in
-                        // An empty buffer may have no address; a null pointer would bind NULL rather than ''.
-                        if let base = chars.baseAddress {
-                            _ = sqlite3_bind_text(statement, index, base, Int32(chars.count), transient)
-                        } else {
-                            _ = sqlite3_bind_text(statement, index, "", 0, transient)
-                        }
-                    }
-                }
+            case .string(let text): RawInsert.bindText(statement, index, text)
             case .blob(let data):
                 data.withUnsafeBytes { bytes in
-                    _ = sqlite3_bind_blob(statement, index, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(bytes.count), transient)
+                    _ = sqlite3_bind_blob(statement, index, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(bytes.count),
+                                          RawInsert.transient)
                 }
             }
         }

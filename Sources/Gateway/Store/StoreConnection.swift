@@ -6,9 +6,10 @@ import GRDBSQLite
 // `dialect` says which), the same `StoreArguments`, and rows as GRDB `Row`s, so the record types decode the same
 // on both. Invariants live in each store's schema (`StoreSchema`, `PostgresStoreSchema`).
 //
-// On SQLite every statement goes through the connection's statement cache, as before: GRDB's `execute(sql:)` and
-// `fetchOne(db, sql:)` compile (and authorize) the SQL on every call, which was a third of the pipeline's CPU
-// time per file; a chunk runs the same dozen statements hundreds of times.
+// On SQLite no statement is compiled twice: GRDB's `execute(sql:)` and `fetchOne(db, sql:)` compile (and
+// authorize) the SQL on every call, which was a third of the pipeline's CPU time per file, and a chunk runs the
+// same dozen statements hundreds of times. Queries go through GRDB's statement cache; INSERT, UPDATE and DELETE
+// through statements this connection prepares once per transaction and binds itself (`runDirect`).
 
 /// Which SQL a connection speaks, for the few statements the two stores spell differently.
 public enum StoreDialect: String, Sendable {

@@ -6,7 +6,7 @@ import Jobs
 ///
 /// Written by hand because GRDB writes it through a shared Foundation `DateFormatter` (ICU behind a lock), and
 /// a routed run binds about fifty thousand dates (every job's times and history): that was 1.7 % of its CPU
-/// time, and the lock was contended by the threads that commit and deliver. Stored dates are compared as
+/// time, behind a lock shared by the threads that file, commit and deliver. Stored dates are compared as
 /// text (`next_run_at <= ?`), so this must write exactly what GRDB writes, milliseconds rounded as ICU rounds
 /// them: `StoreTests` checks both against each other on a million dates. Dates outside the years 1600 to 9999
 /// are left to GRDB (before 1582, ICU's Gregorian calendar is the Julian one).

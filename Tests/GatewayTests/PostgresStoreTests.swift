@@ -272,28 +272,18 @@ struct PostgresStoreTests {
         let scratch = try Scratch(store: .sqlite)
         let store = try GatewayStore(postgres: postgresSettings(server, database))
         func start(node n: Int) throws -> Process {
-            // 5 ms of "work" a job: a node holds its 16 leased jobs for about 80 ms at a time.
-            try start(["work", target, "node\(n)", "5"], output: scratch.url.appendingPathComponent("node\(n).out"))
+            // 20 ms of "work" a job: the three nodes need about 10 s for the 1 500, long enough for a loaded machine
+            // to start all three and for the test to see node1 holding its jobs (a node holds 16 for about 0.3 s).
+            // With 1 ms a job, the test once came too late: node1 had finished, or was between two leases.
+            try start(["work", target, "node\(n)", "20"], output: scratch.url.appendingPathComponent("node\(n).out"))
         }
-        /// Waits (up to 30 s: a loaded machine may take a while to start a process) until one of `owners` holds a job.
-        func waitUntilHolding(_ owners: String...) async throws {
-            for _ in 0..<1_500 {
-                let held = try store.read { db in
-                    try Int.fetchOne(db, sql: "SELECT count(*) FROM job WHERE lease_owner IN (\(storeQuestionMarks(count: owners.count)))",
-                                     arguments: StoreArguments(owners))
-                } ?? 0
-                if held > 0 { return }
-                try await Task.sleep(for: .milliseconds(20))
-            }
+        let nodes = try (1...3).map(start(node:))
+        // Killed while it holds jobs (a loaded machine may take a while to start it).
+        for _ in 0..<1_500 {
+            let held = try store.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM job WHERE lease_owner = 'node1'") } ?? 0
+            if held > 0 { break }
+            try await Task.sleep(for: .milliseconds(20))
         }
-        // node1 first, so that it holds jobs however late a loaded machine starts it (started together, the other
-        // two once finished all 1 500 before node1 took any); then the other two, and node1 is killed while all
-        // three work, right after it is seen holding jobs.
-        var nodes = [try start(node: 1)]
-        try await waitUntilHolding("node1")
-        nodes += try [start(node: 2), start(node: 3)]
-        try await waitUntilHolding("node2", "node3")
-        try await waitUntilHolding("node1")
         kill(nodes[0].processIdentifier, SIGKILL)
         try await waitForAll(nodes)
         #expect(nodes[0].terminationReason == .uncaughtSignal, "node1 was still working when killed")

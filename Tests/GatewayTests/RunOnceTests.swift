@@ -152,6 +152,52 @@ struct RunOnceTests {
         #expect(try batchStates(scratch) == ["accepted", "rejected"])
     }
 
+    @Test("drops of several chunks from two partners: every file processed and answered in the one run that polls them")
+    func pollsBesideProcessing() throws {
+        // The run processes each chunk of 256 files a poll records while the poll claims the next: it must still
+        // end only after the last chunk of the last partner, with every file processed once.
+        let scratch = try Scratch()
+        _ = try scratch.write("gateway.toml", runOnceConfig + """
+
+            [[partner]]
+            id = "CARRIERY"
+            role = "carrier"
+            identities = ["CARRIERY:ZZZ"]
+            drop = "partners/CARRIERY/drop"
+            pickup = "partners/CARRIERY/pickup"
+            patterns = ["*.edi"]
+            readiness = { convention = "rename" }
+            """)
+        let good = try fixture("valid/cuscar-d95b-notes.edi")
+        let counts = ["CARRIERX": 600, "CARRIERY": 270]
+        for (partner, count) in counts {
+            try FileManager.default.createDirectory(at: scratch.url.appendingPathComponent("partners/\(partner)/drop"),
+                                                    withIntermediateDirectories: true)
+            for i in 0..<count {
+                let body = good.replacingOccurrences(of: "CUS000123", with: "R\(partner.suffix(1))\(100_000 + i)")
+                    .replacingOccurrences(of: "CARRIERX:ZZZ", with: partner + ":ZZZ")
+                _ = try scratch.write("partners/\(partner)/drop/m\(i).edi", body)
+            }
+        }
+        let run = try scratch.gateway("run", "--once", "--config", "gateway.toml", "--json")
+        #expect(run.status == 0, "\(run.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let lines = try #require(report["files"] as? [[String: Any]])
+        #expect(lines.count == 870)
+        #expect((report["summary"] as? [String: Int])?["accepted"] == 870, "\(report["summary"] ?? "")")
+        #expect(lines.allSatisfy { ($0["receipt"] as? String)?.contains("/pickup/CONTRL-") == true })
+        for (partner, count) in counts {
+            #expect(files(scratch.url.appendingPathComponent("partners/\(partner)/drop")).isEmpty)
+            #expect(files(scratch.url.appendingPathComponent("partners/\(partner)/pickup")).count == count, "\(partner)")
+        }
+        let store = try scratch.openStore()
+        let jobs = try store.read {
+            try Row.fetchAll($0, sql: "SELECT kind, state, count(*) AS n FROM job GROUP BY kind, state ORDER BY kind, state")
+                .map { "\($0["kind"] as String) \($0["state"] as String) \($0["n"] as Int)" }
+        }
+        #expect(jobs == ["deliver succeeded 870", "pickup succeeded 2", "process succeeded 870"])
+    }
+
     @Test("a file left in the work area by a crash is finished on the next run, once")
     func recovery() throws {
         let scratch = try Scratch()

@@ -86,29 +86,23 @@ public final class GatewayPipeline: Sendable {
 
     /// Polls every partner once (with `dueOnly`, only those whose schedule fired since their last poll), then
     /// runs every due job until none is left; returns one line per file.
+    ///
+    /// The polls run on a thread of their own while `drain` runs here: each chunk of files a poll records is
+    /// processed while the next is claimed and stored, instead of the whole drop being picked up first.
     public func runOnce(dueOnly: Bool = false) -> IntakeRunReport {
         recover()
-        var lines: [IntakeFileResult] = []
-        var byProcessJob: [Int64: Int] = [:]
-        let polls = PollLog(stateDirectory: stateDirectory)
-        var polledElsewhere: [String] = []
-        let started = now()
-        for partner in configuration.partners {
-            if dueOnly, let last = polls.lastPoll(partner.id),
-               let next = partner.schedule.schedule.next(after: last), next > started {
-                continue
-            }
-            polls.record(partner.id, at: started)
-            guard let picked = tryPickupJob(partner) else {
-                polledElsewhere.append(partner.id)
-                continue
-            }
-            for result in picked {
-                if let job = result.processJob { byProcessJob[job] = lines.count }
-                lines.append(result.line)
-            }
+        let intake = IntakeProgress()
+        // Unowned, as in `drain`'s threads.
+        let polling = Thread { [unowned self] in
+            intake.finish(self.pollPartners(dueOnly: dueOnly, recorded: intake.recorded))
         }
-        var (runs, failure) = drain()
+        polling.name = "gateway.pickup"
+        polling.start()
+        var (runs, failure) = drain(intake: intake)
+        let polled = intake.result()
+        var lines = polled.lines
+        let byProcessJob = polled.byProcessJob
+        var polledElsewhere = polled.elsewhere
         // Partners another node is polling (several nodes on one PostgreSQL): their files become jobs as that node
         // commits them, which this node helps run until that node is done polling. A node of this host that died
         // meanwhile leaves jobs running: they are taken back and run here.
@@ -221,8 +215,33 @@ public final class GatewayPipeline: Sendable {
         return IntakeRunReport(files: lines, notices: notices)
     }
 
+    /// Polls the partners for `runOnce`: one line per file, the line of each process job recorded, and the
+    /// partners another node was polling.
+    private func pollPartners(dueOnly: Bool, recorded: () -> Void) -> IntakeProgress.Polled {
+        var polled = IntakeProgress.Polled()
+        let polls = PollLog(stateDirectory: stateDirectory)
+        let started = now()
+        for partner in configuration.partners {
+            if dueOnly, let last = polls.lastPoll(partner.id),
+               let next = partner.schedule.schedule.next(after: last), next > started {
+                continue
+            }
+            polls.record(partner.id, at: started)
+            guard let picked = tryPickupJob(partner, recorded: recorded) else {
+                polled.elsewhere.append(partner.id)
+                continue
+            }
+            for result in picked {
+                if let job = result.processJob { polled.byProcessJob[job] = polled.lines.count }
+                polled.lines.append(result.line)
+            }
+        }
+        return polled
+    }
+
     /// Runs due process and deliver jobs, chunk after chunk, until none is due or `shouldStop` says so
-    /// (checked between chunks: a chunk in hand is always finished).
+    /// (checked between chunks: a chunk in hand is always finished). With `intake`, polls are recording files
+    /// meanwhile: draining waits for their chunks when nothing else is due, and ends only once they are done.
     /// A ledger error that stops the draining is returned beside the runs done before it.
     ///
     /// Three threads work as a pipeline. A filing thread leases each process chunk, decides and maps it, and
@@ -232,8 +251,12 @@ public final class GatewayPipeline: Sendable {
     /// busy while another waits on the ledger. Leases keep each job to one thread; the ledger's writes take
     /// turns. The runs come back process chunks first, then deliveries, as before.
     public func drain(shouldStop: @escaping @Sendable () -> Bool = { false }) -> (runs: [JobRun], error: Error?) {
+        drain(intake: nil, shouldStop: shouldStop)
+    }
+
+    func drain(intake: IntakeProgress?, shouldStop: @escaping @Sendable () -> Bool = { false }) -> (runs: [JobRun], error: Error?) {
         let deliverer = Deliverer(pipeline: self, shouldStop: shouldStop)
-        let filer = Filer(pipeline: self, shouldStop: shouldStop)
+        let filer = Filer(pipeline: self, intake: intake, shouldStop: shouldStop)
         var runs: [JobRun] = []
         var failed = false
         while let chunk = filer.next() {
@@ -266,12 +289,14 @@ public final class GatewayPipeline: Sendable {
         private var ended = false
         private var error: Error?
 
-        init(pipeline: GatewayPipeline, shouldStop: @escaping @Sendable () -> Bool) {
+        init(pipeline: GatewayPipeline, intake: IntakeProgress?, shouldStop: @escaping @Sendable () -> Bool) {
             // Unowned, as in `Deliverer`.
             let thread = Thread { [self, unowned pipeline] in
                 var routed: [Int64: [String: String?]] = [:]
                 while !shouldStop() {
-                    // Read before leasing: when nothing was in flight, an empty lease means nothing more is due.
+                    // Read before leasing: when nothing was in flight and the polls were done, an empty lease
+                    // means nothing more is due.
+                    let polls = intake?.progress ?? (chunks: 0, done: true)
                     guard let busy = self.condition.withLock({ self.stopped ? nil : self.inFlight }) else { break }
                     let jobs: [JobRecord]
                     do {
@@ -281,7 +306,11 @@ public final class GatewayPipeline: Sendable {
                         break
                     }
                     if jobs.isEmpty {
-                        if busy == 0 { break }
+                        if busy == 0 {
+                            guard let intake, !polls.done else { break }
+                            intake.wait(past: polls.chunks)
+                            continue
+                        }
                         self.condition.withLock {
                             while self.inFlight >= busy && !self.stopped { self.condition.wait() }
                         }
@@ -479,5 +508,56 @@ enum ProcessIdentity {
               let close = text.lastIndex(of: ")") else { return nil }
         let fields = text[text.index(after: close)...].split(separator: " ")
         return fields.count > 19 ? UInt64(fields[19]) : nil
+    }
+}
+
+/// A `runOnce`'s polls, running beside its `drain`: how many chunks they have recorded, whether they are done,
+/// and, once done, what they picked up.
+final class IntakeProgress: @unchecked Sendable {
+    /// What the polls picked up.
+    struct Polled {
+        var lines: [IntakeFileResult] = []
+        /// The line of each process job recorded.
+        var byProcessJob: [Int64: Int] = [:]
+        /// Partners another node was polling.
+        var elsewhere: [String] = []
+    }
+
+    private let condition = NSCondition()
+    private var chunks = 0
+    private var polled: Polled?
+
+    /// Chunks recorded so far, and whether the polls are done.
+    var progress: (chunks: Int, done: Bool) { condition.withLock { (chunks, polled != nil) } }
+
+    /// A chunk of files was recorded: its process jobs are due.
+    func recorded() {
+        condition.withLock {
+            chunks += 1
+            condition.broadcast()
+        }
+    }
+
+    /// The polls are done.
+    func finish(_ result: Polled) {
+        condition.withLock {
+            polled = result
+            condition.broadcast()
+        }
+    }
+
+    /// Waits until a chunk after the first `chunks` is recorded or the polls are done.
+    func wait(past chunks: Int) {
+        condition.withLock {
+            while self.chunks == chunks && polled == nil { condition.wait() }
+        }
+    }
+
+    /// Waits until the polls are done; what they picked up.
+    func result() -> Polled {
+        condition.withLock {
+            while polled == nil { condition.wait() }
+            return polled!
+        }
     }
 }

@@ -28,7 +28,8 @@ extension GatewayPipeline {
 
     /// `pickupJob`, or nil when another node sharing the PostgreSQL store is polling this partner now (it takes
     /// every ready file; this node has other work). On SQLite there is one node, which always polls.
-    func tryPickupJob(_ partner: PartnerConfiguration, shouldStop: () -> Bool = { false }) -> [PickupLine]? {
+    func tryPickupJob(_ partner: PartnerConfiguration, shouldStop: () -> Bool = { false },
+                      recorded: () -> Void = {}) -> [PickupLine]? {
         let singleton = Self.pollSingleton(partner.id)
         do {
             guard try store.tryTakeSingleton(singleton) else {
@@ -40,7 +41,7 @@ extension GatewayPipeline {
         }
         defer { try? store.releaseSingleton(singleton) }
         let start = now()
-        let lines = pickup(partner, shouldStop: shouldStop)
+        let lines = pickup(partner, shouldStop: shouldStop, recorded: recorded)
         noticeCollected(partner)
         // Files still incomplete are looked at again at every poll: only real work leaves a row.
         guard lines.contains(where: { $0.line.outcome != .waiting }) else { return lines }
@@ -64,8 +65,10 @@ extension GatewayPipeline {
     /// its work area); never judges content. Each file's process job is created in the ledger transaction.
     ///
     /// `shouldStop` is asked between chunks (a graceful shutdown): the chunk in hand is always finished, the
-    /// files not yet claimed stay in the drop for the next poll.
-    func pickup(_ partner: PartnerConfiguration, shouldStop: () -> Bool = { false }) -> [PickupLine] {
+    /// files not yet claimed stay in the drop for the next poll. `recorded` is called after each chunk's ledger
+    /// transaction (its process jobs are due from then on).
+    func pickup(_ partner: PartnerConfiguration, shouldStop: () -> Bool = { false },
+                recorded: () -> Void = {}) -> [PickupLine] {
         var lines: [PickupLine] = []
         let work = workDirectory(partner)
         func failed(_ file: String, _ reason: String) -> PickupLine {
@@ -107,13 +110,14 @@ extension GatewayPipeline {
                                         line.line.reason].compactMap { $0 }.joined(separator: "; ")
                     return line
                 }
+                recorded()
             }
         } catch {
             lines.append(failed("-", "\(error)"))
         }
         // 2. The drop directory.
         if let remote = partner.remoteDrop {
-            return lines + remotePickup(partner, from: remote, shouldStop: shouldStop)
+            return lines + remotePickup(partner, from: remote, shouldStop: shouldStop, recorded: recorded)
         }
         var memory = StabilityStore.load(partner: partner.id, stateDirectory: stateDirectory)
         let ready: [ReadyFile]
@@ -134,6 +138,7 @@ extension GatewayPipeline {
                 break
             }
             lines += claim(ready[start..<min(start + Self.chunkSize, ready.count)], partner: partner)
+            recorded()
         }
         return lines
     }

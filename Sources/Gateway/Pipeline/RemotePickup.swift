@@ -29,7 +29,7 @@ extension GatewayPipeline {
     static let remotePickupLimit = 1_024
 
     func remotePickup(_ partner: PartnerConfiguration, from remote: RemoteDirectory,
-                      shouldStop: () -> Bool) -> [PickupLine] {
+                      shouldStop: () -> Bool, recorded: () -> Void = {}) -> [PickupLine] {
         let work = workDirectory(partner)
         func failed(_ file: String, _ reason: String) -> PickupLine {
             logger.error("remote pickup failed", metadata: ["partner": "\(partner.id)", "file": "\(file)", "error": "\(reason)"])
@@ -156,6 +156,7 @@ extension GatewayPipeline {
             }
             lines += downloadAndRecord(Array(claims[start..<min(start + Self.chunkSize, claims.count)]), partner: partner,
                                        sessions: sessions, work: work, recovered: false)
+            recorded()
         }
         return lines
     }

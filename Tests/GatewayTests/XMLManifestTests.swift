@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import SplitMix
 
 @testable import Gateway
 
@@ -571,6 +572,22 @@ struct XMLManifestTests {
         #expect(XMLManifestWriter.decimal(1e16) == "10000000000000000")
         for value in [22000 * 0.45359237, 0.1, 123456.789, 1e-7, 9.999999999e11] {
             #expect(Double(XMLManifestWriter.decimal(value)) == value)
+        }
+        // Whole, fractional, tiny and huge values: plain digits with no leading or trailing zero to spare, and the
+        // same Double read back; where 20 decimals cannot hold it, the cut is less than one in the 20th decimal.
+        var random = SplitMix64(state: 6)
+        let plain = try! Regex("^(0|[1-9][0-9]*)(\\.[0-9]*[1-9])?$")
+        for _ in 0..<20_000 {
+            let value = switch random.int(0...3) {
+            case 0: Double(random.int(1...99_999))
+            case 1: Double(random.int(1...9_999_999)) / 1000
+            case 2: Double(bitPattern: UInt64(random.int(0x3BC0_0000_0000_0000...0x4340_0000_0000_0000)))
+            default: Double(bitPattern: UInt64(random.int(0x3000_0000_0000_0000...0x4700_0000_0000_0000)))
+            }
+            let text = XMLManifestWriter.decimal(value)
+            #expect(text.wholeMatch(of: plain) != nil, "\(value): \(text)")
+            let back = Double(text) ?? -1
+            #expect(value >= 1e-3 ? back == value : back <= value && value - back < 1e-20, "\(value): \(text)")
         }
     }
 

@@ -177,7 +177,10 @@ public enum XMLManifestWriter {
     static func decimal(_ value: Double) -> String {
         guard value.isFinite, value >= 0 else { return value.description }
         if value == 0 { return "0" }
+        // Most weights are whole kilograms, or Swift's shortest text has no exponent and is the answer already.
+        if value < 1e15, value == value.rounded(.towardZero) { return String(Int64(value)) }
         let text = value.description
+        if !text.utf8.contains(UInt8(ascii: "e")) && !text.hasSuffix(".0") { return text }
         let parts = text.split(separator: "e", maxSplits: 1)
         let mantissa = parts[0].split(separator: ".", maxSplits: 1)
         let whole = String(mantissa[0])

@@ -27,6 +27,20 @@ let runOnceConfig = """
     readiness = { convention = "rename" }
     """
 
+/// Two carriers, CARRIERX and CARRIERY.
+let twoCarriersConfig = runOnceConfig + """
+
+
+    [[partner]]
+    id = "CARRIERY"
+    role = "carrier"
+    identities = ["CARRIERY:ZZZ"]
+    drop = "partners/CARRIERY/drop"
+    pickup = "partners/CARRIERY/pickup"
+    patterns = ["*.edi"]
+    readiness = { convention = "rename" }
+    """
+
 private func fixture(_ path: String) throws -> String {
     try String(contentsOf: CLI.fixtures.appendingPathComponent(path), encoding: .utf8)
 }
@@ -157,17 +171,7 @@ struct RunOnceTests {
         // The run processes each chunk of 256 files a poll records while the poll claims the next: it must still
         // end only after the last chunk of the last partner, with every file processed once.
         let scratch = try Scratch()
-        _ = try scratch.write("gateway.toml", runOnceConfig + """
-
-            [[partner]]
-            id = "CARRIERY"
-            role = "carrier"
-            identities = ["CARRIERY:ZZZ"]
-            drop = "partners/CARRIERY/drop"
-            pickup = "partners/CARRIERY/pickup"
-            patterns = ["*.edi"]
-            readiness = { convention = "rename" }
-            """)
+        _ = try scratch.write("gateway.toml", twoCarriersConfig)
         let good = try fixture("valid/cuscar-d95b-notes.edi")
         let counts = ["CARRIERX": 600, "CARRIERY": 270]
         for (partner, count) in counts {

@@ -8,20 +8,6 @@ import Testing
 // (pickup, process, deliver) over three UTC days, with the clock fixed at each step so arrival and judgment
 // times are known to the second; then the real `gateway` executable, checked for what an operator sees.
 
-/// Two carriers, CARRIERX and CARRIERY.
-private let statsConfig = runOnceConfig + """
-
-
-    [[partner]]
-    id = "CARRIERY"
-    role = "carrier"
-    identities = ["CARRIERY:ZZZ"]
-    drop = "partners/CARRIERY/drop"
-    pickup = "partners/CARRIERY/pickup"
-    patterns = ["*.edi"]
-    readiness = { convention = "rename" }
-    """
-
 private func time(_ text: String) -> Date { ConfigurationCheck.parseTimestamp(text)! }
 
 private func fixture(_ path: String) throws -> String {
@@ -88,7 +74,7 @@ private struct Spool {
 private func makeSpool() throws -> Spool {
     var spool = Spool()
     let root = spool.scratch.url
-    _ = try spool.scratch.write("gateway.toml", statsConfig)
+    _ = try spool.scratch.write("gateway.toml", twoCarriersConfig)
     let configuration = try ConfigurationLoader.load(path: root.appendingPathComponent("gateway.toml").path)
     func drop(_ partner: String, _ name: String, _ bytes: [UInt8], day: String) throws {
         let dir = root.appendingPathComponent("partners/\(partner)/drop")

@@ -242,7 +242,7 @@ struct XMLManifestTests {
     /// The gateway's own copies are validated without the whitespace between their elements
     /// (`XML_PARSE_NOBLANKS`, to save time): every verdict, line and element path must stay the same, including
     /// for whitespace inside a leaf, which is content.
-    @Test("a document validated without the whitespace between elements gets the same violations, lines and paths",
+    @Test("a document validated as a copy (no whitespace between elements, a compact tree) gets the same violations, lines and paths",
           arguments: violations.map { ($0.old, $0.new) } + [
               ("<Voyage>YZ2405E</Voyage>", "<Voyage> </Voyage>"),
               ("<Voyage>YZ2405E</Voyage>", "<Voyage>\n    </Voyage>"),

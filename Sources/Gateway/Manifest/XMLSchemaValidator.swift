@@ -162,24 +162,25 @@ public final class XMLSchemaValidator: @unchecked Sendable {
 
     /// Parses `bytes` safely and validates them. Throws only when there is no document to validate
     /// (DOCTYPE, not well-formed, larger than `maxBytes`); an invalid document returns its violations.
-    /// `generated`: the gateway wrote the document (an agency's copy), so the whitespace between its elements is
-    /// left out of the parse (see `XMLDSigXMLDocument.parse`); validity is the same.
+    /// `generated`: the gateway wrote the document (an agency's copy) and only checks it, so the whitespace
+    /// between its elements is left out of the parse and its tree kept compact (see `XMLDSigXMLDocument.parse`);
+    /// validity is the same.
     public func validate(_ bytes: [UInt8], maxBytes: Int = 64 << 20, generated: Bool = false) throws(XMLSchemaError)
         -> [XMLSchemaViolation]
     {
-        let document = try Self.parseDocument(bytes, maxBytes: maxBytes, droppingBlanks: generated)
+        let document = try Self.parseDocument(bytes, maxBytes: maxBytes, onlyValidated: generated)
         return validate(document: document).map(\.violation)
     }
 
     /// The safe parse, with its refusals turned into `XMLSchemaError`.
-    static func parseDocument(_ bytes: [UInt8], maxBytes: Int, droppingBlanks: Bool = false) throws(XMLSchemaError)
+    static func parseDocument(_ bytes: [UInt8], maxBytes: Int, onlyValidated: Bool = false) throws(XMLSchemaError)
         -> XMLDSigXMLDocument
     {
         guard bytes.count <= maxBytes else {
             throw XMLSchemaError(kind: .tooLarge, message: "the document is \(bytes.count) bytes, more than the \(maxBytes) accepted")
         }
         do {
-            return try XMLDSigXMLDocument.parse(bytes, droppingBlanks: droppingBlanks)
+            return try XMLDSigXMLDocument.parse(bytes, onlyValidated: onlyValidated)
         } catch {
             // libxml2 can stop inside the DOCTYPE (an entity loop, a billion laughs) before the parser
             // reports one: a DOCTYPE in the prolog is still what makes the document unsafe.

@@ -5,7 +5,8 @@
 # SAME files through a spool whose configuration has no [partner.routing] (syntax check and CONTRL only), so
 # the cost of filing and routing shows as a ratio on the same machine at the same moment.
 #
-#   scripts/bench-routing.sh [--manifests N] [--consignments K] [--seed S] [--rounds R] [--profile] [--no-components] [--keep]
+#   scripts/bench-routing.sh [--manifests N] [--consignments K] [--seed S] [--rounds R] [--baseline PATH] [--profile]
+#                            [--no-components] [--keep]
 #
 # Builds gateway and route-bench in release; route-bench writes the files (CUSCAR D95B/D96A from CARRIERX:ZZZ,
 # see Sources/route-bench/main.swift) and says what each agency should get under spool/gateway.toml's rules.
@@ -17,24 +18,30 @@
 # components` times each in-memory step of routing alone over the same files (CPU time per manifest and share).
 # --profile then runs the routed case once more under `perf record -g` and prints the flat profile and
 # `perf report --no-children | head -60`.
+# --baseline PATH: another gateway executable (an earlier build) also runs the routed case in every round, before
+# this build's run in odd rounds and after it in even ones, checked the same way; the summary gives the ratio of
+# the two builds' throughput, round by round and for the medians (shared machines drift: compare within one run).
 # GATEWAY_BIN=PATH and ROUTE_BENCH_BIN=PATH use prebuilt executables instead of building.
 # Exit status: 0 when every run completed and was checked (target met or not), 1 on a failed check.
 set -euo pipefail
+CALLER_DIR=$PWD
 cd "$(dirname "$0")/.."
-MANIFESTS=1000 CONSIGNMENTS=50 SEED=7 ROUNDS=1 PROFILE=0 COMPONENTS=1 KEEP=0
+MANIFESTS=1000 CONSIGNMENTS=50 SEED=7 ROUNDS=1 PROFILE=0 COMPONENTS=1 KEEP=0 BASELINE=
 while [ $# -gt 0 ]; do
   case "$1" in
     --manifests) MANIFESTS="$2"; shift 2 ;;
     --consignments) CONSIGNMENTS="$2"; shift 2 ;;
     --seed) SEED="$2"; shift 2 ;;
     --rounds) ROUNDS="$2"; shift 2 ;;
+    --baseline) BASELINE="$2"; [[ "$BASELINE" = /* ]] || BASELINE="$CALLER_DIR/$BASELINE"; shift 2 ;;
     --profile) PROFILE=1; shift ;;
     --no-components) COMPONENTS=0; shift ;;
     --keep) KEEP=1; shift ;;
-    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench-routing: unexpected '$1'" >&2; exit 2 ;;
   esac
 done
+if [ -n "$BASELINE" ] && [ ! -x "$BASELINE" ]; then echo "bench-routing: --baseline $BASELINE is not an executable" >&2; exit 2; fi
 if [ -z "${GATEWAY_BIN:-}" ]; then
   swift build -c release --product gateway 2>&1 | grep -v 'prohibited flag' | tail -1
 fi
@@ -107,13 +114,13 @@ COPIES=0
 for a in $AGENCIES; do COPIES=$((COPIES + ${E[copies.$a]})); done
 
 FAIL=0
-# $1: spool dir, $2: on | off, $3: label. Prints checks; sets SECS.
+# $1: spool dir, $2: on | off, $3: label. Prints checks; sets SECS. RUN_GW: the executable (default $GW).
 run_one() {
   local dir=$1 mode=$2 label=$3 rc t0 t1
   sync
   t0=$(now)
   set +e
-  /usr/bin/time -f '%e %U %S %M' -o "$dir/time.txt" "$GW" run --once --config "$dir/gateway.toml" --json > "$dir/run.json"
+  /usr/bin/time -f '%e %U %S %M' -o "$dir/time.txt" "${RUN_GW:-$GW}" run --once --config "$dir/gateway.toml" --json > "$dir/run.json"
   rc=$?
   set -e
   t1=$(now)
@@ -189,25 +196,35 @@ sys.exit(1 if bad else 0)
 PY
 }
 
-declare -a OFF_T ON_T
+declare -a OFF_T ON_T BASE_T
+# The baseline's routed run, checked as this build's is.
+run_baseline() {
+  make_spool "$WORK/base$1" on
+  RUN_GW="$BASELINE" run_one "$WORK/base$1" on "baseline: routing on ($BASELINE)"
+  BASE_T+=("$SECS")
+  [ "$KEEP" = 1 ] || rm -rf "$WORK/base$1"
+}
 for r in $(seq 1 "$ROUNDS"); do
   echo
   echo "== round $r of $ROUNDS: the same $MANIFESTS files, one gateway run --once each (load average $(cut -d' ' -f1-3 /proc/loadavg))"
   make_spool "$WORK/off$r" off
   run_one "$WORK/off$r" off "routing off (syntax check + CONTRL)"
   OFF_T+=("$SECS")
+  [ -n "$BASELINE" ] && [ $((r % 2)) = 1 ] && run_baseline "$r"
   make_spool "$WORK/on$r" on
   run_one "$WORK/on$r" on "routing on (filed + routed)"
   ON_T+=("$SECS")
+  [ -n "$BASELINE" ] && [ $((r % 2)) = 0 ] && run_baseline "$r"
   [ "$KEEP" = 1 ] || [ "$r" = "$ROUNDS" ] || rm -rf "$WORK/off$r" "$WORK/on$r"
 done
 
 echo
 echo "== summary ($MANIFESTS manifests x $CONSIGNMENTS consignments = ${E[consignments]} consignments; $COPIES copies routed per run)"
-python3 - "$MANIFESTS" "${E[consignments]}" "$COPIES" "${OFF_T[*]}" "${ON_T[*]}" <<'PY'
+python3 - "$MANIFESTS" "${E[consignments]}" "$COPIES" "${OFF_T[*]}" "${ON_T[*]}" "${BASE_T[*]:-}" <<'PY'
 import statistics, sys
 n, c, copies = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 off = [float(x) for x in sys.argv[4].split()]; on = [float(x) for x in sys.argv[5].split()]
+base = [float(x) for x in sys.argv[6].split()]
 for i, (a, b) in enumerate(zip(off, on), 1):
     print(f"  round {i}: off {a:7.2f}s   on {b:7.2f}s   on/off {b/a:5.2f}x")
 a, b = statistics.median(off), statistics.median(on)
@@ -220,6 +237,11 @@ print(f"  routed run takes {b/a:.2f}x the receipts-only run; filing+routing adds
       f"{(b-a)/c*1e6:.0f} us per consignment")
 print(f"  target >= 20,000 consignments/s end to end: {c/b:.0f}/s, {'met' if c/b >= 20000 else 'NOT met'}"
       f" ({c/b/20000*100:.0f}% of it)")
+if base:
+    m = statistics.median(base)
+    print(f"  {'baseline, routing on':26}{n/m:12.1f}{c/m:16.0f}{copies/m:10.0f}{m:9.2f}")
+    rounds = "  ".join(f"{x/y:.2f}x" for x, y in zip(base, on))
+    print(f"  this build's throughput / the baseline's: {m/b:.2f}x (medians); per round {rounds}")
 PY
 
 if [ "$COMPONENTS" = 1 ]; then

@@ -84,6 +84,7 @@ extension GatewayPipeline {
         }
         for claim in leftovers {
             lines += downloadAndRecord([claim], partner: partner, sessions: [session], work: work, recovered: true)
+            recorded()
         }
 
         // 2. Ready files, by the partner's convention over the server's listing.

@@ -239,9 +239,10 @@ struct XMLManifestTests {
         #expect(error.message.contains(violation.messageFragment), "\(error)")
     }
 
-    /// The gateway's own copies are validated without the whitespace between their elements
-    /// (`XML_PARSE_NOBLANKS`, to save time): every verdict, line and element path must stay the same, including
-    /// for whitespace inside a leaf, which is content.
+    /// The gateway's own copies are first validated as they are read, without a tree (`streamValidates`), and only
+    /// parsed into one, without the whitespace between their elements (`XML_PARSE_NOBLANKS`), when that does not
+    /// pass: every verdict, line and element path must stay the same, including for whitespace inside a leaf, which
+    /// is content, and the streaming check must pass exactly the documents the tree path finds valid.
     @Test("a document validated as a copy (no whitespace between elements, a compact tree) gets the same violations, lines and paths",
           arguments: violations.map { ($0.old, $0.new) } + [
               ("<Voyage>YZ2405E</Voyage>", "<Voyage> </Voyage>"),
@@ -256,6 +257,29 @@ struct XMLManifestTests {
         let validator = try XMLSchemaValidator.shipped(.manifest)
         let withBlanks = try validator.validate(bytes(text))
         #expect(try validator.validate(bytes(text), generated: true) == withBlanks)
+        #expect(validator.streamValidates(bytes(text)) == withBlanks.isEmpty, "\(withBlanks)")
+    }
+
+    @Test("the streaming check of a copy passes the valid sample and nothing broken, entity-laden or empty")
+    func streamingCheckRefuses() throws {
+        let validator = try XMLSchemaValidator.shipped(.manifest)
+        #expect(validator.streamValidates(bytes(sample)))
+        let broken = [
+            "",
+            String(sample.dropLast(40)),
+            sample.replacingOccurrences(of: "<Voyage>YZ2405E</Voyage>", with: "<Voyage>&voyage;</Voyage>"),
+            sample.replacingOccurrences(of: "<Manifest ", with: "<!DOCTYPE Manifest [<!ENTITY voyage \"YZ2405E\">]>\n<Manifest ")
+                .replacingOccurrences(of: "<Voyage>YZ2405E</Voyage>", with: "<Voyage>&voyage;</Voyage>"),
+        ]
+        for text in broken {
+            #expect(!validator.streamValidates(bytes(text)), "\(text.prefix(120))")
+            // And the full check explains it instead of passing it.
+            let verdict = Result { () throws(XMLSchemaError) in try validator.validate(bytes(text), generated: true) }
+            switch verdict {
+            case .success(let violations): #expect(!violations.isEmpty)
+            case .failure: break
+            }
+        }
     }
 
     @Test("the validator collects several violations at once, with lines, bounded")

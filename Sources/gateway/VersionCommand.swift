@@ -5,7 +5,7 @@ import Gateway
 struct VersionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "version",
-        abstract: "Print the gateway version and the versions of the C libraries it runs against."
+        abstract: "Print the gateway version, the versions of the C libraries it runs against, and its allocator."
     )
 
     @Flag(help: "Print one JSON document instead of text.")

@@ -201,7 +201,7 @@ struct PostgresStoreTests {
         _ = try spool.write("gateway.toml", base + server.storeTable(database: database))
         var run = try spool.gateway("db", "check", "--config", "gateway.toml")
         #expect(run.status == 1 && run.stdout.contains("store: postgres swg@127.0.0.1:\(server.port)/\(database) (server PostgreSQL 1")
-                    && run.stdout.contains("pending: v1_intake, v1_jobs,") && run.stdout.contains("v9_sweep_time (run `gateway db migrate`)"), "\(run)")
+                    && run.stdout.contains("pending: v1_intake, v1_jobs,") && run.stdout.contains("v10_check_comparisons (run `gateway db migrate`)"), "\(run)")
         run = try spool.gateway("db", "migrate", "--config", "gateway.toml")
         #expect(run.status == 0 && run.stdout.contains("applied now: v1_intake, v1_jobs,") && run.stdout.contains("none pending"), "\(run)")
         run = try spool.gateway("db", "check", "--config", "gateway.toml", "--json")
@@ -251,7 +251,7 @@ struct PostgresStoreTests {
         run = try spool.gateway("db", "migrate", "--config", "gateway.toml")
         #expect(run.status == 0 && run.stdout.contains("applied now: v1_intake") && run.stdout.contains("none pending"), "\(run)")
         run = try spool.gateway("db", "check", "--config", "gateway.toml")
-        #expect(run.status == 0 && run.stdout.contains("(server SQLite 3.") && run.stdout.contains("the last v9_sweep_time; none pending"), "\(run)")
+        #expect(run.status == 0 && run.stdout.contains("(server SQLite 3.") && run.stdout.contains("the last v10_check_comparisons; none pending"), "\(run)")
     }
 
     @Test("three node processes share 1 500 jobs; one is killed with SIGKILL mid-run; the others finish its work, each job once")

@@ -156,9 +156,9 @@ struct GatewayStoreTests {
     func migrations(_ kind: StoreKind) throws {
         let dir = try TestStore(kind)
         let first = try dir.open()
-        #expect(try first.appliedMigrations() == ["v1_intake", "v1_jobs", "v2_claims", "v3_signatures", "v4_collected", "v5_manifests", "v6_routing", "v7_instructions", "v8_terminal_notices", "v9_sweep_time"])
+        #expect(try first.appliedMigrations() == ["v1_intake", "v1_jobs", "v2_claims", "v3_signatures", "v4_collected", "v5_manifests", "v6_routing", "v7_instructions", "v8_terminal_notices", "v9_sweep_time", "v10_check_comparisons"])
         let second = try dir.open()
-        #expect(try second.appliedMigrations() == ["v1_intake", "v1_jobs", "v2_claims", "v3_signatures", "v4_collected", "v5_manifests", "v6_routing", "v7_instructions", "v8_terminal_notices", "v9_sweep_time"])
+        #expect(try second.appliedMigrations() == ["v1_intake", "v1_jobs", "v2_claims", "v3_signatures", "v4_collected", "v5_manifests", "v6_routing", "v7_instructions", "v8_terminal_notices", "v9_sweep_time", "v10_check_comparisons"])
         guard kind == .sqlite else { return }
         let (journal, synchronous) = try second.pool.read { db in
             (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA synchronous"))
@@ -493,5 +493,89 @@ struct StoreDirectStatementTests {
         #expect(kinds == ["first:carrier-a", "third:carrier-a"])
         #expect(StoreConnection.isDataStatement("\n  insert into x values (1)"))
         #expect(!StoreConnection.isDataStatement("SELECT 1") && !StoreConnection.isDataStatement("PRAGMA user_version = 1"))
+    }
+}
+
+@Suite("Store: v10, CHECK lists as comparisons")
+struct CheckComparisonsMigrationTests {
+    @Test("constant lists become comparisons with the same verdict; subqueries and other text are left alone")
+    func rewrite() throws {
+        #expect(StoreSchema.checkComparisons("state TEXT CHECK (state IN ('a', 'b', 'c'))") == "state TEXT CHECK ((state = 'a' OR state = 'b' OR state = 'c'))")
+        #expect(StoreSchema.checkComparisons("CHECK (state NOT IN ('x','y') OR reason IS NOT NULL)")
+            == "CHECK ((state <> 'x' AND state <> 'y') OR reason IS NOT NULL)")
+        #expect(StoreSchema.checkComparisons("signed INTEGER CHECK (signed IN (0, 1))") == "signed INTEGER CHECK ((signed = 0 OR signed = 1))")
+        for untouched in ["WHERE c.id IN (SELECT consignment_id FROM container_use WHERE container = ?1) AND name <> 'IN (1)'",
+                          "CHECK (v IN ('it''s', 'b'))", "CHECK (v IN ('a', b))", "CHECK (v IN ('a'", " IN ('a', 'b')", "v IN ()"] {
+            #expect(StoreSchema.checkComparisons(untouched) == untouched)
+        }
+        #expect(StoreSchema.checkComparisons("a IN (1,-2) AND b NOT IN ('x')") == "(a = 1 OR a = -2) AND (b <> 'x')")
+        // The same verdict as the list for every value, NULL included (SQLite decides both).
+        let db = try DatabaseQueue()
+        for value in ["'a'", "'c'", "'z'", "''", "NULL", "1"] {
+            for (list, comparisons) in [("v IN ('a', 'b', 'c')", "(v = 'a' OR v = 'b' OR v = 'c')"),
+                                        ("v NOT IN ('a', 'b', 'c')", "(v <> 'a' AND v <> 'b' AND v <> 'c')")] {
+                #expect(StoreSchema.checkComparisons(list) == comparisons)
+                let row = try db.read { db in
+                    try Row.fetchOne(db, sql: "SELECT \(list.replacingOccurrences(of: "v ", with: "\(value) ")) AS a, "
+                                     + "\(comparisons.replacingOccurrences(of: "v ", with: "\(value) ")) AS b")
+                }
+                #expect(row?["a"] as DatabaseValue? == row?["b"] as DatabaseValue?, "\(value) \(list)")
+            }
+        }
+    }
+
+    @Test("a ledger made before v10 keeps its rows, indexes, triggers and foreign keys, and its CHECKs still refuse")
+    func upgrade() throws {
+        let dir = try StoreTempDir()
+        let old = try DatabasePool(path: dir.databasePath)
+        try StoreSchema.migrator.migrate(old, upTo: "v9_sweep_time")
+        try old.write { db in
+            try db.execute(sql: """
+                INSERT INTO batch (id, partner, original_name, size, sha256, received_at, state, reason, updated_at)
+                VALUES (1, 'CARRIERX', 'a.edi', 3, ?, ?, 'rejected', 'bad', ?);
+                INSERT INTO job (id, kind, batch_id, state, max_attempts, next_run_at, created_at, updated_at, error_code)
+                VALUES (7, 'process', 1, 'failed', 3, ?, ?, ?, 'edifact.syntax');
+                INSERT INTO job_event (job_id, at, from_state, to_state) VALUES (7, ?, NULL, 'queued'), (7, ?, 'queued', 'failed');
+                """, arguments: [String(repeating: "a", count: 64), t0, t0, t0, t0, t0, t0, t0])
+        }
+        let schemaBefore = try old.read { db in try Row.fetchAll(db, sql: "SELECT type, name FROM sqlite_schema ORDER BY type, name").map { "\($0["type"] as String) \($0["name"] as String)" } }
+        try old.close()
+
+        let store = try GatewayStore(path: dir.databasePath)
+        #expect(try store.appliedMigrations().last == "v10_check_comparisons")
+        try store.pool.read { db in
+            let schemaAfter = try Row.fetchAll(db, sql: "SELECT type, name FROM sqlite_schema ORDER BY type, name").map { "\($0["type"] as String) \($0["name"] as String)" }
+            #expect(schemaAfter == schemaBefore)
+            #expect(try String.fetchAll(db, sql: "SELECT name FROM sqlite_schema WHERE type = 'table' AND sql LIKE '% IN (''%'").isEmpty)
+            #expect(try String.fetchOne(db, sql: "SELECT state || '/' || reason FROM batch") == "rejected/bad")
+            #expect(try String.fetchOne(db, sql: "SELECT state || '/' || error_code FROM job WHERE id = 7") == "failed/edifact.syntax")
+            #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM job_event WHERE job_id = 7") == 2)
+            #expect(try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").isEmpty)
+            #expect(try String.fetchAll(db, sql: "PRAGMA integrity_check") == ["ok"])
+        }
+        // No temporary b-tree is built for a job's INSERT any more.
+        let opcodes = try store.pool.read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN INSERT INTO job (kind, state, max_attempts, next_run_at, created_at, updated_at) VALUES ('x', 'queued', 1, 0, 0, 0)")
+                .map { $0["opcode"] as String }
+        }
+        #expect(opcodes.contains("Insert") && !opcodes.contains("OpenEphemeral"), "\(opcodes)")
+        // The CHECKs, triggers and foreign keys as before.
+        func refused(_ sql: String) -> Bool {
+            do { try store.pool.write { db in try db.execute(sql: sql) }; return false } catch { return true }
+        }
+        #expect(refused("INSERT INTO job (kind, state, max_attempts, next_run_at, created_at, updated_at) VALUES ('x', 'lost', 1, 0, 0, 0)"))
+        #expect(refused("INSERT INTO job (kind, state, max_attempts, next_run_at, created_at, updated_at) VALUES ('x', 'retrying', 1, 0, 0, 0)"))
+        #expect(refused("INSERT INTO job_event (job_id, at, from_state, to_state) VALUES (7, 0, 'lost', 'queued')"))
+        #expect(refused("INSERT INTO job_event (job_id, at, from_state, to_state) VALUES (99, 0, NULL, 'queued')"))
+        #expect(refused("UPDATE job_event SET message = 'x' WHERE job_id = 7"))
+        #expect(refused("UPDATE batch SET state = 'conflict', reason = NULL WHERE id = 1"))
+        #expect(refused("UPDATE batch SET partner = 'OTHER' WHERE id = 1"))
+        #expect(!refused("INSERT INTO job_event (job_id, at, from_state, to_state) VALUES (7, 0, NULL, 'retrying')"))
+        #expect(!refused("UPDATE batch SET state = 'accepted' WHERE id = 1"))
+        // A fresh ledger gets the same schema, text included, as the upgraded one.
+        let fresh = try StoreTempDir()
+        let new = try GatewayStore(path: fresh.databasePath)
+        let schemaSQL = { (s: GatewayStore) in try s.pool.read { db in try String.fetchAll(db, sql: "SELECT coalesce(sql, name) FROM sqlite_schema ORDER BY name") } }
+        #expect(try schemaSQL(new) == schemaSQL(store))
     }
 }

@@ -1,3 +1,4 @@
+import EDIFACT
 import Foundation
 import Testing
 
@@ -239,6 +240,55 @@ struct IntakeContentTests {
 
 @Suite("Intake: claim")
 struct IntakeClaimTests {
+    /// The header the claim records (sender and reference, for duplicate detection) read as the whole
+    /// validator reads it, which the claim did before it stopped reading at the first UNB.
+    static func validatorsHeader(_ bytes: [UInt8]) -> [String?]? {
+        guard let first = EDIFACTValidator.validate(bytes).first else { return nil }
+        let sender = first.sender.first.flatMap { $0.isEmpty || $0.count > 35 ? nil : $0 }
+        let reference = first.reference.isEmpty || first.reference.count > 14 ? nil : first.reference
+        return sender == nil && reference == nil ? nil : [sender, reference]
+    }
+
+    @Test("the claim's header read stops at UNB and agrees with the validator on every fixture, cut anywhere")
+    func headerAgreesWithValidator() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        let engine = root.deletingLastPathComponent().appendingPathComponent("EDIFACTTests/Fixtures")
+        var files = [root.appendingPathComponent("Fixtures/manifest/realistic-d95b.edi"),
+                     root.appendingPathComponent("Fixtures/manifest/realistic-d96a.edi")]
+        for folder in ["valid", "invalid"] {
+            let directory = engine.appendingPathComponent(folder)
+            files += try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".edi") }.sorted()
+                .map { directory.appendingPathComponent($0) }
+        }
+        #expect(files.count > 30)
+        var compared = 0, withHeader = 0
+        for file in files {
+            let bytes = try [UInt8](Data(contentsOf: file))
+            for cut in Set([0, 1, 9, 20, 40, 60, 80, 120, 200, bytes.count / 2, bytes.count]) where cut <= bytes.count {
+                let head = Array(bytes.prefix(cut))
+                let read = head.withUnsafeBytes { GatewayPipeline.interchangeHeader(bytes: $0) }.map { [$0.sender, $0.reference] }
+                #expect(read == Self.validatorsHeader(head), "\(file.lastPathComponent) cut at \(cut)")
+                compared += 1
+                if read != nil { withHeader += 1 }
+                // Every valid interchange, whole, names its sender and reference: the comparison is not only of nils.
+                if cut == bytes.count && !file.path.contains("/invalid/") {
+                    #expect(read?.compactMap { $0 }.count == 2, "\(file.lastPathComponent)")
+                }
+            }
+        }
+        #expect(withHeader > compared / 3)
+        // Hostile heads: random bytes, and a UNB whose values are over the syntax's maxima.
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<200 {
+            let noise = (0..<Int.random(in: 0..<300, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let read = noise.withUnsafeBytes { GatewayPipeline.interchangeHeader(bytes: $0) }.map { [$0.sender, $0.reference] }
+            #expect(read == Self.validatorsHeader(noise))
+        }
+        let long = Array("UNB+UNOC:3+\(String(repeating: "S", count: 40))+GW+240101:1200+\(String(repeating: "7", count: 20))'".utf8)
+        #expect(long.withUnsafeBytes { GatewayPipeline.interchangeHeader(bytes: $0) } == nil)
+        #expect(Self.validatorsHeader(long) == nil)
+    }
+
     @Test("two claims of the same file: exactly one wins, the other sees alreadyTaken")
     func race() async throws {
         let drop = makeTemporaryDirectory(), work = makeTemporaryDirectory()

@@ -318,12 +318,26 @@ extension GatewayPipeline {
         }
     }
 
-    /// UNB sender and reference from a file's first bytes, when they are EDIFACT.
+    /// UNB sender and reference from a file's first bytes, when they are EDIFACT. The reader stops at the first
+    /// UNB: validating the whole head (the file, for most) to read its header cost as much as the process
+    /// job's own syntax check, which follows anyway.
     static func interchangeHeader(bytes: UnsafeRawBufferPointer) -> (sender: String?, reference: String?)? {
-        let validator = EDIFACTValidator()
-        validator.feed(bytes)
-        validator.finish()
-        guard let first = validator.takeReports().first else { return nil }
+        let reader = EDIFACTReader(valueEvents: false)
+        reader.feed(bytes)
+        reader.finish()
+        var header: InterchangeReport?
+        reading: while true {
+            switch reader.next() {
+            case .startInterchange:
+                header = reader.interchange
+                break reading
+            case .endOfInput, .needInput:
+                break reading
+            default:
+                continue
+            }
+        }
+        guard let first = header else { return nil }
         // Over the syntax's maxima (UNB S002/0004 an..35, 0020 an..14) the interchange is rejected anyway, so such
         // a value names nothing to detect duplicates by; left out, a hostile one of kilobytes never reaches an
         // index (PostgreSQL refuses index entries over about 2.7 kB).

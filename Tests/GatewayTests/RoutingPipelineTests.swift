@@ -568,6 +568,29 @@ struct RoutingPipelineTests {
         }
     }
 
+    @Test("an agency's instruction leased in the chunk after its manifest's is read once that manifest is filed")
+    func instructionWaitsForTheChunkBefore() throws {
+        // 260 manifests: the first 256 process jobs are one chunk, and the customs release of a bill in the first
+        // manifest comes in the next. That chunk is decided while the first is filed; the release must still
+        // find the bill in the library, as it would have had the first chunk been filed before it was read.
+        let scratch = try spool()
+        for (name, bytes) in try routingLoad(count: 260, prefix: "TURN").files {
+            _ = try scratch.write("partners/CARRIERX/drop/\(name)", bytes)
+        }
+        try FileManager.default.createDirectory(at: scratch.url.appendingPathComponent("partners/CUSTOMS/drop"), withIntermediateDirectories: true)
+        _ = try scratch.write("partners/CUSTOMS/drop/release.edi",
+                              cusres(["GIS+4", "RFF+AFB:MAN-TURN-0", "RFF+BM:BLLAPTOP002"], sender: "CNCUSTOMS:ZZZ", reference: "REL-TURN"))
+        let run = try scratch.gateway("run", "--once", "--config", "gateway.toml")
+        #expect(run.status == 0, "\(run)")
+        #expect(run.stdout.contains("CUSTOMS release.edi: accepted") && run.stdout.contains("instruction REL-TURN: release bill BLLAPTOP002"),
+                "\(run.stdout.split(separator: "\n").filter { $0.hasPrefix("CUSTOMS ") })")
+        #expect(!run.stdout.contains("instruction.unknown-object"), "\(run.stdout.split(separator: "\n").filter { $0.hasPrefix("CUSTOMS ") })")
+        // The release really was in the second chunk: 256 process jobs were leased before it.
+        let jobs = try ledger(scratch, "SELECT partner FROM job WHERE kind = 'process' ORDER BY id").map { $0["partner"] as String }
+        #expect(jobs.firstIndex(of: "CUSTOMS") == 260, "\(jobs.count) process jobs")
+        #expect(try ledger(scratch, "SELECT count(*) AS n FROM instruction WHERE object_ref = 'BLLAPTOP002' AND reference = 'REL-TURN'")[0]["n"] == 1)
+    }
+
     @Test("a crash between filing and the job's commit: the job runs again, finds its filing, routes the same copies once")
     func filedBeforeCrash() throws {
         let scratch = try spool()

@@ -17,7 +17,7 @@ import Musl
 public enum LibraryJSON {
     /// The manifest as the library stores it (`manifest_version.model_json`).
     public static func manifest(_ m: Manifest) -> String {
-        var w = JSONWriter()
+        var w = JSONWriter(capacity: 1_024 + 1_024 * m.consignments.count)
         w.object(nil) { w in
             w.array("containers", m.containers) { w, c in container(c, &w) }
             w.array("consignments", m.consignments) { w, c in consignment(c, &w) }
@@ -131,6 +131,11 @@ struct JSONWriter {
     private(set) var bytes: [UInt8] = []
     private var needsComma = false
 
+    /// `capacity`: the bytes expected, reserved at once (a manifest's model is tens of kilobytes).
+    init(capacity: Int = 0) {
+        bytes.reserveCapacity(capacity)
+    }
+
     var text: String { String(decoding: bytes, as: UTF8.self) }
 
     private mutating func separate() {
@@ -160,7 +165,7 @@ struct JSONWriter {
     }
 
     /// `{...}`, or `"name":{...}` as a field, with `body` writing its members.
-    mutating func object(_ name: String?, _ body: (inout JSONWriter) -> Void) {
+    mutating func object(_ name: StaticString?, _ body: (inout JSONWriter) -> Void) {
         if let name { key(name) }
         beginObject()
         body(&self)
@@ -168,32 +173,37 @@ struct JSONWriter {
     }
 
     /// `[...]`, or `"name":[...]` as a field, with `element` writing each item.
-    mutating func array<S: Sequence>(_ name: String?, _ items: S, _ element: (inout JSONWriter, S.Element) -> Void) {
+    mutating func array<S: Sequence>(_ name: StaticString?, _ items: S, _ element: (inout JSONWriter, S.Element) -> Void) {
         if let name { key(name) }
         beginArray()
         for item in items { element(&self, item) }
         endArray()
     }
 
-    mutating func key(_ name: String) {
-        string(name)
+    /// `"name":`. Names are literals of the library's own shapes: plain ASCII, written as they are, without
+    /// the escape scan a value needs (which was half of writing the keys).
+    mutating func key(_ name: StaticString) {
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        name.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        bytes.append(UInt8(ascii: "\""))
         bytes.append(UInt8(ascii: ":"))
         needsComma = false
     }
 
-    mutating func field(_ name: String, _ value: String?) {
+    mutating func field(_ name: StaticString, _ value: String?) {
         guard let value else { return }
         key(name)
         string(value)
     }
 
-    mutating func field(_ name: String, _ value: Int?) {
+    mutating func field(_ name: StaticString, _ value: Int?) {
         guard let value else { return }
         key(name)
         number(value)
     }
 
-    mutating func field(_ name: String, _ value: Double?) {
+    mutating func field(_ name: StaticString, _ value: Double?) {
         guard let value else { return }
         key(name)
         // Swift's shortest round-trip form ("18250.0", "9999.897"); JSON has no NaN or infinity.
@@ -201,7 +211,7 @@ struct JSONWriter {
         needsComma = true
     }
 
-    mutating func field(_ name: String, _ value: Bool?) {
+    mutating func field(_ name: StaticString, _ value: Bool?) {
         guard let value else { return }
         key(name)
         bytes.append(contentsOf: (value ? "true" : "false").utf8)
@@ -209,7 +219,7 @@ struct JSONWriter {
     }
 
     /// ISO 8601 UTC to the second, as JSONEncoder's `.iso8601` writes it.
-    mutating func field(_ name: String, _ value: Date?) {
+    mutating func field(_ name: StaticString, _ value: Date?) {
         guard let value else { return }
         key(name)
         var seconds = time_t(value.timeIntervalSince1970.rounded(.down))

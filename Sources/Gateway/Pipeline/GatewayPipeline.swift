@@ -244,12 +244,12 @@ public final class GatewayPipeline: Sendable {
     /// meanwhile: draining waits for their chunks when nothing else is due, and ends only once they are done.
     /// A ledger error that stops the draining is returned beside the runs done before it.
     ///
-    /// Three threads work as a pipeline. A filing thread leases each process chunk, decides and maps it, and
-    /// files and plans its manifests (in chunk order: filing needs what the chunks before filed); the calling
-    /// thread generates each chunk's copies, finishes and commits it, while the filing thread goes on with
-    /// the next; a delivery thread takes each chunk's deliveries once it is committed. Each step keeps a core
-    /// busy while another waits on the ledger. Leases keep each job to one thread; the ledger's writes take
-    /// turns. The runs come back process chunks first, then deliveries, as before.
+    /// Four threads work as a pipeline. A mapping thread leases each process chunk, decides and maps it; a
+    /// filing thread files and plans its manifests (in chunk order: filing needs what the chunks before filed)
+    /// while the mapping thread goes on with the next; the calling thread generates each chunk's copies,
+    /// finishes and commits it; a delivery thread takes each chunk's deliveries once it is committed. Each step
+    /// keeps a core busy while another waits on the ledger. Leases keep each job to one thread; the ledger's
+    /// writes take turns. The runs come back process chunks first, then deliveries, as before.
     public func drain(shouldStop: @escaping @Sendable () -> Bool = { false }) -> (runs: [JobRun], error: Error?) {
         drain(intake: nil, shouldStop: shouldStop)
     }
@@ -276,23 +276,31 @@ public final class GatewayPipeline: Sendable {
         return (runs + delivered.runs, filer.failure ?? delivered.error)
     }
 
-    /// The thread that leases, decides, maps, files and plans process chunks, one after another, and hands each
-    /// to `drain` to complete. It keeps the copies planned for chunks not yet committed (so an amendment in a
-    /// later chunk sees them), and stops after a commit fails, when `shouldStop` says so, or when nothing is
-    /// due and no chunk in hand can make more due (an archive's members become due when it commits).
+    /// The two threads that lease, decide and map process chunks (`gateway.mapping`), then file and plan them
+    /// (`gateway.filing`), one after another, and hand each to `drain` to complete. A chunk is decided and mapped
+    /// while the one before it is filed: the two steps need different things (the cores, the ledger's writer),
+    /// so neither waits for the other's. A decision that reads the library waits for the chunks before its own to
+    /// be filed (`LibraryTurn`), as it would have if they had been filed first. The filing thread keeps the
+    /// copies planned for chunks not yet committed (so an amendment in a later chunk sees them). Leasing stops
+    /// after a commit fails, when `shouldStop` says so, or when nothing is due and no chunk in hand can make more
+    /// due (an archive's members become due when it commits).
     private final class Filer: @unchecked Sendable {
         private let condition = NSCondition()
+        /// A chunk decided and mapped, waiting to be filed, with its place in the lease order.
+        private var prepared: (sequence: Int, chunk: ProcessChunk)?
         private var handed: ProcessChunk?
-        /// Chunks handed and not yet completed (the one waiting and the one being completed).
+        /// Chunks leased and not yet completed (being mapped, filed, waiting, or being completed).
         private var inFlight = 0
         private var stopped = false
+        private var mappingEnded = false
         private var ended = false
         private var error: Error?
+        private let turn = LibraryTurn()
 
         init(pipeline: GatewayPipeline, intake: IntakeProgress?, shouldStop: @escaping @Sendable () -> Bool) {
             // Unowned, as in `Deliverer`.
-            let thread = Thread { [self, unowned pipeline] in
-                var routed: [Int64: [String: String?]] = [:]
+            let mapping = Thread { [self, unowned pipeline] in
+                var sequence = 0
                 while !shouldStop() {
                     // Read before leasing: when nothing was in flight and the polls were done, an empty lease
                     // means nothing more is due.
@@ -316,12 +324,37 @@ public final class GatewayPipeline: Sendable {
                         }
                         continue
                     }
-                    var chunk = pipeline.prepareChunk(jobs)
+                    self.condition.withLock { self.inFlight += 1 }
+                    let turn = self.turn, place = sequence
+                    let chunk = pipeline.prepareChunk(jobs, libraryReady: { turn.wait(filed: place) })
+                    self.condition.withLock {
+                        while self.prepared != nil { self.condition.wait() }
+                        self.prepared = (place, chunk)
+                        self.condition.broadcast()
+                    }
+                    sequence += 1
+                }
+                self.condition.withLock {
+                    self.mappingEnded = true
+                    self.condition.broadcast()
+                }
+            }
+            mapping.name = "gateway.mapping"
+            let filing = Thread { [self, unowned pipeline] in
+                var routed: [Int64: [String: String?]] = [:]
+                while true {
+                    let next: (sequence: Int, chunk: ProcessChunk)? = self.condition.withLock {
+                        while self.prepared == nil && !self.mappingEnded { self.condition.wait() }
+                        defer { self.prepared = nil; self.condition.broadcast() }
+                        return self.prepared
+                    }
+                    guard let next else { break }
+                    var chunk = next.chunk
                     pipeline.fileAndPlan(&chunk, routed: &routed)
+                    self.turn.filed(through: next.sequence)
                     self.condition.withLock {
                         while self.handed != nil { self.condition.wait() }
                         self.handed = chunk
-                        self.inFlight += 1
                         self.condition.broadcast()
                     }
                 }
@@ -330,11 +363,12 @@ public final class GatewayPipeline: Sendable {
                     self.condition.broadcast()
                 }
             }
-            thread.name = "gateway.filing"
-            thread.start()
+            filing.name = "gateway.filing"
+            mapping.start()
+            filing.start()
         }
 
-        /// The next chunk to complete, waiting for it; nil once the thread has ended and every chunk was taken.
+        /// The next chunk to complete, waiting for it; nil once both threads have ended and every chunk was taken.
         func next() -> ProcessChunk? {
             condition.withLock {
                 while handed == nil && !ended { condition.wait() }
@@ -352,6 +386,28 @@ public final class GatewayPipeline: Sendable {
                 inFlight -= 1
                 if !committed { stopped = true }
                 condition.broadcast()
+            }
+        }
+    }
+
+    /// How far the filing thread has filed, in lease order: a decision of a later chunk that reads the library
+    /// waits here until every chunk before its own is filed.
+    private final class LibraryTurn: @unchecked Sendable {
+        private let condition = NSCondition()
+        private var filed = 0
+
+        /// Chunks 0 through `sequence` are filed.
+        func filed(through sequence: Int) {
+            condition.withLock {
+                filed = sequence + 1
+                condition.broadcast()
+            }
+        }
+
+        /// Waits until the chunks before chunk `sequence` are filed.
+        func wait(filed sequence: Int) {
+            condition.withLock {
+                while filed < sequence { condition.wait() }
             }
         }
     }

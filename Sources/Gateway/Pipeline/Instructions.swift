@@ -45,6 +45,7 @@ extension GatewayPipeline {
         var refusals: [ManifestMappingError] = []
         var notes: [String] = []
         let receivedAt = now()
+        c.libraryReady()
         let known = (try? store.known(readings.flatMap { $0.instruction?.objects ?? [] })) ?? []
         for reading in readings {
             refusals += reading.errors

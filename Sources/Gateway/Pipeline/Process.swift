@@ -49,12 +49,16 @@ extension GatewayPipeline {
     /// Each job's decision, and the mapping of the manifests it found, on every core: a decision reads its own
     /// batch's bytes and writes only files of its own (receipts in the raw store, its quarantine), and the
     /// pipeline holds no mutable state (Sendable).
-    func prepareChunk(_ jobs: [JobRecord]) -> ProcessChunk {
+    ///
+    /// `libraryReady` is called (and may wait) before a decision reads the library: an agency's instructions ask
+    /// what it holds, a status request what became of its goods. `drain` prepares a chunk while the chunk before
+    /// it is being filed, and makes such a decision wait until that filing is done.
+    func prepareChunk(_ jobs: [JobRecord], libraryReady: @escaping @Sendable () -> Void = {}) -> ProcessChunk {
         let batches = (try? store.batches(ids: jobs.compactMap(\.batchId))) ?? [:]
         let rules = routingRules
         let decisions = Stripes.run(jobs, stripes: ProcessInfo.processInfo.activeProcessorCount) { job, _ in
             let started = Date()
-            var decision = self.decide(job, batch: job.batchId.flatMap { batches[$0] })
+            var decision = self.decide(job, batch: job.batchId.flatMap { batches[$0] }, libraryReady: libraryReady)
             if var work = decision.manifests {
                 work.map(rules: rules)
                 if let failure = work.readFailure {
@@ -127,7 +131,7 @@ extension GatewayPipeline {
     }
 
     /// Decides what one process job does with its batch. Never throws: every failure is a decision.
-    func decide(_ job: JobRecord, batch prefetched: BatchRecord?) -> ProcessDecision {
+    func decide(_ job: JobRecord, batch prefetched: BatchRecord?, libraryReady: @escaping @Sendable () -> Void = {}) -> ProcessDecision {
         let base = IntakeFileResult(partner: job.partner ?? "-", file: "-", outcome: .failed, batchId: job.batchId)
         guard let batchId = job.batchId, let batch = prefetched ?? (try? store.batch(batchId)) else {
             return transient(PipelineErrorCode.rawIO, "the job's batch \(job.batchId.map(String.init) ?? "none") is not in the ledger", base)
@@ -146,7 +150,8 @@ extension GatewayPipeline {
             return transient(PipelineErrorCode.rawIO, "the stored bytes \(batch.sha256) are missing from the raw store", line)
         }
         var path = raw.path(for: digest)
-        let context = Context(job: job, batch: batch, partner: partner, input: input, replay: replay, line: line)
+        let context = Context(job: job, batch: batch, partner: partner, input: input, replay: replay, line: line,
+                              libraryReady: libraryReady)
 
         if let reason = input.incomplete {
             return quarantine(context, code: PipelineErrorCode.incomplete, reason: "incomplete: \(reason)")
@@ -254,6 +259,8 @@ extension GatewayPipeline {
         var input: ProcessInput
         var replay: Bool
         var line: IntakeFileResult
+        /// Called before the decision reads the library (see `prepareChunk`).
+        var libraryReady: @Sendable () -> Void = {}
     }
 
     // MARK: - Interchanges

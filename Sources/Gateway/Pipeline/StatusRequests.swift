@@ -31,6 +31,7 @@ extension GatewayPipeline {
             decision.result = .succeeded(output: JobJSON.encode(output))
             return
         }
+        c.libraryReady()
         do {
             let at = now()
             var entries: [StatusEntry] = []

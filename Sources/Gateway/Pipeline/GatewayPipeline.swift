@@ -244,12 +244,13 @@ public final class GatewayPipeline: Sendable {
     /// meanwhile: draining waits for their chunks when nothing else is due, and ends only once they are done.
     /// A ledger error that stops the draining is returned beside the runs done before it.
     ///
-    /// Four threads work as a pipeline. A mapping thread leases each process chunk, decides and maps it; a
+    /// Five threads work as a pipeline. A mapping thread leases each process chunk, decides and maps it; a
     /// filing thread files and plans its manifests (in chunk order: filing needs what the chunks before filed)
-    /// while the mapping thread goes on with the next; the calling thread generates each chunk's copies,
-    /// finishes and commits it; a delivery thread takes each chunk's deliveries once it is committed. Each step
-    /// keeps a core busy while another waits on the ledger. Leases keep each job to one thread; the ledger's
-    /// writes take turns. The runs come back process chunks first, then deliveries, as before.
+    /// while the mapping thread goes on with the next; the calling thread generates each chunk's copies and
+    /// finishes it; a commit thread commits it while the calling thread goes on with the next; a delivery
+    /// thread takes each chunk's deliveries once it is committed. Each step keeps a core busy while another
+    /// waits on the ledger. Leases keep each job to one thread; the ledger's writes take turns. The runs come
+    /// back process chunks first, then deliveries, as before.
     public func drain(shouldStop: @escaping @Sendable () -> Bool = { false }) -> (runs: [JobRun], error: Error?) {
         drain(intake: nil, shouldStop: shouldStop)
     }
@@ -257,23 +258,84 @@ public final class GatewayPipeline: Sendable {
     func drain(intake: IntakeProgress?, shouldStop: @escaping @Sendable () -> Bool = { false }) -> (runs: [JobRun], error: Error?) {
         let deliverer = Deliverer(pipeline: self, shouldStop: shouldStop)
         let filer = Filer(pipeline: self, intake: intake, shouldStop: shouldStop)
-        var runs: [JobRun] = []
-        var failed = false
-        while let chunk = filer.next() {
-            if failed {
-                // An earlier chunk did not commit; this one was planned against its copies: not committed either.
-                runs += commitFailure(chunk.decisions.map { ($0.0, $0.1.line) }, "not committed: an earlier chunk's commit failed")
-                filer.completed(committed: false)
-                continue
-            }
-            let (done, committed) = completeChunk(chunk)
-            runs += done
-            failed = !committed
-            filer.completed(committed: committed)
-            deliverer.wake()
+        let committer = Committer(pipeline: self, filer: filer, deliverer: deliverer)
+        while var chunk = filer.next() {
+            // After a failed commit nothing more is committed (see `Committer`): no copies are made for it.
+            if !committer.hasFailed { generateAndFinish(&chunk) }
+            committer.submit(chunk)
         }
+        let runs = committer.finish()
         let delivered = deliverer.finish()
         return (runs + delivered.runs, filer.failure ?? delivered.error)
+    }
+
+    /// The thread that commits each chunk `drain` generated, in chunk order, while `drain` generates the next
+    /// one's copies: a commit holds the ledger's writer and one core, the copies of the next chunk keep the
+    /// others busy meanwhile. Once a commit fails, no later chunk is committed: each was planned against the
+    /// copies of the ones before it. Their jobs run again once their leases lapse.
+    private final class Committer: @unchecked Sendable {
+        private let condition = NSCondition()
+        private var waiting: ProcessChunk?
+        private var closed = false
+        private var done = false
+        private var failed = false
+        private var runs: [JobRun] = []
+
+        init(pipeline: GatewayPipeline, filer: Filer, deliverer: Deliverer) {
+            // Unowned, as in `Deliverer`.
+            let thread = Thread { [self, unowned pipeline] in
+                while true {
+                    let next: ProcessChunk? = self.condition.withLock {
+                        while self.waiting == nil && !self.closed { self.condition.wait() }
+                        defer { self.waiting = nil; self.condition.broadcast() }
+                        return self.waiting
+                    }
+                    guard let chunk = next else { break }
+                    if self.hasFailed {
+                        let refused = pipeline.commitFailure(chunk.decisions.map { ($0.0, $0.1.line) },
+                                                             "not committed: an earlier chunk's commit failed")
+                        self.condition.withLock { self.runs += refused }
+                        filer.completed(committed: false)
+                        continue
+                    }
+                    let (runs, committed) = pipeline.commitChunk(chunk)
+                    self.condition.withLock {
+                        self.runs += runs
+                        if !committed { self.failed = true }
+                    }
+                    filer.completed(committed: committed)
+                    deliverer.wake()
+                }
+                self.condition.withLock {
+                    self.done = true
+                    self.condition.broadcast()
+                }
+            }
+            thread.name = "gateway.commit"
+            thread.start()
+        }
+
+        /// Whether a commit has failed (nothing after it is committed).
+        var hasFailed: Bool { condition.withLock { failed } }
+
+        /// Hands a generated chunk over to be committed, waiting while the one before it is still waiting.
+        func submit(_ chunk: ProcessChunk) {
+            condition.withLock {
+                while waiting != nil { condition.wait() }
+                waiting = chunk
+                condition.broadcast()
+            }
+        }
+
+        /// No more chunks: waits until every chunk handed over is committed (or refused), and returns their runs.
+        func finish() -> [JobRun] {
+            condition.withLock {
+                closed = true
+                condition.broadcast()
+                while !done { condition.wait() }
+                return runs
+            }
+        }
     }
 
     /// The two threads that lease, decide and map process chunks (`gateway.mapping`), then file and plan them

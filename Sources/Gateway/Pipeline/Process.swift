@@ -27,8 +27,8 @@ struct ProcessDecision {
 }
 
 /// A chunk of process jobs between the steps `processChunk` runs in turn (and `drain` runs as a pipeline):
-/// decided and mapped (`prepareChunk`), filed and planned (`fileAndPlan`), generated, finished and committed
-/// (`completeChunk`).
+/// decided and mapped (`prepareChunk`), filed and planned (`fileAndPlan`), generated and finished
+/// (`generateAndFinish`), committed (`commitChunk`).
 struct ProcessChunk {
     var decisions: [(JobRecord, ProcessDecision)]
     /// Each decision that found manifests (its index in `decisions`), with what filing and planning made of them.
@@ -79,6 +79,12 @@ extension GatewayPipeline {
     func completeChunk(_ chunk: ProcessChunk) -> (runs: [JobRun], committed: Bool) {
         var chunk = chunk
         generateAndFinish(&chunk)
+        return commitChunk(chunk)
+    }
+
+    /// Makes a chunk whose copies are generated durable (one syncfs) and commits it in one transaction.
+    /// `committed` is false when nothing was.
+    func commitChunk(_ chunk: ProcessChunk) -> (runs: [JobRun], committed: Bool) {
         let decisions = chunk.decisions
         do {
             try Durability.syncFileSystems([raw.root])

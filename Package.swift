@@ -41,7 +41,7 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CXMLSec", pkgConfig: "xmlsec1-openssl", providers: [.apt(["libxmlsec1-dev"])]),
         // Linux calls Swift's Glibc module leaves out (they need _GNU_SOURCE): see the header.
-        .target(name: "CGatewaySys"),
+        .target(name: "CGatewaySys", linkerSettings: [.linkedLibrary("sqlite3")]),
         // Pickup, signatures, normalization, storage, routing, receipts: composes the above.
         .target(
             name: "Gateway",

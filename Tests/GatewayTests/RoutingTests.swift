@@ -73,6 +73,30 @@ struct RoutingTests {
         #expect(party.consignments[1].reason == "party matches 'ke123'")
     }
 
+    @Test("a copy cut by walking the router's decision equals one cut by bill of lading; unused containers are left out")
+    func copyPaths() {
+        var base = manifest()
+        // A container no goods item is in: no copy carries it, not even one that takes every consignment whole.
+        base.containers.append(Container(number: "MSKU0000005"))
+        let rules = [RoutingRule(agency: "CUSTOMS", preset: .customs), RoutingRule(agency: "CIQ", preset: .inspection),
+                     RoutingRule(agency: "MSA", preset: .maritime, dangerousGoodsOnly: true),
+                     RoutingRule(agency: "X", preset: .customs, parties: ["ke123"]),
+                     RoutingRule(agency: "Y", preset: .inspection, hsPrefixes: ["84"])]
+        for decision in Router.route(base, rules: rules) {
+            // The same choices in another order, as a decision read back from elsewhere: looked up by bill.
+            var byBill = decision
+            byBill.consignments.reverse()
+            let walked = Router.copy(of: base, for: decision)
+            #expect(walked == Router.copy(of: base, for: byBill), "\(decision.agency)")
+            #expect(!walked.containers.contains { $0.number == "MSKU0000005" }, "\(decision.agency)")
+        }
+        let whole = Router.copy(of: base, for: Router.route(base, rules: [rules[0]])[0])
+        #expect(whole.consignments == base.consignments && whole.containers == manifest().containers)
+        let pumps = Router.copy(of: base, for: Router.route(base, rules: [rules[4]])[0])
+        #expect(pumps.consignments.map(\.billOfLading) == ["BL-FOOD", "BL-MACH"])
+        #expect(pumps.consignments[0].goods.map(\.description) == ["PUMPS"] && pumps.containers.map(\.number) == ["TGHU7654320"])
+    }
+
     @Test("[partner.routing] loads with presets and filters; mistakes name their key")
     func configuration() throws {
         let base = """

@@ -10,4 +10,9 @@ int swg_syncfs(int fd);
 /// so a claim or a delivery can never overwrite a file, in one system call.
 int swg_rename_noreplace(const char *from, const char *to);
 
+/// sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0): SQLite stops counting its allocations, a count it keeps under a
+/// process-wide mutex on every malloc and free of every connection (Swift cannot call the variadic sqlite3_config).
+/// Only before SQLite initializes (the first connection opened); returns SQLITE_MISUSE (21) afterwards.
+int swg_sqlite_disable_memstatus(void);
+
 #endif

@@ -107,17 +107,48 @@ public enum Router {
     /// and only the containers those goods are in. A transport-level decision keeps the transport and counts.
     public static func copy(of manifest: Manifest, for decision: RoutingDecision) -> Manifest {
         guard !decision.consignments.isEmpty else { return manifest }
-        let chosen = Dictionary(decision.consignments.filter(\.selected).map { ($0.billOfLading, Set($0.goods)) },
-                                uniquingKeysWith: { a, _ in a })
         var copy = manifest
-        copy.consignments = manifest.consignments.compactMap { consignment in
-            guard let goods = chosen[consignment.billOfLading] else { return nil }
-            var kept = consignment
-            kept.goods = consignment.goods.filter { goods.contains($0.sequence) }
-            return kept
+        let choices = decision.consignments
+        if choices.count == manifest.consignments.count,
+           zip(choices, manifest.consignments).allSatisfy({ $0.billOfLading == $1.billOfLading }) {
+            // The router's own decision: one choice per consignment, in the manifest's order. Walked side by side,
+            // and a consignment taken whole (every one, for customs) is kept as it is, not rebuilt: this runs
+            // for every copy of every manifest.
+            var kept: [Consignment] = []
+            kept.reserveCapacity(choices.count)
+            var whole = true
+            for (choice, consignment) in zip(choices, manifest.consignments) {
+                guard choice.selected else { whole = false; continue }
+                if choice.goods.elementsEqual(consignment.goods.lazy.map(\.sequence)) {
+                    kept.append(consignment)
+                } else {
+                    whole = false
+                    var part = consignment
+                    part.goods = consignment.goods.filter { choice.goods.contains($0.sequence) }
+                    kept.append(part)
+                }
+            }
+            if !whole { copy.consignments = kept }
+        } else {
+            // A decision from elsewhere (read back from the ledger): by bill of lading.
+            let chosen = Dictionary(choices.filter(\.selected).map { ($0.billOfLading, Set($0.goods)) },
+                                    uniquingKeysWith: { a, _ in a })
+            copy.consignments = manifest.consignments.compactMap { consignment in
+                guard let goods = chosen[consignment.billOfLading] else { return nil }
+                var kept = consignment
+                kept.goods = consignment.goods.filter { goods.contains($0.sequence) }
+                return kept
+            }
         }
-        let used = Set(copy.consignments.flatMap(\.containerNumbers))
-        copy.containers = manifest.containers.filter { used.contains($0.number) }
+        var used: Set<String> = []
+        for consignment in copy.consignments {
+            for item in consignment.goods {
+                for share in item.containers { used.insert(share.container) }
+            }
+        }
+        if !manifest.containers.allSatisfy({ used.contains($0.number) }) {
+            copy.containers = manifest.containers.filter { used.contains($0.number) }
+        }
         return copy
     }
 

@@ -1,3 +1,4 @@
+import CGatewaySys
 import Foundation
 import GRDB
 import Jobs
@@ -31,6 +32,7 @@ public final class GatewayStore: Sendable {
     /// Several instances (threads or processes) may share one file: writers wait on each other for
     /// up to `busyTimeoutSeconds` instead of failing.
     public init(path: String, busyTimeoutSeconds: Double = 30) throws {
+        _ = Self.sqliteMemoryStatusOff
         var configuration = Configuration()
         configuration.busyMode = .timeout(busyTimeoutSeconds)
         configuration.foreignKeysEnabled = true
@@ -57,6 +59,12 @@ public final class GatewayStore: Sendable {
         }
         try StoreSchema.migrator.migrate(pool)
     }
+
+    /// SQLite's allocation statistics off, once per process, before the first connection initializes SQLite (later,
+    /// SQLite refuses the setting and keeps counting: only slower). SQLite updates those counts under one
+    /// process-wide mutex on every allocation of every connection; nothing here reads them. A routed run of 1 000
+    /// manifests took 3 % less CPU time without them (five alternations).
+    private static let sqliteMemoryStatusOff: Void = { _ = swg_sqlite_disable_memstatus() }()
 
     /// Connects to the PostgreSQL store several nodes share and applies pending migrations (each once, however
     /// many nodes start together).

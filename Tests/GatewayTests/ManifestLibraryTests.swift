@@ -72,6 +72,47 @@ struct ManifestLibraryTests {
         }
     }
 
+    @Test("a manifest of 150 goods items and 75 container uses is filed row for row, across several many-row statements",
+          arguments: StoreKind.underTest)
+    func manyRows(_ kind: StoreKind) throws {
+        let (store, folder) = try store(kind)
+        defer { withExtendedLifetime(folder) {} }
+        // 75 consignments of 2 goods items each, a container each: 150 goods rows are two statements of 64 and one
+        // of 22; 75 container uses, one of 64 and one of 11. The change re-files 70 of them (two statements again).
+        let numbers = ["MSCU1234566", "TGHU7654320", "CSQU3054383"]
+        func consignments(_ count: Int, _ text: String) -> [Consignment] {
+            (1...count).map { n in
+                Consignment(billOfLading: "BL\(n)", goods: (1...2).map { s in
+                    GoodsItem(sequence: s, packages: n, packageType: "CT", description: "\(text) \(n)/\(s)", grossWeightKg: Double(n) + 0.5,
+                              hsCode: s == 1 ? "090111" : nil, dangerousGoods: n % 10 == 0 && s == 2 ? [DangerousGoods(unNumber: "1263", hazardClass: "3")] : [],
+                              containers: [ContainerShare(container: numbers[n % 3])])
+                })
+            }
+        }
+        _ = try store.file(filing(.original, consignments(75, "GOODS")), partner: "CARRIERX", batchId: nil, now: Date()).get()
+        _ = try store.file(filing(.change, consignments(70, "AMENDED")), partner: "CARRIERX", batchId: nil, now: Date()).get()
+        let rows = try store.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT c.bill_of_lading, g.sequence, g.description, g.hs_code, g.packages, g.package_type, g.gross_weight_kg, g.un_numbers
+                FROM goods_item g JOIN consignment c ON c.id = g.consignment_id ORDER BY c.id, g.sequence
+                """)
+        }
+        #expect(rows.count == 150)
+        for (index, row) in rows.enumerated() {
+            let n = index / 2 + 1, s = index % 2 + 1
+            let expected: [String?] = ["BL\(n)", "\(s)", "\(n <= 70 ? "AMENDED" : "GOODS") \(n)/\(s)", s == 1 ? "090111" : nil, "\(n)", "CT",
+                                       "\(Double(n) + 0.5)", n % 10 == 0 && s == 2 ? "1263" : nil]
+            let found: [String?] = [row["bill_of_lading"] as String, String(row["sequence"] as Int), row["description"] as String,
+                                    row["hs_code"] as String?, (row["packages"] as Int?).map(String.init), row["package_type"] as String?,
+                                    (row["gross_weight_kg"] as Double?).map { "\($0)" }, row["un_numbers"] as String?]
+            #expect(found == expected, "row \(index)")
+        }
+        let uses = try store.read { db in
+            try Row.fetchAll(db, sql: "SELECT c.bill_of_lading, u.container FROM container_use u JOIN consignment c ON c.id = u.consignment_id ORDER BY c.id")
+        }
+        #expect(uses.map { "\($0["bill_of_lading"] as String) \($0["container"] as String)" } == (1...75).map { "BL\($0) \(numbers[$0 % 3])" })
+    }
+
     @Test("a manifest the schema's invariants refuse is refused alone: the others filed with it in one transaction are kept",
           arguments: StoreKind.underTest)
     func constraintRefusedAlone(_ kind: StoreKind) throws {

@@ -396,6 +396,10 @@ struct CUSCARMappingTests {
             for width in [5, 35, 70] {
                 #expect(CUSCARWriter.wrap(ascii, width: width).map { $0.replacingOccurrences(of: "A", with: "Ä") }
                         == CUSCARWriter.wrap(latin, width: width), "\(ascii.debugDescription) at \(width)")
+                // A name written as it is, without wrapping, only where wrapping would give it back whole.
+                #expect(CUSCARWriter.fitsOneLine(ascii, width: width) == (CUSCARWriter.wrap(ascii, width: width) == [ascii]),
+                        "\(ascii.debugDescription) at \(width)")
+                #expect(!CUSCARWriter.fitsOneLine(latin, width: width) || latin == ascii)
             }
             #expect(CUSCARWriter.addressParts(ascii) == ascii.components(separatedBy: ", "))
             #expect(CUSCARWriter.addressParts(latin) == latin.components(separatedBy: ", "))

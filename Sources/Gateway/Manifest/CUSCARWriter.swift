@@ -207,7 +207,11 @@ public struct CUSCARWriter: Sendable {
         try w.element(p.role.code)
         try w.element(p.id ?? "")
         try w.element("")
-        try w.element(components: Self.wrap(p.name ?? "", width: Self.nameLine).prefix(5))
+        if let name = p.name, Self.fitsOneLine(name, width: Self.nameLine) {
+            try w.element(name)  // most names: no lines to cut, no array of them made
+        } else {
+            try w.element(components: Self.wrap(p.name ?? "", width: Self.nameLine).prefix(5))
+        }
         try w.element(components: streets)
         try w.element(city)
         try w.element("")
@@ -307,11 +311,26 @@ public struct CUSCARWriter: Sendable {
         return lines
     }
 
+    /// Whether `wrap` would give `text` back as its one line: printable ASCII, not empty, at most `width` bytes, no
+    /// space at either end nor two together.
+    static func fitsOneLine(_ text: String, width: Int) -> Bool {
+        var text = text
+        return text.withUTF8 { bytes in
+            guard !bytes.isEmpty, bytes.count <= width, bytes.first != 0x20, bytes.last != 0x20 else { return false }
+            var previous: UInt8 = 0
+            for byte in bytes {
+                guard byte >= 0x20 && byte <= 0x7E && !(byte == 0x20 && previous == 0x20) else { return false }
+                previous = byte
+            }
+            return true
+        }
+    }
+
     /// `wrap` for printable ASCII, where every byte is one character: the same lines, found in the bytes
     /// rather than by characters and Foundation's search for double spaces (a quarter of writing a CUSCAR).
     private static func wrapASCII(_ text: String, width: Int) -> [String] {
-        var text = text
-        return text.withUTF8 { bytes -> [String] in
+        var contiguous = text
+        return contiguous.withUTF8 { bytes -> [String] in
             func string(_ range: Range<Int>) -> String { String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self) }
             let count = bytes.count
             var doubleSpace = false
@@ -321,7 +340,7 @@ public struct CUSCARWriter: Sendable {
                 i += 1
             }
             if count <= width, bytes.first != 0x20, bytes.last != 0x20, !doubleSpace {
-                return count == 0 ? [] : [string(0..<count)]
+                return count == 0 ? [] : [text]
             }
             // Words are runs of non-spaces; a line is words joined by one space, so it is built in `line`.
             var lines: [String] = []

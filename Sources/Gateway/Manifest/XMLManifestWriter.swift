@@ -29,7 +29,7 @@ public enum XMLManifestWriter {
     /// (for text without leading or trailing white space and times to the millisecond).
     /// - Parameter id: the root's `Id` attribute, for an enveloped signature referring to it by `#id`.
     public static func manifest(_ manifest: Manifest, id: String? = nil) throws(Failure) -> [UInt8] {
-        var xml = XMLText()
+        var xml = XMLText(reserving: manifest)
         xml.open("Manifest", attributes: [("Id", id), ("xmlns", ManifestSchema.manifest.namespace)])
         xml.leaf("DocumentNumber", manifest.documentNumber)
         xml.leaf("Function", manifest.function.rawValue)
@@ -51,7 +51,7 @@ public enum XMLManifestWriter {
     /// declared containers those consignments' goods are in are listed: another consignment's boxes are not
     /// the agency's business.
     public static func ciqCopy(_ manifest: Manifest, generatedAt: Date) throws(Failure) -> [UInt8] {
-        var xml = XMLText()
+        var xml = XMLText(reserving: manifest)
         xml.open("CIQManifest", attributes: [("xmlns", ManifestSchema.ciqManifest.namespace)])
         writeHeader(manifest, generatedAt: generatedAt, into: &xml)
         writeTransport(manifest.transport, into: &xml, carrier: true, people: false)
@@ -286,6 +286,14 @@ extension XMLManifestWriter {
 struct XMLText {
     private(set) var bytes: [UInt8] = Array("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n".utf8)
     private var depth = 0
+
+    init() {}
+
+    /// With room for `manifest` written whole (about 1.6 KB a consignment with its goods, 120 bytes a container),
+    /// so the bytes are not copied again and again as they grow: an 80 KB copy grew through a dozen buffers.
+    init(reserving manifest: Manifest) {
+        bytes.reserveCapacity(2048 + 1700 * manifest.consignments.count + 128 * manifest.containers.count)
+    }
 
     mutating func open(_ name: String, attributes: [(String, String?)] = []) {
         indent()

@@ -14,6 +14,8 @@ struct DeliverDecision {
     var receipt: (batchId: Int64, kind: ReceiptKind, fileName: String, digest: SHA256Digest)?
     var line: IntakeFileResult
     var path: String?
+    /// The delivery's kind (its input's), for the metrics once it is committed.
+    var kind: String?
 }
 
 extension GatewayPipeline {
@@ -84,9 +86,7 @@ extension GatewayPipeline {
             }
             switch d.result {
             case .succeeded:
-                if outcome.error == nil, let input = JobJSON.decode(DeliverInput.self, job.input) {
-                    GatewayMetrics.fileOut(partner: job.partner ?? "", kind: input.kind)
-                }
+                if outcome.error == nil, let kind = d.kind { GatewayMetrics.fileOut(partner: job.partner ?? "", kind: kind) }
             case .failed(let code, _, _, _):
                 GatewayMetrics.failure(code: code)
             }
@@ -146,7 +146,7 @@ extension GatewayPipeline {
         return DeliverDecision(
             result: .succeeded(output: JobJSON.encode(DeliverOutput(path: display(path), alreadyThere: alreadyThere))),
             receipt: input.records && job.batchId != nil && kind != nil ? (job.batchId!, kind!, input.file, digest) : nil,
-            line: line, path: path)
+            line: line, path: path, kind: input.kind)
     }
 
     static func readFile(_ path: String) -> [UInt8]? {

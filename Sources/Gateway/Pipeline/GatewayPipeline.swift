@@ -21,10 +21,10 @@ import Musl
 /// - **deliver** (per outbound file): writes stored bytes into the partner's pickup directory under their
 ///   final name, unless they are there already; records the receipt.
 ///
-/// Group commit: every step works on chunks of up to `chunkSize` files or jobs. Within a chunk, files are
-/// written without fsync, one `syncfs` per file system makes them durable, and one ledger transaction then
-/// records the whole chunk, so a file costs a fraction of an fsync instead of six. Each step is idempotent
-/// (claims, receipt names and delivery keys are fixed before anything is written), which is what makes
+/// Group commit: every step works on chunks of up to `chunkSize` files or jobs (`deliverChunkSize` deliveries).
+/// Within a chunk, files are written without fsync, one `syncfs` per file system makes them durable, and one ledger
+/// transaction then records the whole chunk, so a file costs a fraction of an fsync instead of six. Each step is
+/// idempotent (claims, receipt names and delivery keys are fixed before anything is written), which is what makes
 /// SIGKILL anywhere safe: the next run finds the ledger rows and files the last one made and redoes nothing.
 public final class GatewayPipeline: Sendable {
     /// The loaded configuration.
@@ -43,9 +43,17 @@ public final class GatewayPipeline: Sendable {
     public let signatures: SignatureGate
     /// Files or jobs per group commit.
     public static let chunkSize = 256
-    /// Jobs one node leases at a time: a whole chunk on SQLite (one node; a commit is an fsync), fewer on
+    /// Deliver jobs leased at a time on SQLite. A delivery is one file written into a pickup directory: leased and
+    /// committed 256 at a time, the two transactions cost more than the writes, and the last process chunk's
+    /// deliveries (a routed manifest asks for five or six) went out in five rounds after its commit, mostly on one
+    /// core. 2 048: 1.04x for a routed run of 1 000 manifests (median of five alternations).
+    static let deliverChunkSize = 2048
+    /// Jobs of `kind` one node leases at a time: a whole chunk on SQLite (one node; a commit is an fsync), fewer on
     /// PostgreSQL, so the jobs of a drop spread over the nodes sharing it instead of going to the first to ask.
-    var leaseChunk: Int { store.dialect == .postgres ? 32 : Self.chunkSize }
+    func leaseChunk(_ kind: String) -> Int {
+        if store.dialect == .postgres { return 32 }
+        return kind == JobKind.deliver ? Self.deliverChunkSize : Self.chunkSize
+    }
     /// How long a lease lasts before another worker may take the job over (a chunk takes well under this).
     static let leaseSeconds = 600.0
     /// Retry strategy of process and deliver jobs: local disk errors clear quickly or need an operator.
@@ -562,7 +570,7 @@ public final class GatewayPipeline: Sendable {
     /// Leases up to a chunk of due jobs of `kind` (of `ids` only, when given).
     func claim(kind: String, ids: [Int64]?) throws -> [JobRecord] {
         do {
-            return try store.claimDueJobs(kinds: [kind], ids: ids, limit: leaseChunk, now: now(),
+            return try store.claimDueJobs(kinds: [kind], ids: ids, limit: leaseChunk(kind), now: now(),
                                           leaseOwner: owner, leaseSeconds: Self.leaseSeconds)
         } catch {
             logger.error("cannot lease \(kind) jobs: \(error)")

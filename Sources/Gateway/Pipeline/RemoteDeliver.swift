@@ -79,7 +79,7 @@ extension GatewayPipeline {
         return DeliverDecision(
             result: .succeeded(output: JobJSON.encode(DeliverOutput(path: line.receipt!, alreadyThere: alreadyThere))),
             receipt: input.records && job.batchId != nil && kind != nil ? (job.batchId!, kind!, input.file, digest) : nil,
-            line: line, path: nil)
+            line: line, path: nil, kind: input.kind)
     }
 
     /// Whether the remote file at `path` holds our bytes: same size and, up to `remoteCompareLimit`, same SHA-256.

@@ -579,3 +579,18 @@ struct CheckComparisonsMigrationTests {
         #expect(try schemaSQL(new) == schemaSQL(store))
     }
 }
+
+@Suite("Store: the notice sweep's query")
+struct SweepQueryTests {
+    @Test("the sweep looks instructions' references up by index: it never walks the library's consignments or container uses")
+    func sweepUsesIndexes() throws {
+        let dir = try StoreTempDir()
+        let store = try GatewayStore(path: dir.databasePath)
+        let plan = try store.pool.read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + GatewayStore.sweepCandidatesSQL(silenced: [1, 2]), arguments: [0, 0])
+                .map { $0["detail"] as String }
+        }
+        #expect(plan.contains { $0.hasPrefix("SEARCH u USING INDEX container_use_container") }, "\(plan)")
+        #expect(!plan.contains { $0.hasPrefix("SCAN u") || $0.hasPrefix("SCAN c") || $0.hasPrefix("SCAN consignment") }, "\(plan)")
+    }
+}

@@ -129,23 +129,32 @@ extension GatewayStore {
                 SELECT manifest_id FROM manifest_version GROUP BY manifest_id HAVING MIN(filed_at) > ? AND MIN(filed_at) <= ?
                 """, arguments: [sweptAt.addingTimeInterval(-silence), now.addingTimeInterval(-silence)])
             guard i1 > i0 || v1 > v0 || !silenced.isEmpty else { return ([], mark) }
-            let spokenFor = { (since: String) in """
-                SELECT c.manifest_id FROM instruction i JOIN consignment c ON c.bill_of_lading = i.object_ref
-                WHERE i.object_kind = 'bill' AND i.id > \(since)
-                UNION SELECT m.id FROM instruction i JOIN manifest m ON m.document_number = i.object_ref
-                WHERE i.object_kind = 'manifest' AND i.id > \(since)
-                UNION SELECT c.manifest_id FROM instruction i JOIN container_use u ON u.container = i.object_ref
-                JOIN consignment c ON c.id = u.consignment_id WHERE i.object_kind = 'container' AND i.id > \(since)
-                """ }
-            let ids = try Int64.fetchAll(db, sql: """
-                SELECT c.id FROM consignment c WHERE c.state = 'active' AND (c.manifest_id IN (
-                    \(spokenFor("?1"))
-                    UNION SELECT v.manifest_id FROM manifest_version v WHERE v.id > ?2 AND v.manifest_id IN (\(spokenFor("0"))))
-                    OR c.manifest_id IN (\(storeIdList(silenced))))
-                ORDER BY c.manifest_id, c.id
-                """, arguments: [i0, v0])
+            let ids = try Int64.fetchAll(db, sql: Self.sweepCandidatesSQL(silenced: silenced), arguments: [i0, v0])
             return (try Self.verdicts(consignmentIds: ids, now: now, settings: settings, db), mark)
         }
+    }
+
+    /// The sweep's active consignments (`?1`: the last instruction id swept, `?2`: the last manifest version id swept).
+    ///
+    /// The instructions' references are IN lists, which the planners look up by the indexes on bills and containers.
+    /// Written as joins, SQLite (no statistics) walked every container use of the library instead, twice a sweep:
+    /// 18 ms of the sweep after 1 000 manifests were filed, and growing with the library.
+    static func sweepCandidatesSQL(silenced: [Int64]) -> String {
+        let spokenFor = { (since: String) in """
+            SELECT c.manifest_id FROM consignment c
+            WHERE c.bill_of_lading IN (SELECT object_ref FROM instruction WHERE object_kind = 'bill' AND id > \(since))
+            UNION SELECT m.id FROM manifest m
+            WHERE m.document_number IN (SELECT object_ref FROM instruction WHERE object_kind = 'manifest' AND id > \(since))
+            UNION SELECT c.manifest_id FROM container_use u JOIN consignment c ON c.id = u.consignment_id
+            WHERE u.container IN (SELECT object_ref FROM instruction WHERE object_kind = 'container' AND id > \(since))
+            """ }
+        return """
+            SELECT c.id FROM consignment c WHERE c.state = 'active' AND (c.manifest_id IN (
+                \(spokenFor("?1"))
+                UNION SELECT v.manifest_id FROM manifest_version v WHERE v.id > ?2 AND v.manifest_id IN (\(spokenFor("0"))))
+                OR c.manifest_id IN (\(storeIdList(silenced))))
+            ORDER BY c.manifest_id, c.id
+            """
     }
 
     static func verdicts(consignmentIds: [Int64], now: Date, settings: VerdictSettings, _ db: StoreConnection) throws -> [ConsignmentVerdict] {

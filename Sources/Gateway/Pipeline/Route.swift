@@ -29,7 +29,7 @@ struct ManifestWork {
     /// The CUSCAR directory each mapped manifest came in (nil: XML).
     var sources: [CUSCARDirectory?] = []
     /// Each mapped manifest's library JSON, written here (on any thread) rather than in the filing transaction.
-    var modelJSON: [String] = []
+    var modelJSON: [[UInt8]] = []
     /// Each mapped manifest's routing decisions under the configuration's rules (pure, so decided here too).
     var routes: [[RoutingDecision]] = []
     /// Mapping refusals (each names its consignment, segment or element, and byte offset).
@@ -66,7 +66,7 @@ struct ManifestWork {
         input = nil
         routes = mapped.map { Router.route($0, rules: rules) }
         refuseWhatCUSCARCannotCarry()
-        modelJSON = mapped.map(LibraryJSON.manifest)
+        modelJSON = mapped.map(LibraryJSON.manifestUTF8)
     }
 
     /// Refuses, before anything is filed, a manifest that a CUSCAR copy its rules select could not carry: an XML

@@ -1,28 +1,31 @@
 import Foundation
 import GRDB
 
-/// A manifest to file, from whom, received in which batch, with its library JSON (computed beforehand, off the
-/// writer's thread, when the caller has cores to spare).
+/// A manifest to file, from whom, received in which batch, with its library JSON in UTF-8 (computed beforehand, off
+/// the writer's thread, when the caller has cores to spare).
 public struct ManifestFilingItem: Sendable {
     public var manifest: Manifest
     public var partner: String
     public var batchId: Int64?
-    public var modelJSON: String
+    public var modelJSON: [UInt8]
 
-    public init(manifest: Manifest, partner: String, batchId: Int64?, modelJSON: String? = nil) {
+    public init(manifest: Manifest, partner: String, batchId: Int64?, modelJSON: [UInt8]? = nil) {
         self.manifest = manifest
         self.partner = partner
         self.batchId = batchId
-        self.modelJSON = modelJSON ?? LibraryJSON.manifest(manifest)
+        self.modelJSON = modelJSON ?? LibraryJSON.manifestUTF8(manifest)
     }
 }
 
 /// The library's bulk inserts, prepared once per filing transaction (see `RawInsert` for why).
 final class LibraryInserts {
-    let consignment: RawInsert
+    let version, consignment: RawInsert
     let goods, container: RowsInsert
 
     init(_ db: StoreConnection) throws {
+        version = try RawInsert(db, sql: """
+            INSERT INTO manifest_version (manifest_id, version, function, batch_id, filed_at, model_json) VALUES (?, ?, ?, ?, ?, ?)
+            """)
         consignment = try RawInsert(db, sql: """
             INSERT INTO consignment (manifest_id, bill_of_lading, master_bill, loading_port, discharge_port, state, version)
             VALUES (?, ?, ?, ?, ?, 'active', ?)
@@ -172,10 +175,12 @@ extension GatewayStore {
     static func file(_ item: ManifestFilingItem, now: Date, _ inserts: LibraryInserts,
                      _ db: StoreConnection) throws -> Result<ManifestFiling, ManifestFilingError> {
         let (manifest, partner, batchId, json) = (item.manifest, item.partner, item.batchId, item.modelJSON)
-        if let batchId, let row = try Row.fetchOne(db, sql: """
-            SELECT v.manifest_id, v.version FROM manifest_version v JOIN manifest m ON m.id = v.manifest_id
-            WHERE v.batch_id = ? AND m.partner = ? AND m.document_number = ? AND v.model_json = ?
-            """, arguments: [batchId, partner, manifest.documentNumber, json]) {
+        // The model is compared here, not in the query: nearly always no version of this batch matches, and the
+        // query need not be handed the 47 KB text each time.
+        if let batchId, let row = try Row.fetchAll(db, sql: """
+            SELECT v.manifest_id, v.version, v.model_json FROM manifest_version v JOIN manifest m ON m.id = v.manifest_id
+            WHERE v.batch_id = ? AND m.partner = ? AND m.document_number = ? ORDER BY v.version
+            """, arguments: [batchId, partner, manifest.documentNumber]).first(where: { (($0["model_json"] as String?) ?? "").utf8.elementsEqual(json) }) {
             return .success(ManifestFiling(manifestId: row["manifest_id"], version: row["version"], added: [], updated: [],
                                            cancelled: [], alreadyFiled: true))
         }
@@ -211,9 +216,14 @@ extension GatewayStore {
                 """, arguments: [version, manifest.function == .cancel ? "cancelled" : "active", t.mode.rawValue, t.voyage,
                                  t.meansId, t.meansName, t.departurePort, t.arrivalPort, now, manifestId])
         }
-        try db.execute(sql: """
-            INSERT INTO manifest_version (manifest_id, version, function, batch_id, filed_at, model_json) VALUES (?, ?, ?, ?, ?, ?)
-            """, arguments: [manifestId, version, manifest.function.rawValue, batchId, now, json])
+        let v = inserts.version
+        v.bind(manifestId)
+        v.bind(version)
+        v.bind(manifest.function.rawValue)
+        v.bind(batchId)
+        v.bind(now)
+        v.bind(utf8: json)
+        try v.run()
 
         var filing = ManifestFiling(manifestId: manifestId, version: version, added: [], updated: [], cancelled: [])
         // A new manifest has no consignments yet: nothing to look up before inserting.

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import GRDBSQLite
 
@@ -64,6 +65,30 @@ final class RawInsert {
                 }
             }
         }
+    }
+
+    /// Binds UTF-8 `bytes` as TEXT (no `String` made of them).
+    func bind(utf8 bytes: [UInt8]) {
+        guard let statement else { values.append(String(decoding: bytes, as: UTF8.self).databaseValue); return }
+        index += 1
+        bytes.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { chars in
+                // An empty buffer may have no address, and a null pointer would bind NULL rather than ''.
+                if let base = chars.baseAddress {
+                    _ = sqlite3_bind_text(statement, index, base, Int32(chars.count), Self.transient)
+                } else {
+                    _ = sqlite3_bind_text(statement, index, "", 0, Self.transient)
+                }
+            }
+        }
+    }
+
+    /// Binds a date as the store writes dates (`StoreDate`).
+    func bind(_ value: Date) {
+        let text = StoreDate.databaseValue(value)
+        guard let statement else { values.append(text); return }
+        index += 1
+        if let string = String.fromDatabaseValue(text) { Self.bindText(statement, index, string) } else { sqlite3_bind_null(statement, index) }
     }
 
     func bind(_ value: Int64?) {

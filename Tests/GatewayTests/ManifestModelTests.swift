@@ -48,7 +48,21 @@ struct ManifestModelTests {
                       DeliverInput(kind: "SIGNATURE", file: "QUOTE \" BACKSLASH \\ 重庆 \u{07}.p7s", sha256: "", records: false)] {
             #expect(input.json == JobJSON.encode(input))
             #expect(JobJSON.decode(DeliverInput.self, input.json) == input)
+            #expect(DeliverInput.decode(input.json) == input)
+            let output = DeliverOutput(path: "partners/CIQ/pickup/" + input.file, alreadyThere: !input.records)
+            #expect(output.json == JobJSON.encode(output))
         }
+        // Read by hand or by JSONDecoder, the same: other key orders, spaces, escapes, and what is not a delivery.
+        for text in [#"{"file":"a.edi","kind":"CONTRL","records":true,"sha256":"ff"}"#,
+                     #"{"kind":"CONTRL","file":"a.edi","records":false,"sha256":"ff"}"#,
+                     #"{ "file" : "a.edi", "kind":"CONTRL","records":true,"sha256":"ff"}"#,
+                     #"{"file":"a\u0041.edi","kind":"CONTRL","records":true,"sha256":"ff"}"#,
+                     #"{"file":"a.edi","kind":"CONTRL","records":true,"sha256":"ff"}x"#,
+                     #"{"file":"a.edi","kind":"CONTRL","records":1,"sha256":"ff"}"#,
+                     #"{"file":"a.edi","kind":"CONTRL","records":true}"#, #"{"file":"#, "", "null"] {
+            #expect(DeliverInput.decode(text) == JobJSON.decode(DeliverInput.self, text), "\(text)")
+        }
+        #expect(DeliverInput.decode(#"{"file":"a\u0041.edi","kind":"K","records":true,"sha256":""}"#)?.file == "aA.edi")
         let bills = ["CRXB1", "A\"B", "重庆/1"]
         #expect(try JSONDecoder().decode([String].self, from: Data(LibraryJSON.strings(bills).utf8)) == bills)
         #expect(LibraryJSON.strings([]) == "[]")

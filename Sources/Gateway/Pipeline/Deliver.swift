@@ -107,7 +107,7 @@ extension GatewayPipeline {
             return DeliverDecision(result: .failed(code: code, message: message, disposition: disposition, output: nil),
                                    line: line)
         }
-        guard let input = JobJSON.decode(DeliverInput.self, job.input), let digest = SHA256Digest(hex: input.sha256) else {
+        guard let input = DeliverInput.decode(job.input), let digest = SHA256Digest(hex: input.sha256) else {
             return failure(PipelineErrorCode.deliverIO, "the job's input is not a delivery: \(job.input)", .permanent)
         }
         line.file = input.file
@@ -144,7 +144,7 @@ extension GatewayPipeline {
         line.receipt = display(path)
         let kind = ReceiptKind(rawValue: input.kind)
         return DeliverDecision(
-            result: .succeeded(output: JobJSON.encode(DeliverOutput(path: display(path), alreadyThere: alreadyThere))),
+            result: .succeeded(output: DeliverOutput(path: display(path), alreadyThere: alreadyThere).json),
             receipt: input.records && job.batchId != nil && kind != nil ? (job.batchId!, kind!, input.file, digest) : nil,
             line: line, path: path, kind: input.kind)
     }

@@ -78,6 +78,40 @@ struct DeliverInput: Codable, Equatable {
         w.endObject()
         return w.text
     }
+
+    /// A job row's input read back. The text `json` writes is read by hand when it has no escapes (the usual
+    /// case: JSONDecoder cost more per delivery than writing the file); anything else goes through JSONDecoder.
+    static func decode(_ text: String?) -> DeliverInput? {
+        guard let text else { return nil }
+        return canonical(text) ?? JobJSON.decode(DeliverInput.self, text)
+    }
+
+    /// `{"file":"…","kind":"…","records":true|false,"sha256":"…"}` exactly, with no backslash anywhere; else nil.
+    private static func canonical(_ text: String) -> DeliverInput? {
+        var text = text
+        return text.withUTF8 { bytes -> DeliverInput? in
+            guard !bytes.contains(UInt8(ascii: "\\")) else { return nil }
+            var at = 0
+            func literal(_ expected: StaticString) -> Bool {
+                let count = expected.utf8CodeUnitCount
+                guard at + count <= bytes.count,
+                      memcmp(bytes.baseAddress! + at, expected.utf8Start, count) == 0 else { return false }
+                at += count
+                return true
+            }
+            func string() -> String? {
+                guard literal("\""), let end = bytes[at...].firstIndex(of: UInt8(ascii: "\"")) else { return nil }
+                defer { at = end + 1 }
+                return String(decoding: UnsafeBufferPointer(rebasing: bytes[at..<end]), as: UTF8.self)
+            }
+            guard literal("{\"file\":"), let file = string(), literal(",\"kind\":"), let kind = string(),
+                  literal(",\"records\":") else { return nil }
+            let records: Bool
+            if literal("true") { records = true } else if literal("false") { records = false } else { return nil }
+            guard literal(",\"sha256\":"), let sha256 = string(), literal("}"), at == bytes.count else { return nil }
+            return DeliverInput(kind: kind, file: file, sha256: sha256, records: records)
+        }
+    }
 }
 
 /// What a process job leaves on the job row (`gateway jobs show`).
@@ -102,6 +136,16 @@ struct DeliverOutput: Codable, Equatable {
     var path: String
     /// True when it was already there with the same bytes (a rerun or a recovery): nothing written.
     var alreadyThere: Bool
+
+    /// The job row's output, as `JobJSON.encode` writes it (sorted keys), by hand as `DeliverInput.json` is.
+    var json: String {
+        var w = JSONWriter()
+        w.beginObject()
+        w.field("alreadyThere", alreadyThere)
+        w.field("path", path)
+        w.endObject()
+        return w.text
+    }
 }
 
 /// JSON for job input/output columns: sorted keys, so the same value always gives the same text.

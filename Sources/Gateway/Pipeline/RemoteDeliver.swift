@@ -77,7 +77,7 @@ extension GatewayPipeline {
         line.receipt = "\(remote.description)/\(input.file)"
         let kind = ReceiptKind(rawValue: input.kind)
         return DeliverDecision(
-            result: .succeeded(output: JobJSON.encode(DeliverOutput(path: line.receipt!, alreadyThere: alreadyThere))),
+            result: .succeeded(output: DeliverOutput(path: line.receipt!, alreadyThere: alreadyThere).json),
             receipt: input.records && job.batchId != nil && kind != nil ? (job.batchId!, kind!, input.file, digest) : nil,
             line: line, path: nil, kind: input.kind)
     }

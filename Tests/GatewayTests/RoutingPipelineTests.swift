@@ -489,7 +489,7 @@ struct RoutingPipelineTests {
 
     @Test("SIGKILL at random points while manifests are filed and routed: each filed once, each copy delivered once")
     func killedWhileRouting() throws {
-        // 300 manifests: two chunks of process jobs (256 a chunk).
+        // 300 manifests: three chunks of process jobs (128 a chunk).
         let count = 300
         let (files, expected) = try routingLoad(count: count, prefix: "KILL")
         func fill() throws -> Scratch {
@@ -570,9 +570,9 @@ struct RoutingPipelineTests {
 
     @Test("an agency's instruction leased in the chunk after its manifest's is read once that manifest is filed")
     func instructionWaitsForTheChunkBefore() throws {
-        // 260 manifests: the first 256 process jobs are one chunk, and the customs release of a bill in the first
-        // manifest comes in the next. That chunk is decided while the first is filed; the release must still
-        // find the bill in the library, as it would have had the first chunk been filed before it was read.
+        // 260 manifests: the first 256 process jobs are two chunks (128 a chunk), and the customs release of a bill
+        // in the first manifest comes in the third. That chunk is decided while the second is filed; the release must
+        // still find the bill in the library, as it would have had the chunks before it been filed before it was read.
         let scratch = try spool()
         for (name, bytes) in try routingLoad(count: 260, prefix: "TURN").files {
             _ = try scratch.write("partners/CARRIERX/drop/\(name)", bytes)
@@ -585,7 +585,7 @@ struct RoutingPipelineTests {
         #expect(run.stdout.contains("CUSTOMS release.edi: accepted") && run.stdout.contains("instruction REL-TURN: release bill BLLAPTOP002"),
                 "\(run.stdout.split(separator: "\n").filter { $0.hasPrefix("CUSTOMS ") })")
         #expect(!run.stdout.contains("instruction.unknown-object"), "\(run.stdout.split(separator: "\n").filter { $0.hasPrefix("CUSTOMS ") })")
-        // The release really was in the second chunk: 256 process jobs were leased before it.
+        // The release really was in a later chunk: 260 process jobs were leased before it.
         let jobs = try ledger(scratch, "SELECT partner FROM job WHERE kind = 'process' ORDER BY id").map { $0["partner"] as String }
         #expect(jobs.firstIndex(of: "CUSTOMS") == 260, "\(jobs.count) process jobs")
         #expect(try ledger(scratch, "SELECT count(*) AS n FROM instruction WHERE object_ref = 'BLLAPTOP002' AND reference = 'REL-TURN'")[0]["n"] == 1)

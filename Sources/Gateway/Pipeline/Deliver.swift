@@ -54,7 +54,7 @@ extension GatewayPipeline {
         let local = jobs.indices.filter { decided[$0] == nil }
         nonisolated(unsafe) let unused = RemoteSessionCache()
         defer { unused.closeAll() }
-        for (index, result) in zip(local, Stripes.run(local, stripes: ProcessInfo.processInfo.activeProcessorCount) { index, _ in
+        for (index, result) in zip(local, Stripes.balanced(local, threads: ProcessInfo.processInfo.activeProcessorCount) { index in
             timed(jobs[index], unused)
         }) {
             decided[index] = result

@@ -56,7 +56,7 @@ extension GatewayPipeline {
     func prepareChunk(_ jobs: [JobRecord], libraryReady: @escaping @Sendable () -> Void = {}) -> ProcessChunk {
         let batches = (try? store.batches(ids: jobs.compactMap(\.batchId))) ?? [:]
         let rules = routingRules
-        let decisions = Stripes.run(jobs, stripes: ProcessInfo.processInfo.activeProcessorCount) { job, _ in
+        let decisions = Stripes.balanced(jobs, threads: ProcessInfo.processInfo.activeProcessorCount) { job in
             let started = Date()
             var decision = self.decide(job, batch: job.batchId.flatMap { batches[$0] }, libraryReady: libraryReady)
             if var work = decision.manifests {

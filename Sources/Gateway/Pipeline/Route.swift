@@ -197,14 +197,14 @@ extension GatewayPipeline {
         let at = now()
         // Each copy is also put in the raw store here, on every core (not durably: the chunk's syncfs makes
         // it so before the commit); only signing stays in job order.
-        var generated = Stripes.run(planned, stripes: stripes) { copy, _ in
+        var generated = Stripes.balanced(planned, threads: stripes) { copy in
             let bytes = Result { try self.generate(copy, at: at) }
             return GeneratedCopy(bytes: bytes, stored: (try? bytes.get()).map { bytes in
                 Result { () throws(RawStoreError) in try self.raw.put(bytes: bytes, durable: false).digest.hex }
             })
         }[...]
         // The ledger's record of every rule's decision, also on every core.
-        var decisionsJSON = Stripes.run(chunk.routing.flatMap { $0.plan.map(\.decisions) }, stripes: stripes) { decisions, _ in
+        var decisionsJSON = Stripes.balanced(chunk.routing.flatMap { $0.plan.map(\.decisions) }, threads: stripes) { decisions in
             LibraryJSON.decisions(decisions)
         }[...]
         for (i, plan) in chunk.routing {

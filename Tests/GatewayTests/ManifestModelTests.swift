@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 @testable import Gateway
 
@@ -63,6 +64,13 @@ struct ManifestModelTests {
             #expect(DeliverInput.decode(text) == JobJSON.decode(DeliverInput.self, text), "\(text)")
         }
         #expect(DeliverInput.decode(#"{"file":"a\u0041.edi","kind":"K","records":true,"sha256":""}"#)?.file == "aA.edi")
+        // Integers as Swift prints them, at the ends of the range too.
+        var random = SplitMix64(state: 5)
+        for n in [0, 1, -1, 9, 10, -10, 99, 100, Int.max, Int.min, Int.min + 1] + (0..<1_000).map({ _ in Int(truncatingIfNeeded: random.next()) >> Int(random.next() % 64) }) {
+            var out: [UInt8] = [UInt8(ascii: "x")]
+            JSONText.appendInt(n, to: &out)
+            #expect(out == Array(("x" + String(n)).utf8), "\(n)")
+        }
         let bills = ["CRXB1", "A\"B", "重庆/1"]
         #expect(try JSONDecoder().decode([String].self, from: Data(LibraryJSON.strings(bills).utf8)) == bills)
         #expect(LibraryJSON.strings([]) == "[]")

@@ -32,7 +32,16 @@ public enum JSONText {
 
     /// Appends a decimal integer.
     public static func appendInt(_ n: Int, to out: inout [UInt8]) {
-        out += String(n).utf8
+        // Digits written straight into `out` (`String(n).utf8` made a string per number: the library's JSON has
+        // several a goods item and a routing decision one a goods item).
+        if n < 0 { out.append(UInt8(ascii: "-")) }
+        var magnitude = n.magnitude
+        let start = out.count
+        repeat {
+            out.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+            magnitude /= 10
+        } while magnitude > 0
+        out[start...].reverse()
     }
 
     /// Re-indents compact JSON (as `JSONEncoder` writes it without `.prettyPrinted`) with two spaces,

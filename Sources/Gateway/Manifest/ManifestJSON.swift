@@ -100,7 +100,8 @@ public enum LibraryJSON {
 
     /// Every rule's decision as the library stores it (`routing_decision.decisions_json`).
     public static func decisions(_ decisions: [RoutingDecision]) -> String {
-        var w = JSONWriter()
+        // About 100 bytes a consignment's choice: reserved, so the text is not copied again and again as it grows.
+        var w = JSONWriter(capacity: 256 + decisions.reduce(0) { $0 + 128 * $1.consignments.count })
         w.array(nil, decisions) { w, d in
             w.object(nil) { w in
                 w.field("agency", d.agency)

@@ -275,6 +275,7 @@ public final class GatewayPipeline: Sendable {
     }
 
     func drain(intake: IntakeProgress?, shouldStop: @escaping @Sendable () -> Bool = { false }) -> (runs: [JobRun], error: Error?) {
+        _ = WorkerPriority.base  // read before the first worker is lowered
         let deliverer = Deliverer(pipeline: self, shouldStop: shouldStop)
         let filer = Filer(pipeline: self, intake: intake, shouldStop: shouldStop)
         let committer = Committer(pipeline: self, filer: filer, deliverer: deliverer)

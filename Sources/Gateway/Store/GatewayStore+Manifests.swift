@@ -143,7 +143,8 @@ extension GatewayStore {
                 do {
                     try db.inSavepoint {
                         result = try Self.file(item, now: now, inserts, db)
-                        if case .success(var filing) = result {
+                        // A first version has no earlier one to have been routed: no query (a thousand a run).
+                        if case .success(var filing) = result, filing.version > 1 {
                             filing.priorRecipients = try Self.recipients(manifestId: filing.manifestId, before: filing.version, db)
                             result = .success(filing)
                         }

@@ -287,6 +287,7 @@ public struct CUSCARWriter: Sendable {
     /// Splits text into lines of at most `width` characters at spaces, so the reader's join with one
     /// space gives the text back; a word longer than a line is cut.
     static func wrap(_ text: String, width: Int) -> [String] {
+        if fitsOneLine(text, width: width) { return [text] }
         if text.utf8.allSatisfy({ (0x20...0x7E).contains($0) }) { return wrapASCII(text, width: width) }
         // Most values fit on one line with single spaces: given back as they are.
         if text.utf8.count <= width, text.first != " ", text.last != " ", !text.contains("  ") {
@@ -332,16 +333,7 @@ public struct CUSCARWriter: Sendable {
         var contiguous = text
         return contiguous.withUTF8 { bytes -> [String] in
             func string(_ range: Range<Int>) -> String { String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self) }
-            let count = bytes.count
-            var doubleSpace = false
-            var i = 1
-            while i < count && !doubleSpace {
-                doubleSpace = bytes[i] == 0x20 && bytes[i - 1] == 0x20
-                i += 1
-            }
-            if count <= width, bytes.first != 0x20, bytes.last != 0x20, !doubleSpace {
-                return count == 0 ? [] : [text]
-            }
+            let count = bytes.count  // `wrap` gave back whole a text that fits one line (`fitsOneLine`)
             // Words are runs of non-spaces; a line is words joined by one space, so it is built in `line`.
             var lines: [String] = []
             var line: [UInt8] = []

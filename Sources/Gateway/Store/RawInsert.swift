@@ -55,14 +55,17 @@ final class RawInsert {
     /// Binds `value` as TEXT at `index` (also for `StoreConnection`'s statements).
     static func bindText(_ statement: OpaquePointer, _ index: Int32, _ value: String) {
         var value = value
-        value.withUTF8 { text in
-            text.withMemoryRebound(to: CChar.self) { chars in
-                // An empty buffer may have no address, and a null pointer would bind NULL rather than ''.
-                if let base = chars.baseAddress {
-                    _ = sqlite3_bind_text(statement, index, base, Int32(chars.count), transient)
-                } else {
-                    _ = sqlite3_bind_text(statement, index, "", 0, transient)
-                }
+        value.withUTF8 { bindUTF8(statement, index, $0) }
+    }
+
+    /// Binds UTF-8 bytes as TEXT at `index`; SQLite copies them.
+    private static func bindUTF8(_ statement: OpaquePointer, _ index: Int32, _ text: UnsafeBufferPointer<UInt8>) {
+        text.withMemoryRebound(to: CChar.self) { chars in
+            // An empty buffer may have no address, and a null pointer would bind NULL rather than ''.
+            if let base = chars.baseAddress {
+                _ = sqlite3_bind_text(statement, index, base, Int32(chars.count), transient)
+            } else {
+                _ = sqlite3_bind_text(statement, index, "", 0, transient)
             }
         }
     }
@@ -71,16 +74,7 @@ final class RawInsert {
     func bind(utf8 bytes: [UInt8]) {
         guard let statement else { values.append(String(decoding: bytes, as: UTF8.self).databaseValue); return }
         index += 1
-        bytes.withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { chars in
-                // An empty buffer may have no address, and a null pointer would bind NULL rather than ''.
-                if let base = chars.baseAddress {
-                    _ = sqlite3_bind_text(statement, index, base, Int32(chars.count), Self.transient)
-                } else {
-                    _ = sqlite3_bind_text(statement, index, "", 0, Self.transient)
-                }
-            }
-        }
+        bytes.withUnsafeBufferPointer { Self.bindUTF8(statement, index, $0) }
     }
 
     /// Binds a date as the store writes dates (`StoreDate`).

@@ -413,6 +413,47 @@ struct GatewayStoreTests {
         #expect(one == two)
         #expect(try store.jobs().count == 1)
     }
+
+    @Test("a chunk's job history is written at its commit, in order; a job whose commit is undone leaves none of its own", arguments: StoreKind.underTest)
+    func historyOfAChunk(_ kind: StoreKind) throws {
+        let dir = try TestStore(kind)
+        let store = try dir.open()
+        // 601 jobs: leased in two UPDATEs (500 a statement), each with its history row.
+        for i in 0..<601 { _ = try store.enqueue(JobRequest(kind: "deliver", partner: "customs", idempotencyKey: "d\(i)"), now: t0) }
+        let leased = try store.claimDueJobs(kinds: ["deliver"], limit: 1000, now: at(1), leaseOwner: "node-a", leaseSeconds: 60)
+        #expect(leased.count == 601)
+        #expect(leased.allSatisfy { $0.state == .running && $0.attempts == 1 && $0.leaseOwner == "node-a" })
+        #expect(try store.jobs().allSatisfy { $0.state == .running && $0.attempts == 1 && $0.leaseOwner == "node-a" })
+        // The second job's commit is refused (not its lease): what it enqueued and its history go with it.
+        let (a, b, c) = (leased[0].id, leased[1].id, leased[2].id)
+        let outcomes = try store.commit([
+            JobCommit(jobId: a, leaseOwner: "node-a", result: .succeeded(output: nil),
+                      enqueue: [JobRequest(kind: "deliver", partner: "ciq", idempotencyKey: "from-a")]),
+            JobCommit(jobId: b, leaseOwner: "node-b", result: .succeeded(output: nil),
+                      enqueue: [JobRequest(kind: "deliver", partner: "ciq", idempotencyKey: "from-b")]),
+            JobCommit(jobId: c, leaseOwner: "node-a", result: .succeeded(output: nil)),
+        ], now: at(2))
+        #expect(outcomes.map(\.state) == [.succeeded, nil, .succeeded])
+        func story(_ id: Int64) throws -> [String] {
+            try #require(try store.jobStory(id)).events.map { "\($0.fromState ?? "-")>\($0.toState)" }
+        }
+        #expect(try story(a) == ["->queued", "queued>running", "running>succeeded"])
+        #expect(try story(b) == ["->queued", "queued>running"])
+        #expect(try story(c) == ["->queued", "queued>running", "running>succeeded"])
+        let enqueued = try store.jobs().filter { $0.idempotencyKey?.hasPrefix("from-") == true }
+        #expect(enqueued.map(\.idempotencyKey) == ["from-a"])
+        #expect(try story(enqueued[0].id) == ["->queued"])
+        // Enqueued again under the same key (a rerun): the same job, no second history row.
+        let again = try store.commit([JobCommit(jobId: c, leaseOwner: "node-a", result: .succeeded(output: nil))], now: at(3))
+        #expect(again[0].state == nil)  // c is no longer running
+        #expect(try store.enqueue(JobRequest(kind: "deliver", partner: "ciq", idempotencyKey: "from-a"), now: at(4)) == enqueued[0].id)
+        #expect(try story(enqueued[0].id) == ["->queued"])
+        // History rows in the order they happened: each job's are in time order, and ids follow the times.
+        let events = try (a...c).flatMap { try #require(try store.jobStory($0)).events }
+        for (earlier, later) in zip(events, events.dropFirst()) where earlier.jobId == later.jobId {
+            #expect(earlier.id < later.id && earlier.at <= later.at)
+        }
+    }
 }
 
 @Suite("Store: dates as stored")

@@ -82,10 +82,14 @@ final class RowsInsert {
     }
 
     /// Inserts one row per element of `rows`, `bind` binding an element's values in column order.
+    ///
+    /// Statements of 64 rows, then the rest by powers of two (32, 16, ... 1): at most seven statements to prepare
+    /// per transaction, where one per remainder count compiled up to 64 of them, each of hundreds of parameters.
     func insert<Row>(_ rows: [Row], bind: (RawInsert, Row) -> Void) throws {
         var start = 0
         while start < rows.count {
-            let end = min(start + Self.maxRows, rows.count)
+            let left = rows.count - start
+            let end = start + (left >= Self.maxRows ? Self.maxRows : 1 << (Int.bitWidth - 1 - left.leadingZeroBitCount))
             let statement = try self.statement(rows: end - start)
             for index in start..<end { bind(statement, rows[index]) }
             try statement.run()

@@ -115,9 +115,8 @@ extension GatewayStore {
             }
             sql += " ORDER BY next_run_at, id LIMIT ?" + db.skipLocked
             arguments += [limit]
-            return try JobRecord.fetchAll(db, sql: sql, arguments: arguments).map { job in
-                try Self.lease(job, to: leaseOwner, now: now, seconds: leaseSeconds, db)
-            }
+            return try Self.lease(JobRecord.fetchAll(db, sql: sql, arguments: arguments), to: leaseOwner, now: now,
+                                  seconds: leaseSeconds, db)
         }
     }
 

@@ -297,21 +297,27 @@ public final class GatewayStore: Sendable {
     }
 
     static func insertJob(_ request: JobRequest, now: Date, message: String, _ db: StoreConnection) throws -> Int64 {
-        if let key = request.idempotencyKey,
-            let existing = try Int64.fetchOne(db, sql: "SELECT id FROM job WHERE idempotency_key = ?", arguments: [key])
-        {
-            return existing
-        }
+        let existing = { (key: String) in try Int64.fetchOne(db, sql: "SELECT id FROM job WHERE idempotency_key = ?", arguments: [key]) }
+        // On SQLite the insert itself tells whether the key was there (nothing inserted), so a new job, nearly every
+        // one, costs no query first; PostgreSQL asks first (an INSERT that does nothing returns no id there).
+        let asksFirst = db.dialect == .postgres
+        if asksFirst, let key = request.idempotencyKey, let id = try existing(key) { return id }
         let id = try db.insert(
             sql: """
                 INSERT INTO job (kind, partner, batch_id, idempotency_key, state, attempts, max_attempts,
                                  next_run_at, input, created_at, updated_at)
                 VALUES (?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?)
-                """,
+                """ + (asksFirst ? "" : " ON CONFLICT (idempotency_key) DO NOTHING"),
             arguments: [
                 request.kind, request.partner, request.batchId, request.idempotencyKey, request.maxAttempts,
                 request.runAt ?? now, request.input, now, now,
             ])
+        if !asksFirst && db.changes() == 0 {
+            guard let key = request.idempotencyKey, let id = try existing(key) else {
+                throw StoreError(.corrupt, "job \(request.kind) for \(request.partner ?? "-") was neither inserted nor found")
+            }
+            return id
+        }
         try appendEvent(id, from: nil, to: .queued, at: now, message: message, db)
         return id
     }
@@ -319,9 +325,7 @@ public final class GatewayStore: Sendable {
     static func appendEvent(
         _ jobId: Int64, from: JobState?, to: JobState, at: Date, message: String?, _ db: StoreConnection
     ) throws {
-        try db.execute(
-            sql: "INSERT INTO job_event (job_id, at, from_state, to_state, message) VALUES (?, ?, ?, ?, ?)",
-            arguments: [jobId, at, from?.rawValue, to.rawValue, message])
+        db.appendEvent(.init(jobId: jobId, at: at, from: from?.rawValue, to: to.rawValue, message: message))
     }
 
     /// Atomically takes the next due job (queued or retrying, `next_run_at <= now`) and leases it to
@@ -339,34 +343,45 @@ public final class GatewayStore: Sendable {
             }
             sql += " ORDER BY next_run_at, id LIMIT 1" + db.skipLocked
             guard let job = try JobRecord.fetchOne(db, sql: sql, arguments: arguments) else { return nil }
-            return try Self.lease(job, to: leaseOwner, now: now, seconds: leaseSeconds, db)
+            return try Self.lease([job], to: leaseOwner, now: now, seconds: leaseSeconds, db)[0]
         }
     }
 
-    /// Moves a due job to `running` under `owner`'s lease, counting the attempt; returns the updated row.
-    static func lease(_ job: JobRecord, to owner: String, now: Date, seconds: Double, _ db: StoreConnection) throws
-        -> JobRecord
+    /// Moves due jobs to `running` under `owner`'s lease, counting the attempt; returns the rows as updated.
+    ///
+    /// One UPDATE for up to 500 jobs (a chunk leases hundreds, and one statement a job cost more than SQLite's
+    /// work); the rows are not read back: they are as just written.
+    static func lease(_ jobs: [JobRecord], to owner: String, now: Date, seconds: Double, _ db: StoreConnection) throws
+        -> [JobRecord]
     {
         let expires = now.addingTimeInterval(seconds)
-        try db.execute(
-            sql: """
-                UPDATE job SET state = 'running', attempts = attempts + 1, lease_owner = ?,
-                               lease_expires_at = ?, updated_at = ?
-                WHERE id = ?
-                """,
-            arguments: [owner, expires, now, job.id])
-        guard db.changes() == 1 else { throw StoreError(.jobNotFound, "job \(job.id) not found") }
-        try appendEvent(
-            job.id, from: job.state, to: .running, at: now,
-            message: "attempt \(job.attempts + 1) of \(job.maxAttempts) leased to \(owner)", db)
-        // The row as just written, not read back: a chunk leases hundreds of jobs at once.
-        var leased = job
-        leased.state = .running
-        leased.attempts += 1
-        leased.leaseOwner = owner
-        leased.leaseExpiresAt = expires
-        leased.updatedAt = now
-        return leased
+        var start = 0
+        while start < jobs.count {
+            let batch = jobs[start..<min(start + 500, jobs.count)]
+            try db.execute(
+                sql: """
+                    UPDATE job SET state = 'running', attempts = attempts + 1, lease_owner = ?,
+                                   lease_expires_at = ?, updated_at = ?
+                    WHERE id IN (\(storeQuestionMarks(count: batch.count)))
+                    """,
+                arguments: [owner, expires, now] + StoreArguments(batch.map(\.id)))
+            guard db.changes() == batch.count else {
+                throw StoreError(.jobNotFound, "\(batch.count - db.changes()) of the \(batch.count) jobs \(batch.first!.id) to \(batch.last!.id) to lease not found")
+            }
+            start += batch.count
+        }
+        return try jobs.map { job in
+            try appendEvent(
+                job.id, from: job.state, to: .running, at: now,
+                message: "attempt \(job.attempts + 1) of \(job.maxAttempts) leased to \(owner)", db)
+            var leased = job
+            leased.state = .running
+            leased.attempts += 1
+            leased.leaseOwner = owner
+            leased.leaseExpiresAt = expires
+            leased.updatedAt = now
+            return leased
+        }
     }
 
     /// Extends a running job's lease (a long transfer), so crash recovery does not take it away.

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import GRDBSQLite
 
@@ -58,6 +59,8 @@ public final class StoreConnection {
     private var savepoints = 0
     /// This transaction's INSERT, UPDATE and DELETE statements on SQLite, prepared once each (see `runDirect`).
     private var direct: [String: OpaquePointer] = [:]
+    /// Job history rows of this transaction not yet written (see `appendEvent`).
+    private var pendingEvents: [JobEventRow] = []
 
     init(_ backend: Backend) {
         self.backend = backend
@@ -191,11 +194,83 @@ public final class StoreConnection {
         return nil
     }
 
+    /// One row of job history, as `appendEvent` was given it.
+    struct JobEventRow {
+        var jobId: Int64
+        var at: Date
+        var from: String?
+        var to: String
+        var message: String?
+    }
+
+    /// Adds a row of job history, written with the others of the transaction by `writePendingEvents` before it commits
+    /// (`StoreDatabase.write` sees to it), and dropped with the savepoint it was added in if that is undone.
+    ///
+    /// Why not at once: a chunk's commit or lease adds a history row for every job it inserts, leases and completes
+    /// (three for most jobs, 16 000 for a routed run of 1 000 manifests), and one INSERT a row cost more than
+    /// SQLite's work for the row. History is only read in other transactions (`jobs show`, `trace`, `stats`).
+    func appendEvent(_ event: JobEventRow) {
+        pendingEvents.append(event)
+    }
+
+    /// Writes the pending job history, many rows a statement, in the order it was added.
+    func writePendingEvents() throws {
+        guard !pendingEvents.isEmpty else { return }
+        let events = pendingEvents
+        pendingEvents.removeAll()
+        try RowsInsert(self, into: "job_event (job_id, at, from_state, to_state, message)", row: "(?, ?, ?, ?, ?)")
+            .insert(events) { insert, event in
+                insert.bind(event.jobId)
+                insert.bind(event.at)
+                insert.bind(event.from)
+                insert.bind(event.to)
+                insert.bind(event.message)
+            }
+    }
+
     /// Runs `body` in a savepoint: undone alone when it throws or returns `.rollback`, the transaction going on.
     public func inSavepoint(_ body: () throws -> Database.TransactionCompletion) throws {
+        // The history the body adds goes with it when it is undone.
+        let mark = pendingEvents.count
+        func dropHistory() { pendingEvents.removeSubrange(min(mark, pendingEvents.count)...) }
+        do {
+            try savepoint {
+                let completion = try body()
+                if completion == .rollback { dropHistory() }
+                return completion
+            }
+        } catch {
+            dropHistory()
+            throw error
+        }
+    }
+
+    private func savepoint(_ body: () throws -> Database.TransactionCompletion) throws {
         switch backend {
         case .sqlite(let db):
-            try db.inSavepoint(body)
+            // Outside a transaction GRDB opens one (IMMEDIATE) instead of a top-level savepoint: its way, kept, with
+            // the history written inside it.
+            guard db.isInsideTransaction else {
+                return try db.inSavepoint {
+                    let completion = try body()
+                    if completion == .commit { try self.writePendingEvents() }
+                    return completion
+                }
+            }
+            // What GRDB's `inSavepoint` runs, on statements prepared once per connection: GRDB compiles its three
+            // statements again for every savepoint, and a routed run takes thousands (each filing, each job of a
+            // commit). GRDB still sees the savepoint statements run, as any statement.
+            try db.cachedStatement(sql: "SAVEPOINT swg").execute()
+            let completion: Database.TransactionCompletion
+            do {
+                completion = try body()
+            } catch {
+                try? db.cachedStatement(sql: "ROLLBACK TRANSACTION TO SAVEPOINT swg").execute()
+                try? db.cachedStatement(sql: "RELEASE SAVEPOINT swg").execute()
+                throw error
+            }
+            if completion == .rollback { try db.cachedStatement(sql: "ROLLBACK TRANSACTION TO SAVEPOINT swg").execute() }
+            try db.cachedStatement(sql: "RELEASE SAVEPOINT swg").execute()
         case .postgres(let session):
             savepoints += 1
             let name = "sp\(savepoints)"
@@ -327,10 +402,15 @@ final class StoreDatabase: Sendable {
     /// READ COMMITTED, the isolation that clause is made for: nodes claiming at once take different rows instead
     /// of failing each other's transactions.
     func write<T>(queue: Bool = false, _ body: (StoreConnection) throws -> T) throws -> T {
+        func run(_ connection: StoreConnection) throws -> T {
+            let result = try body(connection)
+            try connection.writePendingEvents()
+            return result
+        }
         switch kind {
-        case .sqlite(let pool): try pool.write { db in try body(StoreConnection(.sqlite(db))) }
+        case .sqlite(let pool): return try pool.write { db in try run(StoreConnection(.sqlite(db))) }
         case .postgres(let session):
-            try session.transaction(writing: true, readCommitted: queue) { try body(StoreConnection(.postgres(session))) }
+            return try session.transaction(writing: true, readCommitted: queue) { try run(StoreConnection(.postgres(session))) }
         }
     }
 

@@ -621,7 +621,7 @@ struct CheckComparisonsMigrationTests {
     }
 }
 
-@Suite("Store: the notice sweep's query")
+@Suite("Store: the hot queries' plans")
 struct SweepQueryTests {
     @Test("the sweep looks instructions' references up by index: it never walks the library's consignments or container uses")
     func sweepUsesIndexes() throws {
@@ -633,5 +633,16 @@ struct SweepQueryTests {
         }
         #expect(plan.contains { $0.hasPrefix("SEARCH u USING INDEX container_use_container") }, "\(plan)")
         #expect(!plan.contains { $0.hasPrefix("SCAN u") || $0.hasPrefix("SCAN c") || $0.hasPrefix("SCAN consignment") }, "\(plan)")
+    }
+
+    @Test("duplicate interchange detection looks the partner, sender and reference up by index, not all the partner's batches")
+    func duplicateInterchangeUsesIndex() throws {
+        let dir = try StoreTempDir()
+        let store = try GatewayStore(path: dir.databasePath)
+        let plan = try store.pool.read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + GatewayStore.duplicateInterchangeSQL(.sqlite), arguments: ["p", "s", "r"])
+                .map { $0["detail"] as String }
+        }
+        #expect(plan.contains { $0.contains("INDEX batch_interchange (partner=? AND <expr>=? AND interchange_ref=?)") }, "\(plan)")
     }
 }

@@ -180,13 +180,8 @@ public final class GatewayStore: Sendable {
             return .identicalReplay(existingBatchId: existing, jobId: job)
         }
         if let reference = intake.interchangeRef,
-            let existing = try Int64.fetchOne(db, sql: """
-                    SELECT id FROM batch
-                    WHERE partner = ? AND COALESCE(sender_id, '') = COALESCE(?, '') AND interchange_ref = ?
-                      AND state <> 'conflict'
-                    ORDER BY id LIMIT 1
-                    """,
-                arguments: [intake.partner, intake.senderId, reference])
+            let existing = try Int64.fetchOne(db, sql: duplicateInterchangeSQL(db.dialect),
+                                               arguments: [intake.partner, intake.senderId, reference])
         {
             let reason =
                 "interchange reference '\(reference)' from sender '\(intake.senderId ?? "")' was already received "
@@ -212,6 +207,19 @@ public final class GatewayStore: Sendable {
             return try insertJob(request, now: intake.receivedAt, message: "new batch \(batchId)", db)
         }
         return .new(batchId: batchId, jobId: job)
+    }
+
+    /// The accepted batch with a partner's sender and interchange reference (ISO 9735 duplicate detection), found
+    /// through the `batch_interchange` index. Its expression is the index's own: SQLite's index says `ifnull`,
+    /// PostgreSQL's `COALESCE`. With `COALESCE` SQLite only matched the partner and walked all its batches, one
+    /// more row every file a partner ever sent, at every intake (`StoreTests` checks the plan).
+    static func duplicateInterchangeSQL(_ dialect: StoreDialect) -> String {
+        let sender = dialect == .postgres ? "COALESCE(sender_id, '') = COALESCE(?, '')" : "ifnull(sender_id, '') = ifnull(?, '')"
+        return """
+            SELECT id FROM batch
+            WHERE partner = ? AND \(sender) AND interchange_ref = ? AND state <> 'conflict'
+            ORDER BY id LIMIT 1
+            """
     }
 
     private static func insertBatch(_ intake: IntakeRecord, state: BatchState, reason: String?, _ db: StoreConnection) throws

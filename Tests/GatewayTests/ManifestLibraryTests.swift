@@ -136,6 +136,37 @@ struct ManifestLibraryTests {
         #expect(try store.manifestVersions(partner: "CARRIERX", documentNumber: "MAN3").count == 1)
         #expect(try store.consignments(matching: "BL2").isEmpty)
     }
+
+    @Test("consignments filed in one transaction by originals, a change and a refused manifest each keep their own goods",
+          arguments: StoreKind.underTest)
+    func consignmentIdsInOneTransaction(_ kind: StoreKind) throws {
+        let (store, folder) = try store(kind)
+        defer { withExtendedLifetime(folder) {} }
+        func named(_ number: String, _ function: ManifestFunction, _ consignments: [Consignment]) -> ManifestFilingItem {
+            var manifest = filing(function, consignments)
+            manifest.documentNumber = number
+            return ManifestFilingItem(manifest: manifest, partner: "CARRIERX", batchId: nil)
+        }
+        _ = try store.fileAll([named("MAN1", .original, [consignment("BL1", goods: "ONE")])], now: Date())
+        // One transaction: a change of MAN1 (BL1 again, BL2 new), an original refused for its repeated bill (its rows
+        // undone after they were given ids), then an original: every new row gets an id of its own.
+        let results = try store.fileAll([
+            named("MAN1", .change, [consignment("BL1", goods: "ONE AGAIN"), consignment("BL2", goods: "TWO")]),
+            named("MAN2", .original, [consignment("BL3", goods: "THREE"), consignment("BL3", goods: "THREE AGAIN")]),
+            named("MAN3", .original, [consignment("BL4", goods: "FOUR"), consignment("BL5", goods: "FIVE")]),
+        ], now: Date())
+        #expect(results.map(refusal) == [nil, "manifest.unfileable", nil])
+        _ = try store.fileAll([named("MAN4", .original, [consignment("BL6", goods: "SIX")])], now: Date())
+        let rows = try store.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT m.document_number, c.id, c.bill_of_lading, g.description FROM consignment c
+                JOIN manifest m ON m.id = c.manifest_id JOIN goods_item g ON g.consignment_id = c.id ORDER BY c.bill_of_lading
+                """)
+        }
+        #expect(rows.map { "\($0["document_number"] as String) \($0["bill_of_lading"] as String) \($0["description"] as String)" }
+                == ["MAN1 BL1 ONE AGAIN", "MAN1 BL2 TWO", "MAN3 BL4 FOUR", "MAN3 BL5 FIVE", "MAN4 BL6 SIX"])
+        #expect(Set(rows.map { $0["id"] as Int64 }).count == 5)
+    }
 }
 
 /// The refusal's code, nil for an accepted filing.

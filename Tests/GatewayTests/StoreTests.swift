@@ -645,4 +645,17 @@ struct SweepQueryTests {
         }
         #expect(plan.contains { $0.contains("INDEX batch_interchange (partner=? AND <expr>=? AND interchange_ref=?)") }, "\(plan)")
     }
+
+    @Test("a lease reads the due jobs in time order from job_due, with no sort; given ids, it looks them up by id")
+    func leaseUsesDueIndex() throws {
+        let dir = try StoreTempDir()
+        let store = try GatewayStore(path: dir.databasePath)
+        func plan(_ sql: String, _ arguments: StatementArguments) throws -> [String] {
+            try store.pool.read { db in try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: arguments).map { $0["detail"] as String } }
+        }
+        let due = try plan(GatewayStore.dueJobsSQL(.sqlite, kinds: 1, ids: nil, partner: true), [t0, "deliver", "p", 10])
+        #expect(due.contains { $0.contains("INDEX job_due (next_run_at<?)") } && !due.contains { $0.contains("TEMP B-TREE") }, "\(due)")
+        let byId = try plan(GatewayStore.dueJobsSQL(.sqlite, kinds: nil, ids: 2, partner: false), [t0, 1, 2, 10])
+        #expect(byId.contains { $0.contains("INTEGER PRIMARY KEY (rowid=?)") }, "\(byId)")
+    }
 }

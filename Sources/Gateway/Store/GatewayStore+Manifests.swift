@@ -19,20 +19,70 @@ public struct ManifestFilingItem: Sendable {
 
 /// The library's bulk inserts, prepared once per filing transaction (see `RawInsert` for why).
 final class LibraryInserts {
-    let version, consignment: RawInsert
+    let version: RawInsert
     let goods, container: RowsInsert
+    private let db: StoreConnection
+    /// PostgreSQL: one consignment a statement, its id given back by the server.
+    private let consignment: RawInsert?
+    /// SQLite: many consignments a statement, their ids given here (see `consignments`).
+    private let consignmentRows: RowsInsert?
+    private var lastConsignmentId: Int64?
 
     init(_ db: StoreConnection) throws {
+        self.db = db
         version = try RawInsert(db, sql: """
             INSERT INTO manifest_version (manifest_id, version, function, batch_id, filed_at, model_json) VALUES (?, ?, ?, ?, ?, ?)
             """)
-        consignment = try RawInsert(db, sql: """
-            INSERT INTO consignment (manifest_id, bill_of_lading, master_bill, loading_port, discharge_port, state, version)
-            VALUES (?, ?, ?, ?, ?, 'active', ?)
-            """, returnsId: true)
+        if db.dialect == .postgres {
+            consignment = try RawInsert(db, sql: """
+                INSERT INTO consignment (manifest_id, bill_of_lading, master_bill, loading_port, discharge_port, state, version)
+                VALUES (?, ?, ?, ?, ?, 'active', ?)
+                """, returnsId: true)
+            consignmentRows = nil
+        } else {
+            consignment = nil
+            consignmentRows = RowsInsert(db, into: """
+                consignment (id, manifest_id, bill_of_lading, master_bill, loading_port, discharge_port, state, version)
+                """, row: "(?, ?, ?, ?, ?, ?, 'active', ?)")
+        }
         goods = RowsInsert(db, into: "goods_item (consignment_id, sequence, description, hs_code, packages, package_type, gross_weight_kg, un_numbers)",
                            row: "(?, ?, ?, ?, ?, ?, ?, ?)")
         container = RowsInsert(db, into: "container_use (consignment_id, container)", row: "(?, ?)")
+    }
+
+    /// Inserts new consignments of a manifest (as active, in `version`) and returns their ids, in order.
+    ///
+    /// On SQLite many rows a statement, with ids given here: one past the table's largest, read once per transaction
+    /// (the only writer), then counting up. A filing that is undone leaves a gap, never a reused id. Its 50
+    /// consignments were 50 statements, a seventh of filing a manifest. PostgreSQL's ids come from its sequence.
+    func consignments(_ consignments: [Consignment], manifestId: Int64, version: Int) throws -> [Int64] {
+        guard let rows = consignmentRows else {
+            return try consignments.map { c in
+                let insert = consignment!
+                insert.bind(manifestId)
+                insert.bind(c.billOfLading)
+                insert.bind(c.masterBillOfLading)
+                insert.bind(c.loadingPort)
+                insert.bind(c.dischargePort)
+                insert.bind(version)
+                return try insert.run()
+            }
+        }
+        guard !consignments.isEmpty else { return [] }
+        let first = try lastConsignmentId ?? Int64.fetchOne(db, sql: "SELECT max(id) FROM consignment") ?? 0
+        let ids = (1...Int64(consignments.count)).map { first + $0 }
+        lastConsignmentId = ids.last
+        try rows.insert(Array(zip(ids, consignments))) { insert, row in
+            let (id, c) = row
+            insert.bind(id)
+            insert.bind(manifestId)
+            insert.bind(c.billOfLading)
+            insert.bind(c.masterBillOfLading)
+            insert.bind(c.loadingPort)
+            insert.bind(c.dischargePort)
+            insert.bind(version)
+        }
+        return ids
     }
 
     /// The goods items and container uses of `consignments` (by index in it, with its row id), many rows a statement.
@@ -254,6 +304,7 @@ extension GatewayStore {
         }
         var filed: [(index: Int, id: Int64)] = []
         filed.reserveCapacity(manifest.consignments.count)
+        var added: [Int] = []
         for (index, consignment) in manifest.consignments.enumerated() {
             let bill = consignment.billOfLading
             if !fresh, let id = try Int64.fetchOne(db, sql: "SELECT id FROM consignment WHERE manifest_id = ? AND bill_of_lading = ?",
@@ -266,17 +317,12 @@ extension GatewayStore {
                 filed.append((index, id))
                 filing.updated.append(bill)
             } else {
-                let c = inserts.consignment
-                c.bind(manifestId)
-                c.bind(bill)
-                c.bind(consignment.masterBillOfLading)
-                c.bind(consignment.loadingPort)
-                c.bind(consignment.dischargePort)
-                c.bind(version)
-                filed.append((index, try c.run()))
+                added.append(index)
                 filing.added.append(bill)
             }
         }
+        let ids = try inserts.consignments(added.map { manifest.consignments[$0] }, manifestId: manifestId, version: version)
+        filed += zip(added, ids).map { ($0, $1) }
         try inserts.contents(of: manifest.consignments, filed: filed)
         return .success(filing)
     }

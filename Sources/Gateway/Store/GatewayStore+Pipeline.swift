@@ -96,28 +96,31 @@ extension GatewayStore {
     /// `leaseOwner` in one transaction, oldest due first.
     public func claimDueJobs(kinds: [String]? = nil, ids: [Int64]? = nil, partner: String? = nil, limit: Int, now: Date,
                              leaseOwner: String, leaseSeconds: Double) throws -> [JobRecord] {
-        try database.write(queue: true) { db in
-            var sql = "SELECT * FROM job WHERE state IN ('queued', 'retrying') AND next_run_at <= ?"
+        if kinds?.isEmpty == true || ids?.isEmpty == true { return [] }
+        return try database.write(queue: true) { db in
             var arguments: StoreArguments = [now]
-            if let kinds {
-                if kinds.isEmpty { return [] }
-                sql += " AND kind IN (\(storeQuestionMarks(count: kinds.count)))"
-                arguments += StoreArguments(kinds)
-            }
-            if let ids {
-                if ids.isEmpty { return [] }
-                sql += " AND id IN (\(storeQuestionMarks(count: ids.count)))"
-                arguments += StoreArguments(ids)
-            }
-            if let partner {
-                sql += " AND partner = ?"
-                arguments += [partner]
-            }
-            sql += " ORDER BY next_run_at, id LIMIT ?" + db.skipLocked
+            if let kinds { arguments += StoreArguments(kinds) }
+            if let ids { arguments += StoreArguments(ids) }
+            if let partner { arguments += [partner] }
             arguments += [limit]
+            let sql = Self.dueJobsSQL(db.dialect, kinds: kinds?.count, ids: ids?.count, partner: partner != nil)
             return try Self.lease(JobRecord.fetchAll(db, sql: sql, arguments: arguments), to: leaseOwner, now: now,
                                   seconds: leaseSeconds, db)
         }
+    }
+
+    /// The due jobs, oldest due first: `?` for the time, then `kinds` kinds, `ids` ids, the partner, the limit.
+    ///
+    /// On SQLite the query names the `job_due` index (due jobs by time), which gives them in the order asked: without
+    /// statistics SQLite chose `job_state_updated` (every queued job, sorted again), 4 ms a lease with 5 000 queued
+    /// deliveries against 1 ms (`StoreTests` checks the plan). Given ids, SQLite looks them up by id instead.
+    static func dueJobsSQL(_ dialect: StoreDialect, kinds: Int?, ids: Int?, partner: Bool) -> String {
+        var sql = "SELECT * FROM job" + (dialect == .sqlite && ids == nil ? " INDEXED BY job_due" : "")
+            + " WHERE state IN ('queued', 'retrying') AND next_run_at <= ?"
+        if let kinds { sql += " AND kind IN (\(storeQuestionMarks(count: kinds)))" }
+        if let ids { sql += " AND id IN (\(storeQuestionMarks(count: ids)))" }
+        if partner { sql += " AND partner = ?" }
+        return sql + " ORDER BY next_run_at, id LIMIT ?" + StoreConnection.skipLocked(dialect)
     }
 
     /// Commits every attempt of a chunk in one transaction (see `JobCommit`).

@@ -341,18 +341,7 @@ public final class GatewayStore: Sendable {
     public func claimNextJob(kinds: [String]? = nil, now: Date, leaseOwner: String, leaseSeconds: Double)
         throws -> JobRecord?
     {
-        try database.write(queue: true) { db in
-            var sql = "SELECT * FROM job WHERE state IN ('queued', 'retrying') AND next_run_at <= ?"
-            var arguments: StoreArguments = [now]
-            if let kinds {
-                if kinds.isEmpty { return nil }
-                sql += " AND kind IN (\(storeQuestionMarks(count: kinds.count)))"
-                arguments += StoreArguments(kinds)
-            }
-            sql += " ORDER BY next_run_at, id LIMIT 1" + db.skipLocked
-            guard let job = try JobRecord.fetchOne(db, sql: sql, arguments: arguments) else { return nil }
-            return try Self.lease([job], to: leaseOwner, now: now, seconds: leaseSeconds, db)[0]
-        }
+        try claimDueJobs(kinds: kinds, limit: 1, now: now, leaseOwner: leaseOwner, leaseSeconds: leaseSeconds).first
     }
 
     /// Moves due jobs to `running` under `owner`'s lease, counting the attempt; returns the rows as updated.

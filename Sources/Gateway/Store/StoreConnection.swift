@@ -79,7 +79,9 @@ public final class StoreConnection {
 
     /// ` FOR UPDATE SKIP LOCKED` on PostgreSQL (rows another node is claiming are passed over), nothing on SQLite
     /// (one writer at a time: nobody else is claiming).
-    public var skipLocked: String {
+    public var skipLocked: String { Self.skipLocked(dialect) }
+
+    static func skipLocked(_ dialect: StoreDialect) -> String {
         dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
     }
 

@@ -613,3 +613,18 @@ struct RoutingPipelineTests {
         #expect(throws: ManifestFilingError.self) { try other[0].get() }
     }
 }
+
+@Suite("Pipeline: process chunks")
+struct ProcessChunkTests {
+    @Test("a full lease goes down whole; a short one (the last jobs due) in pieces of 32 or more, in order, none lost")
+    func leasePieces() {
+        func sizes(_ count: Int) -> [Int] { GatewayPipeline.pieces(Array(0..<count), leased: 128).map(\.count) }
+        #expect(sizes(128) == [128])
+        #expect(sizes(104) == [35, 35, 34])
+        #expect(sizes(64) == [32, 32])
+        #expect(sizes(63) == [63])
+        #expect(sizes(1) == [1])
+        #expect(sizes(0) == [])
+        #expect(GatewayPipeline.pieces(Array(0..<127), leased: 128).flatMap { $0 } == Array(0..<127))
+    }
+}

@@ -65,6 +65,18 @@ public final class GatewayPipeline: Sendable {
         default: return Self.chunkSize
         }
     }
+
+    /// A lease cut into the chunks that go down the pipeline: whole, unless it is short of what was asked (the
+    /// last jobs due), then in pieces of 32 or a little more. The last chunk's filing, copies, commit and deliveries
+    /// are a run's tail, which no other chunk overlaps and which leaves a core idle: in a routed run of 1 000
+    /// manifests (7 leases of 128, then 104), the time after the last mapping went from 101 to 138 ms to 55 to 71 ms
+    /// (three runs each) with the 104 as three chunks.
+    static func pieces<Job>(_ jobs: [Job], leased limit: Int) -> [ArraySlice<Job>] {
+        let count = jobs.count < limit ? max(1, jobs.count / 32) : 1
+        let size = (jobs.count + count - 1) / count
+        return stride(from: 0, to: jobs.count, by: max(size, 1)).map { jobs[$0..<min($0 + size, jobs.count)] }
+    }
+
     /// How long a lease lasts before another worker may take the job over (a chunk takes well under this).
     static let leaseSeconds = 600.0
     /// Retry strategy of process and deliver jobs: local disk errors clear quickly or need an operator.
@@ -406,15 +418,17 @@ public final class GatewayPipeline: Sendable {
                         }
                         continue
                     }
-                    self.condition.withLock { self.inFlight += 1 }
-                    let turn = self.turn, place = sequence
-                    let chunk = pipeline.prepareChunk(jobs, libraryReady: { turn.wait(filed: place) })
-                    self.condition.withLock {
-                        while self.prepared != nil { self.condition.wait() }
-                        self.prepared = (place, chunk)
-                        self.condition.broadcast()
+                    for piece in GatewayPipeline.pieces(jobs, leased: pipeline.leaseChunk(JobKind.process)) {
+                        self.condition.withLock { self.inFlight += 1 }
+                        let turn = self.turn, place = sequence
+                        let chunk = pipeline.prepareChunk(Array(piece), libraryReady: { turn.wait(filed: place) })
+                        self.condition.withLock {
+                            while self.prepared != nil { self.condition.wait() }
+                            self.prepared = (place, chunk)
+                            self.condition.broadcast()
+                        }
+                        sequence += 1
                     }
-                    sequence += 1
                 }
                 self.condition.withLock {
                     self.mappingEnded = true

@@ -627,4 +627,11 @@ struct ProcessChunkTests {
         #expect(sizes(0) == [])
         #expect(GatewayPipeline.pieces(Array(0..<127), leased: 128).flatMap { $0 } == Array(0..<127))
     }
+
+    @Test("a drop is claimed 32 files first, then 256 at a time, every file once")
+    func pickupChunks() {
+        #expect(GatewayPipeline.pickupChunks(1000) == [0..<32, 32..<288, 288..<544, 544..<800, 800..<1000])
+        #expect(GatewayPipeline.pickupChunks(20) == [0..<20])
+        #expect(GatewayPipeline.pickupChunks(0) == [])
+    }
 }

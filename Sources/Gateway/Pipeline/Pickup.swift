@@ -131,16 +131,23 @@ extension GatewayPipeline {
             lines.append(failed("-", "\(error)"))
             return lines
         }
-        for start in stride(from: 0, to: ready.count, by: Self.chunkSize) {
+        for range in Self.pickupChunks(ready.count) {
             if shouldStop() {
                 logger.notice("pickup stopped for shutdown; the rest waits in the drop",
-                              metadata: ["partner": "\(partner.id)", "left": "\(ready.count - start)"])
+                              metadata: ["partner": "\(partner.id)", "left": "\(ready.count - range.lowerBound)"])
                 break
             }
-            lines += claim(ready[start..<min(start + Self.chunkSize, ready.count)], partner: partner)
+            lines += claim(ready[range], partner: partner)
             recorded()
         }
         return lines
+    }
+
+    /// A drop's files in the chunks they are claimed and recorded in: 32 first, so the first process jobs are due
+    /// (and their mapping under way on the other cores) after 32 files' claims rather than 256's, then `chunkSize`.
+    static func pickupChunks(_ count: Int) -> [Range<Int>] {
+        let first = min(count, 32)
+        return (first > 0 ? [0..<first] : []) + stride(from: first, to: count, by: chunkSize).map { $0..<min($0 + chunkSize, count) }
     }
 
     /// Where small state files live (beside the database): stability memory of `stable` drops.

@@ -56,16 +56,19 @@ final class LibraryInserts {
     /// (the only writer), then counting up. A filing that is undone leaves a gap, never a reused id. Its 50
     /// consignments were 50 statements, a seventh of filing a manifest. PostgreSQL's ids come from its sequence.
     func consignments(_ consignments: [Consignment], manifestId: Int64, version: Int) throws -> [Int64] {
+        // The columns after the id, in order.
+        func bind(_ insert: RawInsert, _ c: Consignment) {
+            insert.bind(manifestId)
+            insert.bind(c.billOfLading)
+            insert.bind(c.masterBillOfLading)
+            insert.bind(c.loadingPort)
+            insert.bind(c.dischargePort)
+            insert.bind(version)
+        }
         guard let rows = consignmentRows else {
             return try consignments.map { c in
-                let insert = consignment!
-                insert.bind(manifestId)
-                insert.bind(c.billOfLading)
-                insert.bind(c.masterBillOfLading)
-                insert.bind(c.loadingPort)
-                insert.bind(c.dischargePort)
-                insert.bind(version)
-                return try insert.run()
+                bind(consignment!, c)
+                return try consignment!.run()
             }
         }
         guard !consignments.isEmpty else { return [] }
@@ -73,14 +76,8 @@ final class LibraryInserts {
         let ids = (1...Int64(consignments.count)).map { first + $0 }
         lastConsignmentId = ids.last
         try rows.insert(Array(zip(ids, consignments))) { insert, row in
-            let (id, c) = row
-            insert.bind(id)
-            insert.bind(manifestId)
-            insert.bind(c.billOfLading)
-            insert.bind(c.masterBillOfLading)
-            insert.bind(c.loadingPort)
-            insert.bind(c.dischargePort)
-            insert.bind(version)
+            insert.bind(row.0)
+            bind(insert, row.1)
         }
         return ids
     }

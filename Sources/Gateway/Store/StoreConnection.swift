@@ -218,6 +218,11 @@ public final class StoreConnection {
     /// Writes the pending job history, many rows a statement, in the order it was added.
     func writePendingEvents() throws {
         guard !pendingEvents.isEmpty else { return }
+        // SQLite may roll a whole transaction back on its own (a full disk, an I/O error): the rows go to the C API,
+        // which GRDB's check for that does not see, and must not land outside the transaction they describe.
+        if case .sqlite(let db) = backend, !db.isInsideTransaction {
+            throw DatabaseError(resultCode: .SQLITE_ABORT, message: "the transaction was rolled back; its job history is not written")
+        }
         let events = pendingEvents
         pendingEvents.removeAll()
         try RowsInsert(self, into: "job_event (job_id, at, from_state, to_state, message)", row: "(?, ?, ?, ?, ?)")

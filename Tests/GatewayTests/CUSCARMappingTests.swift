@@ -386,7 +386,7 @@ struct CUSCARMappingTests {
 
     @Test("the byte-level fast paths give what the Foundation and character-level paths they replace gave")
     func fastPathsMatchTheGeneralPaths() throws {
-        // Text wrapping: ASCII by bytes; the same text with a non-ASCII letter goes the general way.
+        // Text wrapping: ASCII by bytes, Latin letters by scalars; the same lines as by characters.
         var random = SplitMix64(state: 11)
         let alphabet = Array("AB CD  E,F-G.HIJKLMN OP".utf8)
         for _ in 0..<2_000 {
@@ -396,6 +396,12 @@ struct CUSCARMappingTests {
             for width in [5, 35, 70] {
                 #expect(CUSCARWriter.wrap(ascii, width: width).map { $0.replacingOccurrences(of: "A", with: "Ä") }
                         == CUSCARWriter.wrap(latin, width: width), "\(ascii.debugDescription) at \(width)")
+                #expect(CUSCARWriter.wrap(ascii, width: width) == CUSCARWriter.wrapCharacters(ascii, width: width))
+                #expect(CUSCARWriter.wrap(latin, width: width) == CUSCARWriter.wrapCharacters(latin, width: width))
+                // A combining accent is no character of its own: by characters, and still the same lines.
+                let combining = ascii.replacingOccurrences(of: "A", with: "A\u{301}")
+                #expect(CUSCARWriter.wrap(combining, width: width).map { $0.replacingOccurrences(of: "A\u{301}", with: "Ä") }
+                        == CUSCARWriter.wrap(latin, width: width))
                 // A name written as it is, without wrapping, only where wrapping would give it back whole.
                 #expect(CUSCARWriter.fitsOneLine(ascii, width: width) == (CUSCARWriter.wrap(ascii, width: width) == [ascii]),
                         "\(ascii.debugDescription) at \(width)")

@@ -289,6 +289,23 @@ public struct CUSCARWriter: Sendable {
     static func wrap(_ text: String, width: Int) -> [String] {
         if fitsOneLine(text, width: width) { return [text] }
         if text.utf8.allSatisfy({ (0x20...0x7E).contains($0) }) { return wrapASCII(text, width: width) }
+        // Below U+0300 (Latin-1 and the Latin extensions: `SOCIÉTÉ GÉNÉRALE`), printable, every scalar is a character
+        // of its own: the same lines, found in the scalars rather than by grapheme breaking (half of writing a NAD).
+        let scalars = Array(text.unicodeScalars)
+        if scalars.allSatisfy({ $0.value >= 0x20 && $0.value < 0x300 && !(0x7F...0x9F).contains($0.value) }) {
+            return scalars.withUnsafeBufferPointer { units in
+                wrapUnits(units, width: width, space: " ") { line in
+                    var string = String.UnicodeScalarView()
+                    string.append(contentsOf: line)
+                    return String(string)
+                }
+            }
+        }
+        return wrapCharacters(text, width: width)
+    }
+
+    /// `wrap` by characters (grapheme clusters), for any text.
+    static func wrapCharacters(_ text: String, width: Int) -> [String] {
         // Most values fit on one line with single spaces: given back as they are.
         if text.utf8.count <= width, text.first != " ", text.last != " ", !text.contains("  ") {
             return text.isEmpty ? [] : [text]
@@ -331,34 +348,42 @@ public struct CUSCARWriter: Sendable {
     /// rather than by characters and Foundation's search for double spaces (a quarter of writing a CUSCAR).
     private static func wrapASCII(_ text: String, width: Int) -> [String] {
         var contiguous = text
-        return contiguous.withUTF8 { bytes -> [String] in
-            func string(_ range: Range<Int>) -> String { String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self) }
-            let count = bytes.count  // `wrap` gave back whole a text that fits one line (`fitsOneLine`)
-            // Words are runs of non-spaces; a line is words joined by one space, so it is built in `line`.
-            var lines: [String] = []
-            var line: [UInt8] = []
-            var start = 0
-            while start < count {
-                guard bytes[start] != 0x20 else { start += 1; continue }
-                var end = start
-                while end < count && bytes[end] != 0x20 { end += 1 }
-                var word = start..<end
-                start = end
-                if !line.isEmpty && line.count + 1 + word.count > width {
-                    lines.append(String(decoding: line, as: UTF8.self))
-                    line.removeAll(keepingCapacity: true)
-                }
-                while word.count > width {
-                    if !line.isEmpty { lines.append(String(decoding: line, as: UTF8.self)); line.removeAll(keepingCapacity: true) }
-                    lines.append(string(word.lowerBound..<(word.lowerBound + width)))
-                    word = (word.lowerBound + width)..<word.upperBound
-                }
-                if !line.isEmpty { line.append(0x20) }
-                line.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[word]))
-            }
-            if !line.isEmpty { lines.append(String(decoding: line, as: UTF8.self)) }
-            return lines
+        return contiguous.withUTF8 { bytes in
+            wrapUnits(bytes, width: width, space: 0x20) { String(decoding: $0, as: UTF8.self) }
         }
+    }
+
+    /// `wrap`'s lines in text whose units (bytes, scalars) are each one character: words are runs of non-spaces, a
+    /// line is words joined by one space (built in `line`), and a word longer than a line is cut. `string` makes a
+    /// line's text of its units.
+    private static func wrapUnits<Unit: Equatable>(_ units: UnsafeBufferPointer<Unit>, width: Int, space: Unit,
+                                                   string: (UnsafeBufferPointer<Unit>) -> String) -> [String] {
+        func text(_ range: Range<Int>) -> String { string(UnsafeBufferPointer(rebasing: units[range])) }
+        func text(_ line: [Unit]) -> String { line.withUnsafeBufferPointer(string) }
+        let count = units.count  // `wrap` gave back whole a text that fits one line (`fitsOneLine`)
+        var lines: [String] = []
+        var line: [Unit] = []
+        var start = 0
+        while start < count {
+            guard units[start] != space else { start += 1; continue }
+            var end = start
+            while end < count && units[end] != space { end += 1 }
+            var word = start..<end
+            start = end
+            if !line.isEmpty && line.count + 1 + word.count > width {
+                lines.append(text(line))
+                line.removeAll(keepingCapacity: true)
+            }
+            while word.count > width {
+                if !line.isEmpty { lines.append(text(line)); line.removeAll(keepingCapacity: true) }
+                lines.append(text(word.lowerBound..<(word.lowerBound + width)))
+                word = (word.lowerBound + width)..<word.upperBound
+            }
+            if !line.isEmpty { line.append(space) }
+            line.append(contentsOf: UnsafeBufferPointer(rebasing: units[word]))
+        }
+        if !line.isEmpty { lines.append(text(line)) }
+        return lines
     }
 
     /// `text.components(separatedBy: ", ")` (the address parts), by bytes when the text is ASCII, where a byte

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import Jobs
 import SplitMix
 import Testing
@@ -534,6 +535,34 @@ struct StoreDirectStatementTests {
         #expect(kinds == ["first:carrier-a", "third:carrier-a"])
         #expect(StoreConnection.isDataStatement("\n  insert into x values (1)"))
         #expect(!StoreConnection.isDataStatement("SELECT 1") && !StoreConnection.isDataStatement("PRAGMA user_version = 1"))
+    }
+
+    @Test("after SQLite rolled the transaction back on its own, no statement, row insert or job history commits alone")
+    func nothingAfterTheTransactionIsGone() throws {
+        let dir = try StoreTempDir()
+        let store = try GatewayStore(path: dir.databasePath)
+        let id = try store.enqueue(JobRequest(kind: "deliver", partner: "customs"), now: t0)
+        let sql = "INSERT INTO job (kind, state, max_attempts, next_run_at, created_at, updated_at) VALUES (?, 'queued', 1, ?, ?, ?)"
+        var refused: [Int32] = []
+        #expect(throws: (any Error).self) {
+            try store.write { db in
+                try db.execute(sql: sql, arguments: ["before", t0, t0, t0])
+                try GatewayStore.appendEvent(id, from: .queued, to: .queued, at: t0, message: "pending", db)
+                let raw = try RawInsert(db, sql: sql)
+                // What SQLite does on SQLITE_FULL or an I/O error in a transaction: it rolls it back.
+                _ = sqlite3_exec(db.sqlite!.sqliteConnection, "ROLLBACK", nil, nil, nil)
+                for attempt in [
+                    { try db.execute(sql: sql, arguments: ["after", t0, t0, t0]) },
+                    { raw.bind("raw"); raw.bind(t0); raw.bind(t0); raw.bind(t0); try raw.run() },
+                ] {
+                    do { try attempt() } catch let error as DatabaseError { refused.append(error.resultCode.rawValue) }
+                }
+            }
+        }
+        #expect(refused == [SQLITE_ABORT, SQLITE_ABORT])  // and the pending history makes the write fail
+        let kinds = try store.read { db in try String.fetchAll(db, sql: "SELECT kind FROM job ORDER BY id") }
+        #expect(kinds == ["deliver"])
+        #expect(try store.jobStory(id)?.events.count == 1)
     }
 }
 

@@ -112,6 +112,11 @@ public final class StoreConnection {
     /// transaction state, so GRDB's view of the connection stays true; an error is GRDB's `DatabaseError`.
     private func runDirect(_ sql: String, _ values: [DatabaseValue], _ db: Database) throws -> Bool {
         guard let connection = db.sqliteConnection else { return false }
+        // SQLite may roll the whole transaction back on its own (a full disk, an I/O error). GRDB refuses statements
+        // after that; this path must too, or the statement would commit alone, outside the transaction.
+        guard sqlite3_get_autocommit(connection) == 0 else {
+            throw DatabaseError(resultCode: .SQLITE_ABORT, message: "the transaction was rolled back; not run", sql: sql)
+        }
         let statement: OpaquePointer
         if let prepared = direct[sql] {
             statement = prepared
@@ -218,11 +223,6 @@ public final class StoreConnection {
     /// Writes the pending job history, many rows a statement, in the order it was added.
     func writePendingEvents() throws {
         guard !pendingEvents.isEmpty else { return }
-        // SQLite may roll a whole transaction back on its own (a full disk, an I/O error): the rows go to the C API,
-        // which GRDB's check for that does not see, and must not land outside the transaction they describe.
-        if case .sqlite(let db) = backend, !db.isInsideTransaction {
-            throw DatabaseError(resultCode: .SQLITE_ABORT, message: "the transaction was rolled back; its job history is not written")
-        }
         let events = pendingEvents
         pendingEvents.removeAll()
         try RowsInsert(self, into: "job_event (job_id, at, from_state, to_state, message)", row: "(?, ?, ?, ?, ?)")

@@ -113,10 +113,7 @@ final class RawInsert {
             sqlite3_clear_bindings(statement)
             index = 0
         }
-        // As in `StoreConnection.runDirect`: never alone, outside a transaction SQLite rolled back on its own.
-        guard sqlite3_get_autocommit(connection) == 0 else {
-            throw DatabaseError(resultCode: .SQLITE_ABORT, message: "the transaction was rolled back; not run", sql: sql)
-        }
+        try StoreConnection.requireTransaction(connection, sql: sql)
         let code = sqlite3_step(statement)
         guard code == SQLITE_DONE else {
             throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(connection)), sql: sql)

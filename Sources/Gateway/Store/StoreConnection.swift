@@ -112,11 +112,7 @@ public final class StoreConnection {
     /// transaction state, so GRDB's view of the connection stays true; an error is GRDB's `DatabaseError`.
     private func runDirect(_ sql: String, _ values: [DatabaseValue], _ db: Database) throws -> Bool {
         guard let connection = db.sqliteConnection else { return false }
-        // SQLite may roll the whole transaction back on its own (a full disk, an I/O error). GRDB refuses statements
-        // after that; this path must too, or the statement would commit alone, outside the transaction.
-        guard sqlite3_get_autocommit(connection) == 0 else {
-            throw DatabaseError(resultCode: .SQLITE_ABORT, message: "the transaction was rolled back; not run", sql: sql)
-        }
+        try Self.requireTransaction(connection, sql: sql)
         let statement: OpaquePointer
         if let prepared = direct[sql] {
             statement = prepared
@@ -158,6 +154,15 @@ public final class StoreConnection {
             case let code:
                 throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(connection)), sql: sql)
             }
+        }
+    }
+
+    /// Throws SQLITE_ABORT when `connection` is out of its transaction: SQLite may roll the whole transaction back on
+    /// its own (a full disk, an I/O error). GRDB refuses statements after that; the statements run on the C API
+    /// (`runDirect`, `RawInsert`) must too, or they would commit alone, outside the transaction.
+    static func requireTransaction(_ connection: OpaquePointer, sql: String) throws {
+        guard sqlite3_get_autocommit(connection) == 0 else {
+            throw DatabaseError(resultCode: .SQLITE_ABORT, message: "the transaction was rolled back; not run", sql: sql)
         }
     }
 

@@ -73,6 +73,29 @@ struct RoutingTests {
         #expect(party.consignments[1].reason == "party matches 'ke123'")
     }
 
+    @Test("HS prefixes of any length match a code's leading digits; with dangerous goods only, both filters apply in turn")
+    func hsPrefixesAndDangerousGoods() {
+        let prefixes = HSPrefixes(["8479", "09", "3208901234"])
+        #expect(prefixes.matches("847990") && prefixes.matches("0901110000") && prefixes.matches("3208901234"))
+        #expect(!prefixes.matches("841370") && !prefixes.matches("320890") && !prefixes.matches("190901"))
+
+        let base = manifest()
+        let hs = Router.route(base, rules: [RoutingRule(agency: "Y", preset: .inspection, hsPrefixes: ["8413", "8479"])])[0]
+        #expect(hs.consignments.map(\.goods) == [[2], [1], []])
+        #expect(hs.consignments.map(\.reason) == ["HS 841370 on the list", "HS 847990 on the list", "no goods with an HS code on the list"])
+        // Both filters: the paint is dangerous and on the list; the pumps are on the list, not dangerous.
+        let both = Router.route(base, rules: [RoutingRule(agency: "Y", preset: .inspection, hsPrefixes: ["32", "8413"],
+                                                          dangerousGoodsOnly: true)])[0]
+        #expect(both.consignments.map(\.selected) == [false, false, true])
+        #expect(both.consignments.map(\.reason) == ["no goods with an HS code on the list", "no goods with an HS code on the list",
+                                                     "HS 320890 on the list; dangerous goods UN 1263"])
+        // Ports: a consignment's port of discharge is enough; none on the list names them all.
+        let ports = Router.route(base, rules: [RoutingRule(agency: "M", preset: .maritime, ports: ["KEMBA"]),
+                                               RoutingRule(agency: "N", preset: .maritime, ports: ["NLRTM"])])
+        #expect(ports[0].selected)
+        #expect(ports[1].reason == "no port of the manifest (CNSHA, KEMBA) is among NLRTM", "\(ports[1])")
+    }
+
     @Test("a copy cut by walking the router's decision equals one cut by bill of lading; unused containers are left out")
     func copyPaths() {
         var base = manifest()

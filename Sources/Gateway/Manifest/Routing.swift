@@ -161,9 +161,11 @@ public enum Router {
             return no("transport mode \(transport.mode.configName) is not among \(modes.map(\.configName).sorted().joined(separator: ", "))")
         }
         if let ports = rule.ports {
-            let touched = Set([transport.departurePort, transport.arrivalPort].compactMap { $0 }
-                              + manifest.consignments.flatMap { [$0.loadingPort, $0.dischargePort].compactMap { $0 } })
-            guard !touched.isDisjoint(with: ports) else {
+            let onList = { (port: String?) in port.map(ports.contains) ?? false }
+            guard onList(transport.departurePort) || onList(transport.arrivalPort)
+                    || manifest.consignments.contains(where: { onList($0.loadingPort) || onList($0.dischargePort) }) else {
+                let touched = Set([transport.departurePort, transport.arrivalPort].compactMap { $0 }
+                                  + manifest.consignments.flatMap { [$0.loadingPort, $0.dischargePort].compactMap { $0 } })
                 return no("no port of the manifest (\(touched.sorted().joined(separator: ", "))) is among \(ports.sorted().joined(separator: ", "))")
             }
         }
@@ -172,7 +174,9 @@ public enum Router {
             return RoutingDecision(agency: rule.agency, format: rule.format, selected: true,
                                    reason: "\(rule.preset.rawValue): the transport means and voyage (\(modeReason))", consignments: [])
         }
+        let hsList = rule.hsPrefixes.map(HSPrefixes.init)
         var choices: [RoutingDecision.ConsignmentChoice] = []
+        choices.reserveCapacity(manifest.consignments.count)
         for consignment in manifest.consignments {
             var reasons: [String] = []
             if let parties = rule.parties {
@@ -184,16 +188,18 @@ public enum Router {
                 }
                 reasons.append("party matches '\(match)'")
             }
-            var goods = consignment.goods
-            if let prefixes = rule.hsPrefixes {
-                goods = goods.filter { item in item.hsCode.map { code in prefixes.contains { code.hasPrefix($0) } } ?? false }
-                let codes = goods.compactMap(\.hsCode)
-                if !goods.isEmpty { reasons.append("HS \(codes.joined(separator: ", ")) on the list") }
+            // Positions in the consignment's goods, not copies of the items: this runs for every consignment
+            // of every manifest, for each rule.
+            let all = consignment.goods
+            var goods = Array(all.indices)
+            if let hsList {
+                goods.removeAll { !(all[$0].hsCode.map(hsList.matches) ?? false) }
+                if !goods.isEmpty { reasons.append("HS \(goods.compactMap { all[$0].hsCode }.joined(separator: ", ")) on the list") }
             }
             if rule.dangerousGoodsOnly {
-                goods = goods.filter { !$0.dangerousGoods.isEmpty }
+                goods.removeAll { all[$0].dangerousGoods.isEmpty }
                 if !goods.isEmpty {
-                    reasons.append("dangerous goods UN \(goods.flatMap { $0.dangerousGoods.map(\.unNumber) }.joined(separator: ", "))")
+                    reasons.append("dangerous goods UN \(goods.flatMap { all[$0].dangerousGoods.map(\.unNumber) }.joined(separator: ", "))")
                 }
             }
             if goods.isEmpty && (rule.hsPrefixes != nil || rule.dangerousGoodsOnly) {
@@ -204,13 +210,32 @@ public enum Router {
             }
             if reasons.isEmpty { reasons.append("every consignment") }
             choices.append(.init(billOfLading: consignment.billOfLading, selected: true,
-                                 reason: reasons.joined(separator: "; "), goods: goods.map(\.sequence)))
+                                 reason: reasons.joined(separator: "; "), goods: goods.map { all[$0].sequence }))
         }
         let count = choices.filter(\.selected).count
         return RoutingDecision(agency: rule.agency, format: rule.format, selected: count > 0,
                                reason: count > 0 ? "\(rule.preset.rawValue): \(count) of \(choices.count) consignment(s) (\(modeReason))"
                                    : "\(rule.preset.rawValue): no consignment selected",
                                consignments: choices)
+    }
+}
+
+/// A rule's HS code prefixes, matched on the codes' bytes. `String.hasPrefix` compares by characters (Unicode
+/// canonical equivalence), which ASCII digits do not need: the configuration takes only digits as prefixes, and both
+/// mappings keep only the digits of a code. Inspection's default list has 25 prefixes to try on every goods item of
+/// every manifest.
+struct HSPrefixes {
+    private let prefixes: [[UInt8]]
+
+    init(_ prefixes: [String]) { self.prefixes = prefixes.map { Array($0.utf8) } }
+
+    func matches(_ code: String) -> Bool {
+        var code = code
+        return code.withUTF8 { code in
+            prefixes.contains { prefix in
+                prefix.count <= code.count && prefix.indices.allSatisfy { prefix[$0] == code[$0] }
+            }
+        }
     }
 }
 

@@ -508,7 +508,7 @@ struct XMLManifestTests {
             </CIQManifest>
 
             """
-        #expect(String(decoding: written, as: UTF8.self) == expected)
+        #expect(String(decoding: written, as: UTF8.self) == compact(expected))
         // Nothing of the other consignments, nor crew counts.
         let text = String(decoding: try XMLManifestWriter.ciqCopy(expectedSample, generatedAt: Self.generated), as: UTF8.self)
         #expect(!text.contains("CrewCount"))
@@ -548,7 +548,7 @@ struct XMLManifestTests {
             </BorderManifest>
 
             """
-        #expect(String(decoding: written, as: UTF8.self) == expected)
+        #expect(String(decoding: written, as: UTF8.self) == compact(expected))
     }
 
     @Test("xmllint --schema agrees with the gateway on the sample, the writers' output and a broken file",
@@ -631,4 +631,11 @@ struct XMLManifestTests {
             }
         }
     }
+}
+
+/// An indented document as the gateway writes the agencies' copies (`XMLText.Layout.compact`): the XML
+/// declaration on its line, then the elements with no white space between them, and a final line feed.
+private func compact(_ indented: String) -> String {
+    let lines = indented.split(separator: "\n")
+    return lines[0] + "\n" + lines.dropFirst().map { $0.drop(while: { $0 == " " }) }.joined() + "\n"
 }

@@ -29,7 +29,7 @@ public enum XMLManifestWriter {
     /// (for text without leading or trailing white space and times to the millisecond).
     /// - Parameter id: the root's `Id` attribute, for an enveloped signature referring to it by `#id`.
     public static func manifest(_ manifest: Manifest, id: String? = nil) throws(Failure) -> [UInt8] {
-        var xml = XMLText(reserving: manifest)
+        var xml = XMLText(.compact, reserving: manifest)
         xml.open("Manifest", attributes: [("Id", id), ("xmlns", ManifestSchema.manifest.namespace)])
         xml.leaf("DocumentNumber", manifest.documentNumber)
         xml.leaf("Function", manifest.function.rawValue)
@@ -51,7 +51,7 @@ public enum XMLManifestWriter {
     /// declared containers those consignments' goods are in are listed: another consignment's boxes are not
     /// the agency's business.
     public static func ciqCopy(_ manifest: Manifest, generatedAt: Date) throws(Failure) -> [UInt8] {
-        var xml = XMLText(reserving: manifest)
+        var xml = XMLText(.compact, reserving: manifest)
         xml.open("CIQManifest", attributes: [("xmlns", ManifestSchema.ciqManifest.namespace)])
         writeHeader(manifest, generatedAt: generatedAt, into: &xml)
         writeTransport(manifest.transport, into: &xml, carrier: true, people: false)
@@ -67,7 +67,7 @@ public enum XMLManifestWriter {
     /// The border-control copy (border-1.xsd): the means, voyage, ports, times, people on board, and how
     /// many consignments and containers (declared or referred to, each once): no goods, parties or bills.
     public static func borderCopy(_ manifest: Manifest, generatedAt: Date) throws(Failure) -> [UInt8] {
-        var xml = XMLText()
+        var xml = XMLText(.compact)
         xml.open("BorderManifest", attributes: [("xmlns", ManifestSchema.border.namespace)])
         writeHeader(manifest, generatedAt: generatedAt, into: &xml)
         writeTransport(manifest.transport, into: &xml, carrier: false, people: true)
@@ -281,17 +281,27 @@ extension XMLManifestWriter {
     }
 }
 
-/// An indented XML document built as UTF-8 bytes, with escaping done once here. (Built as one `String` with
-/// `+` per element it was a fifth of generating a copy.)
+/// An XML document built as UTF-8 bytes, with escaping done once here. (Built as one `String` with `+` per
+/// element it was a fifth of generating a copy.)
 struct XMLText {
+    /// How elements are laid out: `indented`, one element a line, indented by depth, for the files people at a
+    /// terminal read (release notices, status); `compact`, no white space between elements, for the agencies'
+    /// manifest copies, which their systems read. A copy's indentation was a fifth of its bytes, and the
+    /// XSD check of each copy reads every byte: compact copies made a routed run of 1 000 manifests 3 % faster
+    /// (eight alternations). `xmllint --format FILE` shows a compact copy indented.
+    enum Layout { case indented, compact }
+
     private(set) var bytes: [UInt8] = Array("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n".utf8)
+    private let layout: Layout
     private var depth = 0
 
-    init() {}
+    init(_ layout: Layout = .indented) { self.layout = layout }
 
-    /// With room for `manifest` written whole (about 1.6 KB a consignment with its goods, 120 bytes a container),
-    /// so the bytes are not copied again and again as they grow: an 80 KB copy grew through a dozen buffers.
-    init(reserving manifest: Manifest) {
+    /// With room for `manifest` written whole (about 1.6 KB a consignment with its goods, 120 bytes a container,
+    /// indented), so the bytes are not copied again and again as they grow: an 80 KB copy grew through a dozen
+    /// buffers.
+    init(_ layout: Layout, reserving manifest: Manifest) {
+        self.layout = layout
         bytes.reserveCapacity(2048 + 1700 * manifest.consignments.count + 128 * manifest.containers.count)
     }
 
@@ -300,7 +310,8 @@ struct XMLText {
         bytes.append(UInt8(ascii: "<"))
         append(name)
         append(attributes)
-        append(">\n")
+        bytes.append(UInt8(ascii: ">"))
+        if layout == .indented { bytes.append(0x0A) }
         depth += 1
     }
 
@@ -309,7 +320,8 @@ struct XMLText {
         indent()
         append("</")
         append(name)
-        append(">\n")
+        bytes.append(UInt8(ascii: ">"))
+        endLine()
     }
 
     /// `<name>value</name>`, or nothing when the value is absent.
@@ -323,11 +335,18 @@ struct XMLText {
         appendEscaped(value, attribute: false)
         append("</")
         append(name)
-        append(">\n")
+        bytes.append(UInt8(ascii: ">"))
+        endLine()
     }
 
     private mutating func indent() {
-        bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: 2 * depth))
+        if layout == .indented { bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: 2 * depth)) }
+    }
+
+    /// After an element's end: a line feed when indented; when compact, only after the root element, so the
+    /// file ends with a line like any text file.
+    private mutating func endLine() {
+        if layout == .indented || depth == 0 { bytes.append(0x0A) }
     }
 
     private mutating func append(_ attributes: [(String, String?)]) {

@@ -94,6 +94,51 @@ struct RawStoreTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path + "/raw/tmp").isEmpty)
     }
 
+    @Test("a file stored twice: the second put writes a temporary, finds the object there and keeps it as it was")
+    func fileStoredTwice() throws {
+        let dir = try StoreTempDir()
+        let store = try RawStore(root: dir.path + "/raw")
+        let source = dir.path + "/drop.edi"
+        _ = FileManager.default.createFile(atPath: source, contents: Data("UNB+UNOA:2+A+B+250101:1200+2'".utf8))
+        let first = try store.put(fileAt: source)
+        let inode = try FileManager.default.attributesOfItem(atPath: first.path)[.systemFileNumber] as? Int
+        // put(fileAt:) learns the digest only as it writes: it is the rename that never replaces which finds the object.
+        let second = try store.put(fileAt: source)
+        #expect(first.created && !second.created)
+        #expect(second.path == first.path && second.size == first.size)
+        #expect(try FileManager.default.attributesOfItem(atPath: first.path)[.systemFileNumber] as? Int == inode,
+                "the stored object is not replaced")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path + "/raw/tmp").isEmpty)
+    }
+
+    @Test("a fan-out directory an operator removed is made again by the next put into it")
+    func removedFanOut() throws {
+        let dir = try StoreTempDir()
+        let store = try RawStore(root: dir.path + "/raw")
+        let content = Array("UNB+UNOA:2+A+B+250101:1200+3'".utf8)
+        let shard = dir.path + "/raw/sha256/" + (try SHA256Digest.hash(content)).hex.prefix(2)
+        try FileManager.default.removeItem(atPath: shard)
+        let object = try store.put(bytes: content)
+        #expect(object.created && object.path.hasPrefix(shard + "/"))
+        #expect(try store.open(object.digest).readAll() == content)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path + "/raw/tmp").isEmpty)
+    }
+
+    @Test("publishing into a pickup: a missing directory is made; a name already taken is never replaced nor left a temporary")
+    func publishIntoPickup() throws {
+        let dir = try StoreTempDir()
+        let pickup = dir.path + "/partners/CUSTOMS/pickup"
+        #expect(try FileOps.publish(Array("first".utf8), directory: pickup, name: "COPY-1.edi"))
+        #expect(FileManager.default.contents(atPath: pickup + "/COPY-1.edi") == Data("first".utf8))
+        // The partner's own file (or an earlier delivery) under the name: untouched, and the answer is false.
+        #expect(try FileOps.publish(Array("second".utf8), directory: pickup, name: "COPY-1.edi") == false)
+        #expect(FileManager.default.contents(atPath: pickup + "/COPY-1.edi") == Data("first".utf8))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: pickup) == ["COPY-1.edi"], "no temporary left behind")
+        // A directory that cannot be made (a file is in the way) is an error that names the path, not a crash.
+        _ = FileManager.default.createFile(atPath: dir.path + "/partners/MSA", contents: Data("in the way".utf8))
+        #expect(throws: IntakeError.self) { try FileOps.publish(Array("x".utf8), directory: dir.path + "/partners/MSA/pickup", name: "C.xml") }
+    }
+
     @Test("a crash between temporary write and rename leaves no visible object; a later put succeeds")
     func crashBeforeRename() throws {
         let dir = try StoreTempDir()

@@ -118,7 +118,7 @@ public enum XMLManifestWriter {
             xml.leaf("SizeType", container.sizeType)
             for seal in container.seals { xml.leaf("Seal", seal) }
             xml.leaf("Status", container.isFull.map { $0 ? "full" : "empty" })
-            xml.leaf("GrossWeight", container.grossWeightKg.map(decimal), attributes: [("unit", "kg")])
+            xml.leaf("GrossWeight", container.grossWeightKg.map(decimal), attribute: "unit", "kg")
             xml.close("Container")
         }
         xml.close("Containers")
@@ -131,7 +131,7 @@ public enum XMLManifestWriter {
         xml.leaf("LoadingPort", consignment.loadingPort)
         xml.leaf("DischargePort", consignment.dischargePort)
         for party in consignment.parties {
-            xml.open("Party", attributes: [("role", party.role.rawValue)])
+            xml.open("Party", attribute: "role", party.role.rawValue)
             xml.leaf("Id", party.id)
             xml.leaf("Name", party.name)
             xml.leaf("Address", party.address)
@@ -144,7 +144,7 @@ public enum XMLManifestWriter {
             xml.leaf("Packages", item.packages.map(String.init))
             xml.leaf("PackageType", item.packageType)
             xml.leaf("Description", item.description)
-            xml.leaf("GrossWeight", item.grossWeightKg.map(decimal), attributes: [("unit", "kg")])
+            xml.leaf("GrossWeight", item.grossWeightKg.map(decimal), attribute: "unit", "kg")
             xml.leaf("HSCode", item.hsCode)
             for goods in item.dangerousGoods {
                 xml.open("DangerousGoods")
@@ -153,7 +153,7 @@ public enum XMLManifestWriter {
                 xml.close("DangerousGoods")
             }
             for share in item.containers {
-                xml.leaf("InContainer", share.container, attributes: [("packages", share.packages.map(String.init))])
+                xml.leaf("InContainer", share.container, attribute: "packages", share.packages.map(String.init))
             }
             xml.close("GoodsItem")
         }
@@ -306,10 +306,20 @@ struct XMLText {
     }
 
     mutating func open(_ name: String, attributes: [(String, String?)] = []) {
-        indent()
-        bytes.append(UInt8(ascii: "<"))
-        append(name)
+        startTag(name)
         append(attributes)
+        endOpen()
+    }
+
+    /// `open` with one attribute, without an array (see `leaf(_:_:attribute:_:)`).
+    mutating func open(_ name: String, attribute: String, _ value: String?) {
+        startTag(name)
+        append(attribute: attribute, value)
+        endOpen()
+    }
+
+    /// `>` after a start tag's name and attributes, the element's content a level deeper.
+    private mutating func endOpen() {
         bytes.append(UInt8(ascii: ">"))
         if layout == .indented { bytes.append(0x0A) }
         depth += 1
@@ -327,10 +337,29 @@ struct XMLText {
     /// `<name>value</name>`, or nothing when the value is absent.
     mutating func leaf(_ name: String, _ value: String?, attributes: [(String, String?)] = []) {
         guard let value else { return }
+        startTag(name)
+        append(attributes)
+        closeLeaf(name, value)
+    }
+
+    /// `leaf` with one attribute (absent when `attributeValue` is), without an array of them: a manifest copy has
+    /// several such elements a goods item, and each array was an allocation.
+    mutating func leaf(_ name: String, _ value: String?, attribute: String, _ attributeValue: String?) {
+        guard let value else { return }
+        startTag(name)
+        append(attribute: attribute, attributeValue)
+        closeLeaf(name, value)
+    }
+
+    /// `<name`, indented when the layout is.
+    private mutating func startTag(_ name: String) {
         indent()
         bytes.append(UInt8(ascii: "<"))
         append(name)
-        append(attributes)
+    }
+
+    /// `>value</name>` after a leaf's name and attributes, then the line's end.
+    private mutating func closeLeaf(_ name: String, _ value: String) {
         bytes.append(UInt8(ascii: ">"))
         appendEscaped(value, attribute: false)
         append("</")
@@ -350,14 +379,17 @@ struct XMLText {
     }
 
     private mutating func append(_ attributes: [(String, String?)]) {
-        for (name, value) in attributes {
-            guard let value else { continue }
-            bytes.append(UInt8(ascii: " "))
-            append(name)
-            append("=\"")
-            appendEscaped(value, attribute: true)
-            bytes.append(UInt8(ascii: "\""))
-        }
+        for (name, value) in attributes { append(attribute: name, value) }
+    }
+
+    /// ` name="value"`, or nothing when the value is absent.
+    private mutating func append(attribute name: String, _ value: String?) {
+        guard let value else { return }
+        bytes.append(UInt8(ascii: " "))
+        append(name)
+        append("=\"")
+        appendEscaped(value, attribute: true)
+        bytes.append(UInt8(ascii: "\""))
     }
 
     /// A string's UTF-8, copied through a pointer (native strings are contiguous; iterating `utf8` was a third

@@ -127,7 +127,6 @@ extension GatewayPipeline {
         }
         var alreadyThere = false
         do {
-            if access(partner.pickupDirectory, F_OK) != 0 { try FileOps.makeDirectories(partner.pickupDirectory) }
             if !(try FileOps.publish(bytes, directory: partner.pickupDirectory, name: input.file)) {
                 // Already there: ours from an interrupted attempt (same bytes), or someone else's (never replaced).
                 let existing = try? SHA256Digest.hash(Self.readFile(path) ?? [])

@@ -47,12 +47,19 @@ enum FileOps {
 
     /// Writes `bytes` to `directory/name` through a dot-named temporary and a rename, without fsync: the
     /// caller makes a chunk of these durable with one `Durability.syncFileSystems`. An existing `name` is
-    /// never replaced (`false` is returned and nothing is written).
+    /// never replaced (`false` is returned, and the temporary removed). A missing `directory` is created.
+    ///
+    /// Nothing is asked of the file system first (does the directory exist, is the name taken): the rename that
+    /// never replaces answers the second, a failed create the first, and a delivery is then three calls instead of
+    /// five (a routed run of 1 000 manifests delivers 5 363 files).
     static func publish(_ bytes: [UInt8], directory: String, name: String) throws(IntakeError) -> Bool {
         let final = directory + "/" + name
-        if access(final, F_OK) == 0 { return false }
         let temp = directory + "/." + name + ".tmp"
-        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        var fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        if fd < 0 && errno == ENOENT {
+            try makeDirectories(directory)
+            fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        }
         if fd < 0 { throw IntakeError.system("deliver.io", path: temp, operation: "create") }
         var failure: Int32 = 0
         bytes.withUnsafeBytes { raw in

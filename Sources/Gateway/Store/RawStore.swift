@@ -325,19 +325,23 @@ public struct RawStore: Sendable {
             }
         }
         let finalPath = path(for: digest)
-        if contains(digest) {
-            // Already stored: the temporary goes away. (Durable already, or made so by the syncfs that follows a
-            // non-durable put: syncfs flushes the whole file system, whoever wrote the object.)
-            return RawObject(digest: digest, size: size, path: finalPath, created: false)
-        }
         if durable && retryingEINTR({ fsync(fd) }) != 0 {
             throw RawStoreError(code: .io, path: temporary, operation: "fsync", errorNumber: errno)
         }
         fdOpen = false
         if close(fd) != 0 { throw RawStoreError(code: .io, path: temporary, operation: "close", errorNumber: errno) }
+        // A rename that never replaces says in one call whether the object was stored meanwhile (by another put);
+        // only when the fan-out directory is missing is it made and the rename tried again.
         let shard = Self.parent(of: finalPath)
-        try ensureShard(shard)
-        if rename(temporary, finalPath) != 0 {
+        var renamed = Claim.renameNoReplace(temporary, finalPath)
+        if renamed != 0 && errno == ENOENT {
+            try ensureShard(shard)
+            renamed = Claim.renameNoReplace(temporary, finalPath)
+        }
+        if renamed != 0 {
+            // Already stored: the temporary goes away (the deferred unlink). Durable already, or made so by the syncfs
+            // that follows a non-durable put: syncfs flushes the whole file system, whoever wrote the object.
+            if errno == EEXIST { return RawObject(digest: digest, size: size, path: finalPath, created: false) }
             throw RawStoreError(code: .io, path: finalPath, operation: "rename", errorNumber: errno)
         }
         published = true
@@ -386,12 +390,15 @@ public struct RawStore: Sendable {
         throw RawStoreError(code: .io, path: path, operation: "mkdir", errorNumber: errno)
     }
 
-    /// A name no other put (in this or another process) uses: pid, a per-process counter and random bits.
+    /// A name no other put (in this or another process) uses: pid, a per-process counter and random bits drawn once
+    /// per process (the counter tells this process's puts apart; pid and bits, the processes of several hosts
+    /// sharing a spool). Asking the kernel for both on every put was two of a put's nine system calls.
     private static func temporaryName(in directory: String) -> String {
-        let serial = temporarySerial.next()
-        let random = UInt64.random(in: 0...UInt64.max)
-        return "\(directory)/\(getpid())-\(serial)-\(String(random, radix: 16)).part"
+        "\(directory)/\(temporaryPrefix)-\(temporarySerial.next())-\(temporaryBits).part"
     }
+
+    private static let temporaryPrefix = getpid()
+    private static let temporaryBits = String(UInt64.random(in: 0...UInt64.max), radix: 16)
 
     private static let temporarySerial = Serial()
 }

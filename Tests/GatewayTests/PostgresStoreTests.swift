@@ -279,20 +279,31 @@ struct PostgresStoreTests {
         try #require(setup.terminationStatus == 0)
         let scratch = try Scratch(store: .sqlite)
         let store = try GatewayStore(postgres: postgresSettings(server, database))
-        func start(node n: Int) throws -> Process {
-            // 20 ms of "work" a job: the three nodes need about 10 s for the 1 500, long enough for a loaded machine
-            // to start all three and for the test to see node1 holding its jobs (a node holds 16 for about 0.3 s).
-            // With 1 ms a job, the test once came too late: node1 had finished, or was between two leases.
-            try start(["work", target, "node\(n)", "20"], output: scratch.url.appendingPathComponent("node\(n).out"))
+        func start(node n: Int, msPerJob: Int) throws -> Process {
+            try start(["work", target, "node\(n)", String(msPerJob)], output: scratch.url.appendingPathComponent("node\(n).out"))
         }
-        let nodes = try (1...3).map(start(node:))
-        // Killed while it holds jobs (a loaded machine may take a while to start it).
-        for _ in 0..<1_500 {
-            let held = try store.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM job WHERE lease_owner = 'node1'") } ?? 0
-            if held > 0 { break }
-            try await Task.sleep(for: .milliseconds(20))
+        /// Waits (up to 60 s) until node1 holds leased jobs.
+        func node1Holds() async throws -> Bool {
+            for _ in 0..<3_000 {
+                let held = try store.read { db in
+                    try Int.fetchOne(db, sql: "SELECT count(*) FROM job WHERE lease_owner = 'node1' AND state = 'running'")
+                } ?? 0
+                if held > 0 { return true }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            return false
         }
-        kill(nodes[0].processIdentifier, SIGKILL)
+        // node1 starts first and alone, at 100 ms of "work" a job: a lease of 16 lasts it 1.6 s, inside the 2 s lease,
+        // and the 1 500 jobs would take it 150 s, so it is still working when it is killed however late a loaded machine
+        // starts the others. (With the three started together at 20 ms a job, node1 once exited on its own before the
+        // kill came: a fresh clone's PostgreSQL pass, session 18.) The other two take 20 ms a job.
+        let node1 = try start(node: 1, msPerJob: 100)
+        try #require(try await node1Holds(), "node1 never leased a job")
+        let others = try [2, 3].map { try start(node: $0, msPerJob: 20) }
+        // Killed while it holds a lease: what it held then is what the others must take over.
+        try #require(try await node1Holds(), "node1 stopped holding jobs before it was killed")
+        kill(node1.processIdentifier, SIGKILL)
+        let nodes = [node1] + others
         try await waitForAll(nodes)
         #expect(nodes[0].terminationReason == .uncaughtSignal, "node1 was still working when killed")
         let outputs = try (2...3).map { try String(contentsOf: scratch.url.appendingPathComponent("node\($0).out"), encoding: .utf8) }

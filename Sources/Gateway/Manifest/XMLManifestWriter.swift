@@ -118,7 +118,7 @@ public enum XMLManifestWriter {
             xml.leaf("SizeType", container.sizeType)
             for seal in container.seals { xml.leaf("Seal", seal) }
             xml.leaf("Status", container.isFull.map { $0 ? "full" : "empty" })
-            xml.leaf("GrossWeight", container.grossWeightKg.map(decimal), attribute: "unit", "kg")
+            xml.leaf("GrossWeight", container.grossWeightKg.map(decimal), attribute: ("unit", "kg"))
             xml.close("Container")
         }
         xml.close("Containers")
@@ -131,7 +131,7 @@ public enum XMLManifestWriter {
         xml.leaf("LoadingPort", consignment.loadingPort)
         xml.leaf("DischargePort", consignment.dischargePort)
         for party in consignment.parties {
-            xml.open("Party", attribute: "role", party.role.rawValue)
+            xml.open("Party", attributes: [("role", party.role.rawValue)])
             xml.leaf("Id", party.id)
             xml.leaf("Name", party.name)
             xml.leaf("Address", party.address)
@@ -144,7 +144,7 @@ public enum XMLManifestWriter {
             xml.leaf("Packages", item.packages.map(String.init))
             xml.leaf("PackageType", item.packageType)
             xml.leaf("Description", item.description)
-            xml.leaf("GrossWeight", item.grossWeightKg.map(decimal), attribute: "unit", "kg")
+            xml.leaf("GrossWeight", item.grossWeightKg.map(decimal), attribute: ("unit", "kg"))
             xml.leaf("HSCode", item.hsCode)
             for goods in item.dangerousGoods {
                 xml.open("DangerousGoods")
@@ -153,7 +153,7 @@ public enum XMLManifestWriter {
                 xml.close("DangerousGoods")
             }
             for share in item.containers {
-                xml.leaf("InContainer", share.container, attribute: "packages", share.packages.map(String.init))
+                xml.leaf("InContainer", share.container, attribute: ("packages", share.packages.map(String.init)))
             }
             xml.close("GoodsItem")
         }
@@ -306,20 +306,10 @@ struct XMLText {
     }
 
     mutating func open(_ name: String, attributes: [(String, String?)] = []) {
-        startTag(name)
-        append(attributes)
-        endOpen()
-    }
-
-    /// `open` with one attribute, without an array (see `leaf(_:_:attribute:_:)`).
-    mutating func open(_ name: String, attribute: String, _ value: String?) {
-        startTag(name)
-        append(attribute: attribute, value)
-        endOpen()
-    }
-
-    /// `>` after a start tag's name and attributes, the element's content a level deeper.
-    private mutating func endOpen() {
+        indent()
+        bytes.append(UInt8(ascii: "<"))
+        append(name)
+        for (attribute, value) in attributes { append(attribute: attribute, value) }
         bytes.append(UInt8(ascii: ">"))
         if layout == .indented { bytes.append(0x0A) }
         depth += 1
@@ -334,32 +324,15 @@ struct XMLText {
         endLine()
     }
 
-    /// `<name>value</name>`, or nothing when the value is absent.
-    mutating func leaf(_ name: String, _ value: String?, attributes: [(String, String?)] = []) {
+    /// `<name>value</name>`, or nothing when the value is absent; `attribute` (name, value) is written when its value
+    /// is present. One optional attribute rather than an array of them: no element of a leaf has two, and the array
+    /// was an allocation for each weight and container share of a manifest copy.
+    mutating func leaf(_ name: String, _ value: String?, attribute: (name: String, value: String?)? = nil) {
         guard let value else { return }
-        startTag(name)
-        append(attributes)
-        closeLeaf(name, value)
-    }
-
-    /// `leaf` with one attribute (absent when `attributeValue` is), without an array of them: a manifest copy has
-    /// several such elements a goods item, and each array was an allocation.
-    mutating func leaf(_ name: String, _ value: String?, attribute: String, _ attributeValue: String?) {
-        guard let value else { return }
-        startTag(name)
-        append(attribute: attribute, attributeValue)
-        closeLeaf(name, value)
-    }
-
-    /// `<name`, indented when the layout is.
-    private mutating func startTag(_ name: String) {
         indent()
         bytes.append(UInt8(ascii: "<"))
         append(name)
-    }
-
-    /// `>value</name>` after a leaf's name and attributes, then the line's end.
-    private mutating func closeLeaf(_ name: String, _ value: String) {
+        if let attribute { append(attribute: attribute.name, attribute.value) }
         bytes.append(UInt8(ascii: ">"))
         appendEscaped(value, attribute: false)
         append("</")
@@ -376,10 +349,6 @@ struct XMLText {
     /// file ends with a line like any text file.
     private mutating func endLine() {
         if layout == .indented || depth == 0 { bytes.append(0x0A) }
-    }
-
-    private mutating func append(_ attributes: [(String, String?)]) {
-        for (name, value) in attributes { append(attribute: name, value) }
     }
 
     /// ` name="value"`, or nothing when the value is absent.
